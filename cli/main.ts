@@ -1,0 +1,29 @@
+import { Command } from "commander";
+import { action, configureErrors, printConfig, withExamples } from "../core/cli/index.ts";
+
+const program = new Command("capline")
+  .description(
+    "capline — customer-analytics pipeline: CSV events → Kafka → Parquet lake (MinIO + HDFS) and\n" +
+      "customer profiles and sales aggregates in Elasticsearch.",
+  )
+  .version("0.1.0", "-V, --version");
+configureErrors(program);
+
+withExamples(
+  program
+    .command("config")
+    .description(
+      "print the configuration in force (env > .env.local > .env); secrets are shown as (set)/(unset)",
+    )
+    .option("--json", "print JSON (the default)")
+    .action(action((opts: { json?: boolean }) => printConfig(opts.json))),
+  ["capline config", "KAFKA_BROKERS=broker:29092 capline config"],
+);
+
+withExamples(program, [
+  "capline stack up          # start Kafka, Elasticsearch, MinIO, HDFS and Redis",
+  "capline setup             # create topics, indices, bucket and HDFS root",
+  "capline <command> --help  # every command explains itself",
+]);
+
+await program.parseAsync(process.argv);

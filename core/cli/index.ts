@@ -1,0 +1,108 @@
+import { type Command, type CommanderError, InvalidArgumentError } from "commander";
+import { type Config, describeConfig, loadConfig, secretValues } from "../config/index.ts";
+import { describeError, isCaplineError, UsageError } from "../errors.ts";
+import { ExitCode, exitCodeFor } from "../exit-codes.ts";
+import { createLogger } from "../logging.ts";
+
+export { ExitCode } from "../exit-codes.ts";
+
+let cached: Config | undefined;
+
+/** The configuration, parsed and validated once per process (env + .env.local + .env). */
+export function config(): Config {
+  if (!cached) {
+    cached = loadConfig();
+    createLogger(cached.logLevel, secretValues(cached));
+  }
+  return cached;
+}
+
+/** Adds an "Examples:" block to a command's --help. */
+export function withExamples(command: Command, examples: readonly string[]): Command {
+  return command.addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}\n`);
+}
+
+export interface JsonOption {
+  json?: boolean;
+}
+
+/**
+ * Wraps a command action: errors become one clear line on stderr (or a JSON object on stdout
+ * with --json) and a documented exit code; a returned number is the exit code.
+ */
+export function action<A extends unknown[]>(
+  fn: (...args: A) => Promise<number | undefined> | number | undefined,
+) {
+  return async (...args: A): Promise<void> => {
+    const json = args.some((a) => typeof a === "object" && a !== null && (a as JsonOption).json === true);
+    try {
+      const code = await fn(...args);
+      process.exitCode = code ?? ExitCode.OK;
+    } catch (error) {
+      process.exitCode = exitCodeFor(error);
+      reportError(error, json);
+    }
+  };
+}
+
+export function reportError(error: unknown, json: boolean): void {
+  if (json) {
+    const body = isCaplineError(error) ? error.toJSON() : { code: "INTERNAL", message: describeError(error) };
+    process.stdout.write(`${JSON.stringify({ ok: false, error: body })}\n`);
+    return;
+  }
+  const message = isCaplineError(error) ? error.message : describeError(error);
+  const cause =
+    isCaplineError(error) && error.cause !== undefined ? `\n  cause: ${describeError(error.cause)}` : "";
+  process.stderr.write(`capline: ${message}${cause}\n`);
+  if (!isCaplineError(error) && error instanceof Error && process.env.LOG_LEVEL === "debug") {
+    process.stderr.write(`${error.stack ?? ""}\n`);
+  }
+}
+
+/** Prints a value: JSON with --json, otherwise through `human`. */
+export function output(value: unknown, json: boolean | undefined, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+/** Commander argument parser for positive integers, naming the flag in its message. */
+export function positiveInt(flag: string, min = 1) {
+  return (raw: string): number => {
+    if (!/^\d+$/.test(raw) || Number(raw) < min)
+      throw new InvalidArgumentError(`${flag} takes a whole number >= ${min}, got "${raw}"`);
+    return Number(raw);
+  };
+}
+
+export function parseOrUsage<T>(
+  flag: string,
+  raw: string,
+  parse: (raw: string) => T | undefined,
+  expected: string,
+): T {
+  const value = parse(raw);
+  if (value === undefined) throw new UsageError(`${flag}: "${raw}" is not valid; expected ${expected}`);
+  return value;
+}
+
+/** Makes commander's own errors (unknown flag, missing argument) exit with the usage code. */
+export function configureErrors(program: Command): void {
+  program.exitOverride((err: CommanderError) => {
+    if (
+      err.code === "commander.helpDisplayed" ||
+      err.code === "commander.version" ||
+      err.code === "commander.help"
+    ) {
+      process.exit(ExitCode.OK);
+    }
+    process.exit(ExitCode.USAGE);
+  });
+  program.showSuggestionAfterError(true);
+  program.showHelpAfterError("(add --help for usage and examples)");
+}
+
+export function printConfig(json: boolean | undefined): number {
+  const c = config();
+  output(describeConfig(c), json ?? true, () => JSON.stringify(describeConfig(c), null, 2));
+  return ExitCode.OK;
+}

@@ -1,0 +1,468 @@
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, type ConfigProblem } from "../errors.ts";
+import { readEnvFile } from "./env-file.ts";
+import {
+  boolean,
+  bucketName,
+  type FieldParser,
+  hdfsPath,
+  hostPortList,
+  httpUrl,
+  indexPrefix,
+  integer,
+  oneOf,
+  redisUrl,
+  text,
+  topicName,
+} from "./fields.ts";
+
+export { parseEnvFile } from "./env-file.ts";
+
+/** The repository (or image) root: where package.json and .env live. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export type Environment = "local" | "codespaces";
+
+export interface Versions {
+  kafka: string;
+  elastic: string;
+  hadoop: string;
+  minioRelease: string;
+  minioGoVersion: string;
+  redis: string;
+}
+
+export interface Config {
+  environment: Environment;
+  /** Set inside GitHub Codespaces: used to print forwarded-port URLs. */
+  codespace: { name: string; domain: string } | undefined;
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    topic: string;
+    dlqTopic: string;
+    partitions: number;
+    replicationFactor: number;
+    /** How long a command keeps retrying an unreachable broker before giving up. */
+    connectTimeoutMs: number;
+  };
+  elasticsearch: {
+    url: string;
+    username: string | undefined;
+    password: string | undefined;
+    apiKey: string | undefined;
+    caCertPath: string | undefined;
+    indexPrefix: string;
+    shards: number;
+    replicas: number;
+  };
+  kibana: { url: string; username: string | undefined; password: string | undefined };
+  minio: {
+    endpoint: string;
+    consoleUrl: string;
+    accessKey: string;
+    secretKey: string;
+    bucket: string;
+    region: string;
+  };
+  hdfs: {
+    namenode: string;
+    webhdfsUrl: string;
+    /**
+     * Where host-side commands reach the DataNode that WebHDFS redirects to. Unset: follow the
+     * redirect as given (works on the local stack and inside the Compose network).
+     */
+    datanodeUrl: string | undefined;
+    user: string;
+    root: string;
+  };
+  redis: { url: string; queuePrefix: string };
+  archive: { minio: boolean; hdfs: boolean };
+  stack: {
+    /** Downloaded artifacts (Maven repository, MinIO binary, Elasticsearch); outside the repo. */
+    cacheDir: string;
+    /** Data, logs and pid files of the local stack. */
+    stateDir: string;
+    /** OS user that runs Elasticsearch when capline runs as root (Elasticsearch refuses root). */
+    serviceUser: string;
+  };
+  monitor: { port: number; host: string };
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  versions: Versions;
+}
+
+type Source = Record<string, string | undefined>;
+
+interface FieldSpec<T> {
+  parse: FieldParser<T>;
+  /** Used when the variable is unset or empty. `undefined` makes the value optional. */
+  fallback?: string;
+  /** Never printed or logged. */
+  secret?: boolean;
+  /** Shown in `capline config` and the README table. */
+  doc: string;
+}
+
+/**
+ * Every variable capline reads, in one table. The defaults written here apply when neither the
+ * environment, `.env.local` nor `.env` sets the variable (so a bare `docker run` still works).
+ */
+export const CONFIG_FIELDS = {
+  ENVIRONMENT: {
+    parse: oneOf(["local", "codespaces"] as const),
+    doc: "local or codespaces; detected when unset",
+  },
+  KAFKA_BROKERS: {
+    parse: hostPortList("127.0.0.1:9092"),
+    fallback: "127.0.0.1:9092",
+    doc: "Kafka bootstrap servers",
+  },
+  KAFKA_CLIENT_ID: {
+    parse: text({ pattern: /^[A-Za-z0-9._-]+$/, expected: "letters, digits, '.', '_' or '-'" }),
+    fallback: "capline",
+    doc: "Kafka client id",
+  },
+  KAFKA_TOPIC: { parse: topicName, fallback: "customer-events", doc: "topic of accepted events" },
+  KAFKA_DLQ_TOPIC: {
+    parse: topicName,
+    fallback: "customer-events.dlq",
+    doc: "topic of refused rows and unwritable records",
+  },
+  KAFKA_PARTITIONS: {
+    parse: integer(1, 1000, 6),
+    fallback: "6",
+    doc: "partitions of the events topic (setup)",
+  },
+  KAFKA_REPLICATION_FACTOR: {
+    parse: integer(1, 10, 1),
+    fallback: "1",
+    doc: "replication factor of capline's topics",
+  },
+  KAFKA_CONNECT_TIMEOUT_MS: {
+    parse: integer(0, 3_600_000, 30_000),
+    fallback: "30000",
+    doc: "how long to retry an unreachable broker",
+  },
+  ELASTICSEARCH_URL: {
+    parse: httpUrl("http://127.0.0.1:9200"),
+    fallback: "http://127.0.0.1:9200",
+    doc: "Elasticsearch URL",
+  },
+  ELASTICSEARCH_USERNAME: { parse: text(), doc: "basic-auth user (optional)" },
+  ELASTICSEARCH_PASSWORD: { parse: text(), secret: true, doc: "basic-auth password (optional, secret)" },
+  ELASTICSEARCH_API_KEY: { parse: text(), secret: true, doc: "API key, base64 id:key (optional, secret)" },
+  ELASTICSEARCH_CA_CERT: { parse: text(), doc: "path to a PEM CA certificate for https (optional)" },
+  ELASTICSEARCH_INDEX_PREFIX: {
+    parse: indexPrefix,
+    fallback: "capline",
+    doc: "prefix of every index and alias",
+  },
+  ELASTICSEARCH_SHARDS: { parse: integer(1, 64, 1), fallback: "1", doc: "primary shards per index" },
+  ELASTICSEARCH_REPLICAS: {
+    parse: integer(0, 5, 0),
+    fallback: "0",
+    doc: "replicas per index (0 on one node)",
+  },
+  KIBANA_URL: {
+    parse: httpUrl("http://127.0.0.1:5601"),
+    fallback: "http://127.0.0.1:5601",
+    doc: "Kibana URL",
+  },
+  KIBANA_USERNAME: { parse: text(), doc: "Kibana user (optional; defaults to the Elasticsearch user)" },
+  KIBANA_PASSWORD: { parse: text(), secret: true, doc: "Kibana password (optional, secret)" },
+  MINIO_ENDPOINT: {
+    parse: httpUrl("http://127.0.0.1:9000"),
+    fallback: "http://127.0.0.1:9000",
+    doc: "MinIO S3 API URL",
+  },
+  MINIO_CONSOLE_URL: {
+    parse: httpUrl("http://127.0.0.1:9001"),
+    fallback: "http://127.0.0.1:9001",
+    doc: "MinIO console URL",
+  },
+  MINIO_ACCESS_KEY: { parse: text(), fallback: "capline", doc: "MinIO access key" },
+  MINIO_SECRET_KEY: {
+    parse: text({ pattern: /^.{8,}$/, expected: "at least 8 characters" }),
+    fallback: "capline-local-secret",
+    secret: true,
+    doc: "MinIO secret key (secret)",
+  },
+  MINIO_BUCKET: { parse: bucketName, fallback: "capline-lake", doc: "lake bucket" },
+  MINIO_REGION: { parse: text(), fallback: "us-east-1", doc: "S3 region" },
+  HDFS_NAMENODE: {
+    parse: text({
+      pattern: /^hdfs:\/\/[^/\s]+:\d+$/,
+      expected: "hdfs://host:port such as hdfs://127.0.0.1:8020",
+    }),
+    fallback: "hdfs://127.0.0.1:8020",
+    doc: "NameNode RPC address",
+  },
+  WEBHDFS_URL: {
+    parse: httpUrl("http://127.0.0.1:9870"),
+    fallback: "http://127.0.0.1:9870",
+    doc: "NameNode HTTP (WebHDFS) URL",
+  },
+  HDFS_DATANODE_URL: {
+    parse: httpUrl("http://127.0.0.1:9864"),
+    doc: "DataNode HTTP URL reachable from here, replacing the host of WebHDFS redirects (optional)",
+  },
+  HDFS_USER: {
+    parse: text({ pattern: /^[A-Za-z_][A-Za-z0-9_.-]*$/, expected: "a user name" }),
+    fallback: "capline",
+    doc: "HDFS user (user.name)",
+  },
+  HDFS_ROOT: { parse: hdfsPath, fallback: "/capline", doc: "root folder of the lake in HDFS" },
+  REDIS_URL: { parse: redisUrl, fallback: "redis://127.0.0.1:6379", doc: "Redis URL (BullMQ)" },
+  QUEUE_PREFIX: {
+    parse: text({ pattern: /^[A-Za-z0-9:_-]+$/, expected: "letters, digits, ':', '_' or '-'" }),
+    fallback: "capline",
+    doc: "BullMQ key prefix",
+  },
+  ARCHIVE_MINIO: { parse: boolean, fallback: "true", doc: "archive Parquet to MinIO" },
+  ARCHIVE_HDFS: { parse: boolean, fallback: "true", doc: "archive Parquet to HDFS" },
+  CAPLINE_CACHE_DIR: {
+    parse: text(),
+    doc: "artifact cache of the local stack (default ~/.cache/capline; /var/cache/capline as root)",
+  },
+  CAPLINE_STACK_DIR: {
+    parse: text(),
+    doc: "data and logs of the local stack (default ~/.local/state/capline; /var/lib/capline as root)",
+  },
+  CAPLINE_SERVICE_USER: {
+    parse: text({ pattern: /^[a-z_][a-z0-9_-]*$/, expected: "a Unix user name" }),
+    fallback: "capline",
+    doc: "user that runs Elasticsearch when started as root",
+  },
+  MONITOR_PORT: { parse: integer(1, 65535, 9464), fallback: "9464", doc: "port of `capline monitor serve`" },
+  MONITOR_HOST: { parse: text(), fallback: "127.0.0.1", doc: "address `capline monitor serve` binds to" },
+  LOG_LEVEL: {
+    parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const),
+    fallback: "info",
+    doc: "log level",
+  },
+  KAFKA_VERSION: {
+    parse: text({ pattern: /^\d+\.\d+\.\d+$/, expected: "x.y.z" }),
+    fallback: "3.9.1",
+    doc: "Kafka version (Compose image and local jars)",
+  },
+  ELASTIC_VERSION: {
+    parse: text({ pattern: /^8\.\d+\.\d+$/, expected: "8.x.y (the client major is 8)" }),
+    fallback: "8.19.21",
+    doc: "Elasticsearch and Kibana version",
+  },
+  HADOOP_VERSION: {
+    parse: text({ pattern: /^3\.4\.\d+$/, expected: "3.4.x" }),
+    fallback: "3.4.1",
+    doc: "Hadoop version (image and minicluster)",
+  },
+  MINIO_RELEASE: {
+    parse: text({ pattern: /^RELEASE\.[0-9TZ-]+$/, expected: "RELEASE.YYYY-MM-DDTHH-MM-SSZ" }),
+    fallback: "RELEASE.2025-09-07T16-13-09Z",
+    doc: "MinIO release (Compose image tag)",
+  },
+  MINIO_GO_VERSION: {
+    parse: text({ pattern: /^v\d+\.\d+\.\d+(-[0-9a-z.-]+)?$/, expected: "a Go module version" }),
+    fallback: "v0.0.0-20250907161309-07c3a429bfed",
+    doc: "the same MinIO release as a Go module version (local build)",
+  },
+  REDIS_VERSION: {
+    parse: text({ pattern: /^\d+(\.\d+)*$/, expected: "a version such as 7.0" }),
+    fallback: "7.0",
+    doc: "Redis image version",
+  },
+} satisfies Record<string, FieldSpec<unknown>>;
+
+export type ConfigVariable = keyof typeof CONFIG_FIELDS;
+type FieldValue<K extends ConfigVariable> = (typeof CONFIG_FIELDS)[K] extends FieldSpec<infer T> ? T : never;
+
+export interface LoadOptions {
+  /** The process environment; tests pass their own. @defaultValue process.env */
+  env?: Source;
+  /** Folder holding `.env` and `.env.local`. @defaultValue PROJECT_ROOT */
+  root?: string;
+  /** Values that win over everything (from command-line flags). */
+  overrides?: Partial<Record<ConfigVariable, string>>;
+}
+
+/**
+ * The merged variables: `.env` < `.env.local` < environment < overrides. Empty values count as
+ * unset, so `FOO=` in `.env` leaves the built-in default in force.
+ */
+export function mergedVariables(options: LoadOptions = {}): Source {
+  const root = options.root ?? PROJECT_ROOT;
+  const env = options.env ?? process.env;
+  return {
+    ...readEnvFile(join(root, ".env")),
+    ...readEnvFile(join(root, ".env.local")),
+    ...env,
+    ...options.overrides,
+  };
+}
+
+export function detectEnvironment(source: Source): Environment {
+  return source.CODESPACES === "true" || source.CODESPACE_NAME ? "codespaces" : "local";
+}
+
+/** Parses and validates every variable; throws one ConfigError listing every problem found. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const source = mergedVariables(options);
+  const problems: ConfigProblem[] = [];
+
+  const read = <K extends ConfigVariable>(name: K): FieldValue<K> => {
+    const spec = CONFIG_FIELDS[name] as FieldSpec<FieldValue<K>>;
+    const given = source[name];
+    const raw = given === undefined || given === "" ? spec.fallback : given;
+    if (raw === undefined) return undefined as FieldValue<K>;
+    const parsed = spec.parse(raw);
+    if (parsed.ok) return parsed.value;
+    // A secret's value never appears in the message.
+    const problem = spec.secret ? "the value given is not accepted" : parsed.problem;
+    problems.push({ variable: name, problem, expected: parsed.expected });
+    return undefined as FieldValue<K>;
+  };
+  const optional = (name: ConfigVariable): string | undefined => {
+    const value = read(name);
+    return typeof value === "string" && value !== "" ? value : undefined;
+  };
+
+  const environment = (read("ENVIRONMENT") as Environment | undefined) ?? detectEnvironment(source);
+  const codespaceName = source.CODESPACE_NAME;
+  const codespace =
+    environment === "codespaces" && codespaceName
+      ? { name: codespaceName, domain: source.GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN || "app.github.dev" }
+      : undefined;
+
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const home = source.HOME || homedir();
+  const cacheDir =
+    optional("CAPLINE_CACHE_DIR") ??
+    (isRoot ? "/var/cache/capline" : join(source.XDG_CACHE_HOME || join(home, ".cache"), "capline"));
+  const stateDir =
+    optional("CAPLINE_STACK_DIR") ??
+    (isRoot ? "/var/lib/capline" : join(source.XDG_STATE_HOME || join(home, ".local", "state"), "capline"));
+
+  const username = optional("ELASTICSEARCH_USERNAME");
+  const password = optional("ELASTICSEARCH_PASSWORD");
+  if ((username === undefined) !== (password === undefined)) {
+    problems.push({
+      variable: username === undefined ? "ELASTICSEARCH_USERNAME" : "ELASTICSEARCH_PASSWORD",
+      problem: "is unset while its partner is set",
+      expected: "both ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD, or neither",
+    });
+  }
+  const caCertPath = optional("ELASTICSEARCH_CA_CERT");
+  if (caCertPath !== undefined && !existsSync(caCertPath)) {
+    problems.push({
+      variable: "ELASTICSEARCH_CA_CERT",
+      problem: `no file at ${caCertPath}`,
+      expected: "the path of a PEM file",
+    });
+  }
+
+  const config: Config = {
+    environment,
+    codespace,
+    kafka: {
+      brokers: read("KAFKA_BROKERS"),
+      clientId: read("KAFKA_CLIENT_ID"),
+      topic: read("KAFKA_TOPIC"),
+      dlqTopic: read("KAFKA_DLQ_TOPIC"),
+      partitions: read("KAFKA_PARTITIONS"),
+      replicationFactor: read("KAFKA_REPLICATION_FACTOR"),
+      connectTimeoutMs: read("KAFKA_CONNECT_TIMEOUT_MS"),
+    },
+    elasticsearch: {
+      url: read("ELASTICSEARCH_URL"),
+      username,
+      password,
+      apiKey: optional("ELASTICSEARCH_API_KEY"),
+      caCertPath,
+      indexPrefix: read("ELASTICSEARCH_INDEX_PREFIX"),
+      shards: read("ELASTICSEARCH_SHARDS"),
+      replicas: read("ELASTICSEARCH_REPLICAS"),
+    },
+    kibana: {
+      url: read("KIBANA_URL"),
+      username: optional("KIBANA_USERNAME") ?? username,
+      password: optional("KIBANA_PASSWORD") ?? password,
+    },
+    minio: {
+      endpoint: read("MINIO_ENDPOINT"),
+      consoleUrl: read("MINIO_CONSOLE_URL"),
+      accessKey: read("MINIO_ACCESS_KEY"),
+      secretKey: read("MINIO_SECRET_KEY"),
+      bucket: read("MINIO_BUCKET"),
+      region: read("MINIO_REGION"),
+    },
+    hdfs: {
+      namenode: read("HDFS_NAMENODE"),
+      webhdfsUrl: read("WEBHDFS_URL"),
+      datanodeUrl: optional("HDFS_DATANODE_URL"),
+      user: read("HDFS_USER"),
+      root: read("HDFS_ROOT"),
+    },
+    redis: { url: read("REDIS_URL"), queuePrefix: read("QUEUE_PREFIX") },
+    archive: { minio: read("ARCHIVE_MINIO"), hdfs: read("ARCHIVE_HDFS") },
+    stack: { cacheDir, stateDir, serviceUser: read("CAPLINE_SERVICE_USER") },
+    monitor: { port: read("MONITOR_PORT"), host: read("MONITOR_HOST") },
+    logLevel: read("LOG_LEVEL"),
+    versions: {
+      kafka: read("KAFKA_VERSION"),
+      elastic: read("ELASTIC_VERSION"),
+      hadoop: read("HADOOP_VERSION"),
+      minioRelease: read("MINIO_RELEASE"),
+      minioGoVersion: read("MINIO_GO_VERSION"),
+      redis: read("REDIS_VERSION"),
+    },
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/**
+ * The URL a person should open for a service: on Codespaces, the forwarded-port form
+ * `https://<codespace>-<port>.<domain>`; elsewhere the configured URL as it is.
+ */
+export function publicUrl(config: Config, url: string): string {
+  if (!config.codespace) return url;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  const local = ["127.0.0.1", "localhost", "0.0.0.0", "::1", "[::1]"].includes(parsed.hostname);
+  if (!local) return url;
+  const port = parsed.port || (parsed.protocol === "https:" ? "443" : "80");
+  const path = parsed.pathname === "/" ? "" : parsed.pathname;
+  return `https://${config.codespace.name}-${port}.${config.codespace.domain}${path}${parsed.search}`;
+}
+
+/** Configuration as it may be shown: secrets masked, present/absent only. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const mask = (v: string | undefined) => (v === undefined ? "(unset)" : "(set)");
+  return {
+    ...config,
+    elasticsearch: {
+      ...config.elasticsearch,
+      password: mask(config.elasticsearch.password),
+      apiKey: mask(config.elasticsearch.apiKey),
+    },
+    kibana: { ...config.kibana, password: mask(config.kibana.password) },
+    minio: { ...config.minio, secretKey: mask(config.minio.secretKey) },
+  };
+}
+
+/** Secret values of the configuration, for log redaction. */
+export function secretValues(config: Config): string[] {
+  return [
+    config.elasticsearch.password,
+    config.elasticsearch.apiKey,
+    config.kibana.password,
+    config.minio.secretKey,
+  ].filter((v): v is string => typeof v === "string" && v.length > 0);
+}
