@@ -1,0 +1,174 @@
+/**
+ * Elasticsearch indices of capline (DESIGN.md, "Elasticsearch"). Explicit mappings, `dynamic:
+ * strict`: a field nobody declared is an error, never a guess. Kibana objects, setup, processing
+ * and the reports all read field names and types from here.
+ *
+ * The local stack runs Elasticsearch's minimal distribution, so mappings use only field types of
+ * the server core (no scaled_float, no painless at index time); the same mappings run unchanged on
+ * the full distribution that Docker Compose starts.
+ */
+
+export type FieldType = "keyword" | "date" | "long" | "integer" | "short" | "double" | "boolean" | "object";
+
+export interface FieldMapping {
+  type: FieldType;
+  /** For `object`: `false` keeps the value in _source only (internal bookkeeping). */
+  enabled?: boolean;
+  properties?: Record<string, FieldMapping>;
+  format?: string;
+  ignore_above?: number;
+}
+
+export interface IndexDefinition {
+  /** The alias every reader and writer uses, without the configured prefix: `profiles`. */
+  name: IndexName;
+  description: string;
+  /** The time field Kibana data views and reports filter on. */
+  timeField: string;
+  properties: Record<string, FieldMapping>;
+}
+
+export const INDEX_NAMES = ["profiles", "sales-daily", "sales-hourly", "ops"] as const;
+export type IndexName = (typeof INDEX_NAMES)[number];
+
+/** Sales aggregate dimensions; `all` has the single key `all`. */
+export const DIMENSIONS = ["all", "category", "brand", "product"] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+const keyword: FieldMapping = { type: "keyword", ignore_above: 1024 };
+const date: FieldMapping = { type: "date", format: "strict_date_optional_time||epoch_millis" };
+const long: FieldMapping = { type: "long" };
+const integer: FieldMapping = { type: "integer" };
+const short: FieldMapping = { type: "short" };
+const double: FieldMapping = { type: "double" };
+/** Processing bookkeeping (offset watermarks, session ids...): stored, never indexed. */
+const internal: FieldMapping = { type: "object", enabled: false };
+
+const salesProperties: Record<string, FieldMapping> = {
+  bucket: date,
+  dimension: keyword,
+  key: keyword,
+  views: long,
+  carts: long,
+  removes: long,
+  purchases: long,
+  revenue: double,
+  updated_at: date,
+  state: internal,
+};
+
+export const INDEX_DEFINITIONS: Record<IndexName, IndexDefinition> = {
+  profiles: {
+    name: "profiles",
+    description: "one document per customer, _id = user_id",
+    timeField: "last_seen",
+    properties: {
+      user_id: keyword,
+      first_seen: date,
+      last_seen: date,
+      views: long,
+      carts: long,
+      removes: long,
+      purchases: long,
+      total_spent: double,
+      avg_order_value: double,
+      sessions: long,
+      last_purchase_at: date,
+      top_category: keyword,
+      top_brand: keyword,
+      conversion_rate: double,
+      /** Monday of each ISO week with activity (UTC): cohort retention. */
+      active_weeks: date,
+      active_week_count: integer,
+      /** Monday of the week of first_seen. */
+      cohort_week: date,
+      recency_days: integer,
+      frequency: long,
+      monetary: double,
+      r: short,
+      f: short,
+      m: short,
+      rfm_score: keyword,
+      segment: keyword,
+      updated_at: date,
+      state: internal,
+    },
+  },
+  "sales-daily": {
+    name: "sales-daily",
+    description: "one document per (UTC day, dimension, key)",
+    timeField: "bucket",
+    properties: salesProperties,
+  },
+  "sales-hourly": {
+    name: "sales-hourly",
+    description: "one document per (UTC hour, dimension, key)",
+    timeField: "bucket",
+    properties: salesProperties,
+  },
+  ops: {
+    name: "ops",
+    description: "one document per ingest run and per processing batch (pipeline operations dashboard)",
+    timeField: "@timestamp",
+    properties: {
+      "@timestamp": date,
+      kind: keyword,
+      run_id: keyword,
+      file: keyword,
+      topic: keyword,
+      status: keyword,
+      rows: long,
+      sent: long,
+      rejected: long,
+      duplicates: long,
+      rejected_by_reason: {
+        type: "object",
+        properties: {
+          missing_field: long,
+          bad_timestamp: long,
+          bad_event_type: long,
+          bad_price: long,
+          malformed_row: long,
+        },
+      },
+      events: long,
+      partition: integer,
+      first_offset: long,
+      last_offset: long,
+      sink: keyword,
+      dlq: long,
+      seconds: double,
+      events_per_second: double,
+    },
+  },
+};
+
+/** The alias readers and writers use: `capline-profiles`. */
+export function aliasName(prefix: string, name: IndexName): string {
+  return `${prefix}-${name}`;
+}
+
+/** The concrete index behind the alias; bump the version when a mapping changes incompatibly. */
+export const MAPPING_VERSION = 1;
+export function concreteIndexName(prefix: string, name: IndexName): string {
+  return `${aliasName(prefix, name)}-v${MAPPING_VERSION}`;
+}
+
+/** The mapping as sent to Elasticsearch. */
+export function mappingFor(name: IndexName): { dynamic: "strict"; properties: Record<string, FieldMapping> } {
+  return { dynamic: "strict", properties: INDEX_DEFINITIONS[name].properties };
+}
+
+/** Flattened field paths and their types, e.g. `rejected_by_reason.bad_price` → long. */
+export function fieldTypes(name: IndexName): Map<string, FieldType> {
+  const out = new Map<string, FieldType>();
+  const walk = (props: Record<string, FieldMapping>, prefix: string) => {
+    for (const [field, mapping] of Object.entries(props)) {
+      const path = prefix ? `${prefix}.${field}` : field;
+      out.set(path, mapping.type);
+      if (mapping.properties) walk(mapping.properties, path);
+    }
+  };
+  walk(INDEX_DEFINITIONS[name].properties, "");
+  return out;
+}
