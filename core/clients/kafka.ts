@@ -1,4 +1,4 @@
-import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig } from "kafkajs";
+import { Kafka, type KafkaConfig, logLevel as KafkaLogLevel } from "kafkajs";
 import type { Config } from "../config/index.ts";
 import { logger } from "../logging.ts";
 
@@ -19,7 +19,8 @@ export function createKafka(config: Config, overrides: Partial<KafkaConfig> = {}
       () =>
       ({ level, log: entry }) => {
         const { message, ...rest } = entry;
-        const method = level <= KafkaLogLevel.ERROR ? "error" : level === KafkaLogLevel.WARN ? "warn" : "debug";
+        const method =
+          level <= KafkaLogLevel.ERROR ? "error" : level === KafkaLogLevel.WARN ? "warn" : "debug";
         log[method](rest, message);
       },
     ...overrides,

@@ -28,7 +28,13 @@ export interface CaplineEvent {
 }
 
 /** Why a row was refused (DESIGN.md row rules). */
-export const REJECT_REASONS = ["missing_field", "bad_timestamp", "bad_event_type", "bad_price", "malformed_row"] as const;
+export const REJECT_REASONS = [
+  "missing_field",
+  "bad_timestamp",
+  "bad_event_type",
+  "bad_price",
+  "malformed_row",
+] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** A refused row as written to the DLQ topic and the rejects file. */
