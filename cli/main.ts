@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { action, configureErrors, printConfig, withExamples } from "../core/cli/index.ts";
+import { registerDemo } from "./demo.ts";
 
 const program = new Command("capline")
   .description(
@@ -19,6 +20,8 @@ withExamples(
     .action(action((opts: { json?: boolean }) => printConfig(opts.json))),
   ["capline config", "KAFKA_BROKERS=broker:29092 capline config"],
 );
+
+registerDemo(program);
 
 withExamples(program, [
   "capline stack up          # start Kafka, Elasticsearch, MinIO, HDFS and Redis",
