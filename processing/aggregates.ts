@@ -1,0 +1,129 @@
+import { createHash } from "node:crypto";
+import { type CaplineEvent, UNKNOWN_KEY } from "../core/schema/events.ts";
+import type { Dimension } from "../core/schema/indices.ts";
+import { fromCents, toCents } from "./profiles.ts";
+import { dayBucket, hourBucket, toMillis } from "./time.ts";
+import { advance, type OffsetRange, shouldApply, type Watermarks } from "./watermark.ts";
+
+/**
+ * Sales aggregates: one document per (bucket, dimension, key) in `sales-daily` and
+ * `sales-hourly`. Every partition touches the same documents (the `all` key of a day, a popular
+ * category), so each document keeps a watermark per partition.
+ */
+
+export type Granularity = "daily" | "hourly";
+
+export interface SalesCounts {
+  views: number;
+  carts: number;
+  removes: number;
+  purchases: number;
+  revenueCents: number;
+}
+
+export interface SalesDelta extends SalesCounts {
+  /** The document id: deterministic, so re-applying a range addresses the same document. */
+  id: string;
+  bucket: string;
+  dimension: Dimension;
+  key: string;
+}
+
+export interface SalesState {
+  wm: Watermarks;
+  revenue_cents: number;
+}
+
+export interface SalesDocument {
+  bucket: string;
+  dimension: Dimension;
+  key: string;
+  views: number;
+  carts: number;
+  removes: number;
+  purchases: number;
+  revenue: number;
+  updated_at: string;
+  state: SalesState;
+}
+
+/** Elasticsearch refuses `_id`s above 512 bytes; long keys are hashed instead. */
+const MAX_ID_BYTES = 512;
+
+export function salesDocId(bucket: string, dimension: Dimension, key: string): string {
+  const id = `${bucket}|${dimension}|${key}`;
+  if (Buffer.byteLength(id) <= MAX_ID_BYTES) return id;
+  return `${bucket}|${dimension}|sha256:${createHash("sha256").update(key).digest("hex")}`;
+}
+
+/** The (dimension, key) pairs an event counts under. */
+export function dimensionKeys(e: CaplineEvent): Array<[Dimension, string]> {
+  return [
+    ["all", "all"],
+    ["category", e.category_code ?? UNKNOWN_KEY],
+    ["brand", e.brand ?? UNKNOWN_KEY],
+    ["product", e.product_id],
+  ];
+}
+
+export function salesDeltas(
+  events: readonly CaplineEvent[],
+  granularity: Granularity,
+): Map<string, SalesDelta> {
+  const bucketOf = granularity === "daily" ? dayBucket : hourBucket;
+  const out = new Map<string, SalesDelta>();
+  for (const e of events) {
+    const bucket = bucketOf(toMillis(e.event_time));
+    for (const [dimension, key] of dimensionKeys(e)) {
+      const id = salesDocId(bucket, dimension, key);
+      let d = out.get(id);
+      if (!d) {
+        d = { id, bucket, dimension, key, views: 0, carts: 0, removes: 0, purchases: 0, revenueCents: 0 };
+        out.set(id, d);
+      }
+      addEvent(d, e);
+    }
+  }
+  return out;
+}
+
+function addEvent(c: SalesCounts, e: CaplineEvent): void {
+  switch (e.event_type) {
+    case "view":
+      c.views++;
+      break;
+    case "cart":
+      c.carts++;
+      break;
+    case "remove_from_cart":
+      c.removes++;
+      break;
+    case "purchase":
+      c.purchases++;
+      c.revenueCents += toCents(e.price);
+      break;
+  }
+}
+
+/** Merges a delta into a stored aggregate; `null` when the range is already in it. */
+export function mergeSales(
+  current: SalesDocument | undefined,
+  delta: SalesDelta,
+  range: OffsetRange,
+  now: Date = new Date(),
+): SalesDocument | null {
+  if (current && !shouldApply(current.state.wm, range)) return null;
+  const revenueCents = (current?.state.revenue_cents ?? 0) + delta.revenueCents;
+  return {
+    bucket: delta.bucket,
+    dimension: delta.dimension,
+    key: delta.key,
+    views: (current?.views ?? 0) + delta.views,
+    carts: (current?.carts ?? 0) + delta.carts,
+    removes: (current?.removes ?? 0) + delta.removes,
+    purchases: (current?.purchases ?? 0) + delta.purchases,
+    revenue: fromCents(revenueCents),
+    updated_at: now.toISOString(),
+    state: { wm: advance(current?.state.wm, range), revenue_cents: revenueCents },
+  };
+}

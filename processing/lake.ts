@@ -1,0 +1,73 @@
+import type { CaplineEvent } from "../core/schema/events.ts";
+import { toMillis, utcDate } from "./time.ts";
+
+/**
+ * Lake layout (DESIGN.md, "Lake layout"): the same relative keys in MinIO and under the HDFS root,
+ *
+ *   events/dt=YYYY-MM-DD/<topic>+<partition>+<firstOffset>-<lastOffset>.parquet
+ *
+ * dt is the UTC date of the event time. A range whose events span several days gives one file per
+ * day; the offsets in a name are the first and last offsets of the rows in that file. Names depend
+ * only on the range's messages, so re-archiving a range rewrites the same objects with the same
+ * rows: a retry or a replay can never add a second copy.
+ */
+
+/** One Kafka message of a range, decoded. */
+export interface RangeEvent {
+  offset: number;
+  event: CaplineEvent;
+}
+
+export interface LakeFile {
+  /** Relative key, e.g. `events/dt=2019-10-01/customer-events+3+100-199.parquet`. */
+  key: string;
+  dt: string;
+  firstOffset: number;
+  lastOffset: number;
+  /** Rows in offset order. */
+  events: RangeEvent[];
+}
+
+const DT = /^\d{4}-\d{2}-\d{2}$/;
+
+export function lakeKey(dt: string, topic: string, partition: number, first: number, last: number): string {
+  if (!DT.test(dt)) throw new RangeError(`dt must be YYYY-MM-DD, got "${dt}"`);
+  return `events/dt=${dt}/${topic}+${partition}+${first}-${last}.parquet`;
+}
+
+/** Parses a lake key back into its parts; `undefined` for anything else (temporary files...). */
+export function parseLakeKey(
+  key: string,
+): { dt: string; topic: string; partition: number; first: number; last: number } | undefined {
+  const m = /(?:^|\/)events\/dt=(\d{4}-\d{2}-\d{2})\/([A-Za-z0-9._-]+)\+(\d+)\+(\d+)-(\d+)\.parquet$/.exec(
+    key,
+  );
+  if (!m) return undefined;
+  const [, dt, topic, partition, first, last] = m;
+  if (!dt || !topic || !partition || !first || !last) return undefined;
+  return { dt, topic, partition: Number(partition), first: Number(first), last: Number(last) };
+}
+
+/** Splits a range's events into one lake file per UTC event date, rows in offset order. */
+export function lakeFiles(topic: string, partition: number, events: readonly RangeEvent[]): LakeFile[] {
+  const byDate = new Map<string, RangeEvent[]>();
+  for (const e of [...events].sort((a, b) => a.offset - b.offset)) {
+    const dt = utcDate(toMillis(e.event.event_time));
+    const list = byDate.get(dt);
+    if (list) list.push(e);
+    else byDate.set(dt, [e]);
+  }
+  return [...byDate.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([dt, rows]) => {
+      const firstOffset = rows[0]?.offset ?? 0;
+      const lastOffset = rows[rows.length - 1]?.offset ?? 0;
+      return {
+        key: lakeKey(dt, topic, partition, firstOffset, lastOffset),
+        dt,
+        firstOffset,
+        lastOffset,
+        events: rows,
+      };
+    });
+}

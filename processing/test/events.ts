@@ -1,0 +1,129 @@
+import type { CaplineEvent, EventType } from "../../core/schema/events.ts";
+
+/**
+ * Test fixtures: a seeded generator of canonical events and a brute-force reference computation
+ * of profiles and aggregates, written without any of processing's merge code, so the tests compare
+ * the pipeline's incremental results with an independent whole-data computation.
+ */
+
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TYPES: EventType[] = ["view", "view", "view", "view", "cart", "remove_from_cart", "purchase"];
+const CATEGORIES = ["electronics.smartphone", "appliances.kitchen", "apparel.shoes", null];
+const BRANDS = ["apple", "samsung", "xiaomi", null, "bosch"];
+
+export function generateEvents(count: number, seed = 1, users = 40): CaplineEvent[] {
+  const rand = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const base = Date.parse("2019-10-28T00:00:00.000Z");
+  const out: CaplineEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const user = `5${String(Math.floor(rand() * users)).padStart(18, "0")}`;
+    // About three weeks, in random order: late and out-of-order events on purpose.
+    const ms = base + Math.floor(rand() * 21 * 86_400_000);
+    const cents = Math.floor(rand() * 200_000);
+    out.push({
+      event_id: `e${seed}-${i}`,
+      event_time: new Date(ms).toISOString(),
+      event_type: pick(TYPES),
+      product_id: `${1000 + Math.floor(rand() * 30)}`,
+      category_id: "2053013555631882655",
+      category_code: pick(CATEGORIES),
+      brand: pick(BRANDS),
+      price: cents / 100,
+      user_id: user,
+      user_session: rand() < 0.05 ? "" : `s-${user}-${Math.floor(rand() * 4)}`,
+      source: { file: "test.csv", line: i + 2 },
+    });
+  }
+  return out;
+}
+
+export interface ReferenceProfile {
+  views: number;
+  carts: number;
+  removes: number;
+  purchases: number;
+  total_spent: number;
+  first_seen: string;
+  last_seen: string;
+  sessions: number;
+  last_purchase_at: string | null;
+}
+
+/** Profiles computed directly from all events at once. */
+export function referenceProfiles(events: readonly CaplineEvent[]): Map<string, ReferenceProfile> {
+  const groups = new Map<string, CaplineEvent[]>();
+  for (const e of events) groups.set(e.user_id, [...(groups.get(e.user_id) ?? []), e]);
+  const out = new Map<string, ReferenceProfile>();
+  for (const [user, list] of groups) {
+    const times = list.map((e) => e.event_time).sort();
+    const purchases = list.filter((e) => e.event_type === "purchase");
+    const cents = purchases.reduce((s, e) => s + Math.round(e.price * 100), 0);
+    out.set(user, {
+      views: list.filter((e) => e.event_type === "view").length,
+      carts: list.filter((e) => e.event_type === "cart").length,
+      removes: list.filter((e) => e.event_type === "remove_from_cart").length,
+      purchases: purchases.length,
+      total_spent: cents / 100,
+      first_seen: times[0] ?? "",
+      last_seen: times[times.length - 1] ?? "",
+      sessions: new Set(list.map((e) => e.user_session).filter((s) => s !== "")).size,
+      last_purchase_at:
+        purchases.length === 0
+          ? null
+          : (purchases
+              .map((e) => e.event_time)
+              .sort()
+              .pop() ?? null),
+    });
+  }
+  return out;
+}
+
+export interface ReferenceSales {
+  views: number;
+  carts: number;
+  removes: number;
+  purchases: number;
+  revenue: number;
+}
+
+/** Daily (or hourly) aggregates keyed `bucketISO|dimension|key`, computed from all events. */
+export function referenceSales(events: readonly CaplineEvent[], hourly = false): Map<string, ReferenceSales> {
+  const cents = new Map<string, number>();
+  const out = new Map<string, ReferenceSales>();
+  for (const e of events) {
+    const bucket = hourly
+      ? `${e.event_time.slice(0, 13)}:00:00.000Z`
+      : `${e.event_time.slice(0, 10)}T00:00:00.000Z`;
+    const keys = [
+      `${bucket}|all|all`,
+      `${bucket}|category|${e.category_code ?? "unknown"}`,
+      `${bucket}|brand|${e.brand ?? "unknown"}`,
+      `${bucket}|product|${e.product_id}`,
+    ];
+    for (const k of keys) {
+      const row = out.get(k) ?? { views: 0, carts: 0, removes: 0, purchases: 0, revenue: 0 };
+      if (e.event_type === "view") row.views++;
+      if (e.event_type === "cart") row.carts++;
+      if (e.event_type === "remove_from_cart") row.removes++;
+      if (e.event_type === "purchase") {
+        row.purchases++;
+        cents.set(k, (cents.get(k) ?? 0) + Math.round(e.price * 100));
+        row.revenue = (cents.get(k) ?? 0) / 100;
+      }
+      out.set(k, row);
+    }
+  }
+  return out;
+}
