@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { action, configureErrors, printConfig, withExamples } from "../core/cli/index.ts";
+import { registerKibana } from "../kibana/index.ts";
 import { registerDemo } from "./demo.ts";
 
 const program = new Command("capline")
@@ -9,6 +10,7 @@ const program = new Command("capline")
   )
   .version("0.1.0", "-V, --version");
 configureErrors(program);
+registerKibana(program);
 
 withExamples(
   program
