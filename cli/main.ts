@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { action, configureErrors, printConfig, withExamples } from "../core/cli/index.ts";
 import { registerKibana } from "../kibana/index.ts";
+import { registerStackCommands } from "../stack/cli.ts";
 import { registerDemo } from "./demo.ts";
 
 const program = new Command("capline")
@@ -10,6 +11,7 @@ const program = new Command("capline")
   )
   .version("0.1.0", "-V, --version");
 configureErrors(program);
+registerStackCommands(program);
 registerKibana(program);
 
 withExamples(
