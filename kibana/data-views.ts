@@ -55,7 +55,7 @@ export function dataViewDefs(prefix: string): DataViewDef[] {
       type: "keyword",
       script:
         `${guard} String[] days = new String[] {'1 Mon', '2 Tue', '3 Wed', '4 Thu', '5 Fri', '6 Sat', '7 Sun'}; ` +
-        "emit(days[doc['bucket'].value.getDayOfWeek().getValue() - 1]);",
+        "emit(days[doc['bucket'].value.getDayOfWeekEnum().getValue() - 1]);",
     },
   };
   const salesFormats = { revenue: money };
