@@ -1,6 +1,8 @@
 import { Command } from "commander";
 import { action, configureErrors, printConfig, withExamples } from "../core/cli/index.ts";
+import { registerIngestion } from "../ingestion/index.ts";
 import { registerKibana } from "../kibana/index.ts";
+import { registerSetupCommands } from "../setup/index.ts";
 import { registerStackCommands } from "../stack/cli.ts";
 import { registerDemo } from "./demo.ts";
 
@@ -12,6 +14,8 @@ const program = new Command("capline")
   .version("0.1.0", "-V, --version");
 configureErrors(program);
 registerStackCommands(program);
+registerSetupCommands(program);
+registerIngestion(program);
 registerKibana(program);
 
 withExamples(

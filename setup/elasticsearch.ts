@@ -1,0 +1,224 @@
+import { type Client, errors } from "@elastic/elasticsearch";
+import {
+  aliasName,
+  concreteIndexName,
+  INDEX_NAMES,
+  type IndexName,
+  MAPPING_VERSION,
+  mappingFor,
+} from "../core/schema/indices.ts";
+import { describeDifference, diffMappings, type MappingLike } from "./mapping-diff.ts";
+import type { SetupItem } from "./report.ts";
+
+/**
+ * Index templates, indices and aliases of capline. Layout, per index name (`profiles`...):
+ *   alias    `<prefix>-profiles`          what every reader and writer uses
+ *   index    `<prefix>-profiles-v<N>`     the concrete index, N = MAPPING_VERSION
+ *   template `<prefix>-profiles`          pattern `<prefix>-profiles-v*`: a concrete index created
+ *                                          by any means gets the settings, mapping and alias
+ */
+
+export interface IndexSettings {
+  shards: number;
+  replicas: number;
+}
+
+/** Above the built-in templates (priority 100 and below), so ours wins for its own names. */
+export const TEMPLATE_PRIORITY = 500;
+
+export function templateName(prefix: string, name: IndexName): string {
+  return aliasName(prefix, name);
+}
+
+export function templateBody(prefix: string, name: IndexName, settings: IndexSettings) {
+  return {
+    index_patterns: [`${aliasName(prefix, name)}-v*`],
+    priority: TEMPLATE_PRIORITY,
+    _meta: { managed_by: "capline", mapping_version: MAPPING_VERSION },
+    template: {
+      settings: { number_of_shards: settings.shards, number_of_replicas: settings.replicas },
+      mappings: mappingFor(name),
+      aliases: { [aliasName(prefix, name)]: {} },
+    },
+  };
+}
+
+type FlatSettings = Record<string, unknown>;
+
+function settingDifferences(settings: FlatSettings | undefined, wanted: IndexSettings): string[] {
+  const out: string[] = [];
+  const shards = settings?.["index.number_of_shards"];
+  const replicas = settings?.["index.number_of_replicas"];
+  if (String(shards) !== String(wanted.shards))
+    out.push(`settings.number_of_shards: expected ${wanted.shards}, found ${shards ?? "(unset)"}`);
+  if (String(replicas) !== String(wanted.replicas))
+    out.push(`settings.number_of_replicas: expected ${wanted.replicas}, found ${replicas ?? "(unset)"}`);
+  return out;
+}
+
+async function ensureTemplate(
+  es: Client,
+  prefix: string,
+  name: IndexName,
+  settings: IndexSettings,
+): Promise<SetupItem> {
+  const tname = templateName(prefix, name);
+  const body = templateBody(prefix, name, settings);
+  const base = { store: "Elasticsearch", kind: "index-template", name: tname } as const;
+  let existing: Awaited<ReturnType<Client["indices"]["getIndexTemplate"]>> | undefined;
+  try {
+    existing = await es.indices.getIndexTemplate({ name: tname, flat_settings: true });
+  } catch (error) {
+    if (!(error instanceof errors.ResponseError && error.meta.statusCode === 404)) throw error;
+  }
+  const found = existing?.index_templates.find((t) => t.name === tname)?.index_template;
+  if (!found) {
+    await es.indices.putIndexTemplate({ name: tname, create: true, ...body });
+    return { ...base, status: "created", differences: [], detail: body.index_patterns.join(",") };
+  }
+  const differences: string[] = [];
+  const patterns = [...(Array.isArray(found.index_patterns) ? found.index_patterns : [found.index_patterns])];
+  if (patterns.sort().join(",") !== body.index_patterns.join(","))
+    differences.push(
+      `index_patterns: expected ${body.index_patterns.join(",")}, found ${patterns.join(",")}`,
+    );
+  if (found.priority !== body.priority)
+    differences.push(`priority: expected ${body.priority}, found ${found.priority ?? "(unset)"}`);
+  differences.push(...settingDifferences(found.template?.settings as FlatSettings | undefined, settings));
+  differences.push(
+    ...diffMappings(
+      body.template.mappings as MappingLike,
+      (found.template?.mappings ?? {}) as MappingLike,
+    ).map((d) => `mappings.${describeDifference(d)}`),
+  );
+  const aliases = Object.keys(found.template?.aliases ?? {}).sort();
+  const wantedAliases = Object.keys(body.template.aliases);
+  if (aliases.join(",") !== wantedAliases.join(","))
+    differences.push(`aliases: expected ${wantedAliases.join(",")}, found ${aliases.join(",") || "(none)"}`);
+  return { ...base, status: differences.length ? "differs" : "unchanged", differences };
+}
+
+interface IndexInfo {
+  aliases?: Record<string, unknown>;
+  mappings?: MappingLike;
+  settings?: FlatSettings;
+}
+
+/** The indices behind `names` (aliases resolved), with aliases, mappings and flat settings. */
+async function getIndices(es: Client, names: string[]): Promise<Record<string, IndexInfo>> {
+  return (await es.indices.get({
+    index: names.join(","),
+    ignore_unavailable: true,
+    allow_no_indices: true,
+    flat_settings: true,
+  })) as unknown as Record<string, IndexInfo>;
+}
+
+async function ensureIndex(
+  es: Client,
+  prefix: string,
+  name: IndexName,
+  settings: IndexSettings,
+): Promise<SetupItem[]> {
+  const alias = aliasName(prefix, name);
+  const concrete = concreteIndexName(prefix, name);
+  const found = await getIndices(es, [alias, concrete]);
+  const indexBase = { store: "Elasticsearch", kind: "index", name: concrete } as const;
+  const aliasBase = { store: "Elasticsearch", kind: "alias", name: alias } as const;
+
+  // Something wrote to the alias name before setup ran: Elasticsearch made an index of it, with
+  // guessed types; an alias of that name cannot exist beside it.
+  if (found[alias]) {
+    return [
+      {
+        ...aliasBase,
+        status: "differs",
+        differences: [
+          `an index named ${alias} exists where capline expects an alias to ${concrete} ` +
+            "(probably written to before setup ran); delete it or run `capline reset`",
+        ],
+      },
+    ];
+  }
+
+  const index = found[concrete];
+  if (!index) {
+    const others = Object.keys(found);
+    if (others.length) {
+      // The template would add the alias to the new index too, leaving it on two indices: report
+      // instead, and leave the alias and its index as they are.
+      return [
+        {
+          ...indexBase,
+          status: "differs",
+          differences: [`not created: the alias ${alias} points to ${others.join(", ")} already`],
+        },
+        {
+          ...aliasBase,
+          status: "differs",
+          differences: [`points to ${others.join(", ")} instead of ${concrete}`],
+        },
+      ];
+    }
+    await es.indices.create({
+      index: concrete,
+      settings: { number_of_shards: settings.shards, number_of_replicas: settings.replicas },
+      mappings: mappingFor(name) as never,
+      aliases: { [alias]: { is_write_index: true } },
+    });
+    return [
+      { ...indexBase, status: "created", differences: [], detail: `${settings.shards} shard(s)` },
+      { ...aliasBase, status: "created", differences: [], detail: `→ ${concrete}` },
+    ];
+  }
+
+  const differences = [
+    ...settingDifferences(index.settings, settings),
+    ...diffMappings(mappingFor(name) as MappingLike, index.mappings ?? {}).map(describeDifference),
+  ];
+  const items: SetupItem[] = [
+    { ...indexBase, status: differences.length ? "differs" : "unchanged", differences },
+  ];
+  const holders = Object.entries(found)
+    .filter(([, info]) => info.aliases && alias in info.aliases)
+    .map(([indexName]) => indexName);
+  if (holders.length === 1 && holders[0] === concrete) {
+    items.push({ ...aliasBase, status: "unchanged", differences: [], detail: `→ ${concrete}` });
+  } else if (holders.length === 0) {
+    await es.indices.putAlias({ index: concrete, name: alias, is_write_index: true });
+    items.push({ ...aliasBase, status: "created", differences: [], detail: `→ ${concrete}` });
+  } else {
+    items.push({
+      ...aliasBase,
+      status: "differs",
+      differences: [`points to ${holders.join(", ")}; expected only ${concrete}`],
+    });
+  }
+  return items;
+}
+
+/** Templates, indices and aliases for every index of capline under `prefix`. */
+export async function ensureIndices(
+  es: Client,
+  prefix: string,
+  settings: IndexSettings,
+): Promise<SetupItem[]> {
+  const items: SetupItem[] = [];
+  for (const name of INDEX_NAMES) {
+    items.push(await ensureTemplate(es, prefix, name, settings));
+    items.push(...(await ensureIndex(es, prefix, name, settings)));
+  }
+  return items;
+}
+
+/** Concrete indices that hold capline's data under `prefix` (behind the aliases, or named like them). */
+export async function dataIndices(es: Client, prefix: string): Promise<string[]> {
+  const names = INDEX_NAMES.flatMap((n) => [aliasName(prefix, n), concreteIndexName(prefix, n)]);
+  return Object.keys(await getIndices(es, names)).sort();
+}
+
+/** Documents in one index, as far as the last refresh shows them (about a second behind). */
+export async function countDocuments(es: Client, index: string): Promise<number> {
+  const { count } = await es.count({ index });
+  return count;
+}

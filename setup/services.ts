@@ -1,0 +1,101 @@
+import type { Client as Elasticsearch } from "@elastic/elasticsearch";
+import type { Redis } from "ioredis";
+import type { Admin } from "kafkajs";
+import type * as Minio from "minio";
+import { createElasticsearch } from "../core/clients/elasticsearch.ts";
+import { createKafka } from "../core/clients/kafka.ts";
+import { createMinio } from "../core/clients/minio.ts";
+import { createRedis } from "../core/clients/redis.ts";
+import { createWebHdfs, type WebHdfsClient } from "../core/clients/webhdfs.ts";
+import type { Config } from "../core/config/index.ts";
+import { withService } from "./service-errors.ts";
+
+/** The service URLs as they may be shown (no credentials). */
+export interface ServiceUrls {
+  kafka: string;
+  elasticsearch: string;
+  minio: string;
+  hdfs: string;
+  redis: string;
+}
+
+/** Clients for setup and reset; connections open lazily and close in `close()`. */
+export interface Services {
+  config: Config;
+  urls: ServiceUrls;
+  admin(): Promise<Admin>;
+  es: Elasticsearch;
+  minio: Minio.Client;
+  hdfs: WebHdfsClient;
+  redis(): Promise<Redis>;
+  close(): Promise<void>;
+}
+
+/** `redis://user:secret@host:6379/0` → `redis://host:6379/0`. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    url.username = "";
+    url.password = "";
+    return url.toString().replace(/\/$/, "");
+  } catch {
+    return raw;
+  }
+}
+
+export function openServices(config: Config): Services {
+  const urls: ServiceUrls = {
+    kafka: config.kafka.brokers.join(","),
+    elasticsearch: config.elasticsearch.url,
+    minio: config.minio.endpoint,
+    hdfs: config.hdfs.webhdfsUrl,
+    redis: redactUrl(config.redis.url),
+  };
+  // Retry an unreachable broker for about KAFKA_CONNECT_TIMEOUT_MS, then name it (exit 4).
+  const retries = Math.max(1, Math.ceil(config.kafka.connectTimeoutMs / 2_000));
+  const kafka = createKafka(config, { retry: { initialRetryTime: 300, maxRetryTime: 2_000, retries } });
+  let admin: Promise<Admin> | undefined;
+  let redis: Promise<Redis> | undefined;
+  const es = createElasticsearch(config, { maxRetries: 2, requestTimeout: 30_000 });
+  return {
+    config,
+    urls,
+    es,
+    minio: createMinio(config),
+    hdfs: createWebHdfs(config),
+    admin() {
+      admin ??= withService("Kafka", urls.kafka, "connect", async () => {
+        const a = kafka.admin();
+        await a.connect();
+        return a;
+      });
+      return admin;
+    },
+    redis() {
+      // Setup and reset should fail fast with a name, not wait forever as a worker would.
+      redis ??= withService("Redis", urls.redis, "connect", async () => {
+        const r = createRedis(config, {
+          lazyConnect: true,
+          maxRetriesPerRequest: 1,
+          connectTimeout: 5_000,
+          retryStrategy: (times) => (times > 3 ? null : 300),
+        });
+        try {
+          await r.connect();
+        } catch (error) {
+          r.disconnect();
+          throw error;
+        }
+        return r;
+      });
+      return redis;
+    },
+    async close() {
+      // A connection that failed has reported its error already; closing it adds nothing.
+      const closing: Promise<unknown>[] = [es.close()];
+      if (admin) closing.push(admin.then((a) => a.disconnect()).catch(() => undefined));
+      if (redis) closing.push(redis.then((r) => r.quit()).catch(() => undefined));
+      await Promise.all(closing);
+    },
+  };
+}
