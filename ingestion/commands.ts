@@ -1,0 +1,178 @@
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { action, config, output, positiveInt, withExamples } from "../core/cli/index.ts";
+import { CaplineError } from "../core/errors.ts";
+import { ExitCode } from "../core/exit-codes.ts";
+import { generate } from "./generator.ts";
+import { runIngest } from "./ingest.ts";
+import type { IngestSummary } from "./types.ts";
+
+function positiveNumber(flag: string) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 0))
+      throw new InvalidArgumentError(`${flag} takes a number > 0, got "${raw}"`);
+    return value;
+  };
+}
+
+interface GenerateFlags {
+  out: string;
+  events?: number;
+  days?: number;
+  eventsPerDay?: number;
+  users?: number;
+  startDate?: string;
+  seed?: number;
+  format: "rees46" | "short";
+  gzip?: boolean;
+  append?: boolean;
+  json?: boolean;
+}
+
+interface IngestFlags {
+  topic?: string;
+  dlqTopic?: string;
+  rate?: number;
+  replaySpeed?: number;
+  maxEvents?: number;
+  map?: string;
+  rejects?: string;
+  force?: boolean;
+  json?: boolean;
+  chunkRows?: number;
+}
+
+const fmt = new Intl.NumberFormat("en-US");
+
+function humanSummary(s: IngestSummary): string {
+  const lines: string[] = [];
+  for (const f of s.files) {
+    if (f.status === "already_ingested") {
+      lines.push(
+        `${f.file}: already ingested completely into ${s.topic} (${f.ingestedAt ?? "earlier"}: ${fmt.format(f.sent)} events); nothing sent. Use --force to send it again.`,
+      );
+      continue;
+    }
+    const reasons = Object.entries(f.rejectedByReason)
+      .filter(([, n]) => n > 0)
+      .map(([r, n]) => `${r} ${fmt.format(n)}`)
+      .join(", ");
+    lines.push(
+      `${f.file}: ${fmt.format(f.rows)} rows → ${fmt.format(f.sent)} events sent, ${fmt.format(f.rejected)} rejected` +
+        `${reasons ? ` (${reasons})` : ""}, ${fmt.format(f.duplicates)} duplicates` +
+        `${f.resumedFromLine > 0 ? `; resumed after line ${fmt.format(f.resumedFromLine)}` : ""}` +
+        ` in ${f.seconds.toFixed(1)} s (${fmt.format(f.rowsPerSecond)} rows/s, ${f.mbPerSecond} MB/s)`,
+    );
+    if (f.status === "stopped")
+      lines.push(`  stopped by --max-events at line ${f.lastLine}; run again to continue`);
+    if (f.status === "interrupted")
+      lines.push(`  interrupted at line ${f.lastLine}; run the same command again to resume`);
+  }
+  lines.push(`topic ${s.topic}, refused rows in ${s.dlqTopic}`);
+  return lines.join("\n");
+}
+
+/** Registers `capline generate` and `capline ingest`. */
+export function registerIngestion(program: Command): void {
+  withExamples(
+    program
+      .command("generate")
+      .description("write a realistic REES46-style sample file (deterministic for a seed)")
+      .requiredOption("--out <file>", "output CSV file (.gz with --gzip)")
+      .option(
+        "--events <n>",
+        "total rows (default 885129, the REES46 electronics size)",
+        positiveInt("--events", 0),
+      )
+      .option("--days <d>", "days covered (default 30)", positiveInt("--days"))
+      .option("--events-per-day <n>", "rows per day (with --days)", positiveInt("--events-per-day"))
+      .option("--users <u>", "distinct users (default rows / 11)", positiveInt("--users"))
+      .option("--start-date <YYYY-MM-DD>", "first day, UTC (default 2019-10-01)")
+      .option("--seed <s>", "random seed (default 42)", positiveInt("--seed", 0))
+      .addOption(
+        new Option("--format <format>", "header and columns").choices(["rees46", "short"]).default("rees46"),
+      )
+      .option("--gzip", "gzip the output")
+      .option("--append", "add rows to an existing file instead of replacing it")
+      .option("--json", "print the summary as JSON")
+      .action(
+        action(async (flags: GenerateFlags) => {
+          if (flags.events !== undefined && flags.eventsPerDay !== undefined) {
+            throw new CaplineError("USAGE", "give either --events or --days with --events-per-day, not both");
+          }
+          const summary = await generate(flags);
+          output(
+            summary,
+            flags.json,
+            () =>
+              `wrote ${fmt.format(summary.rows)} rows (${fmt.format(summary.duplicates)} exact duplicates, ` +
+              `${fmt.format(summary.users)} users, ${fmt.format(summary.products)} products, ${summary.days} days) ` +
+              `to ${summary.file} in ${summary.seconds.toFixed(1)} s`,
+          );
+          return ExitCode.OK;
+        }),
+      ),
+    [
+      "capline generate --out data/events.csv",
+      "capline generate --out data/week.csv.gz --days 7 --events-per-day 20000 --seed 7 --gzip",
+      "capline generate --out data/events.csv --append --start-date 2019-11-01 --days 1 --events-per-day 5000",
+    ],
+  );
+
+  withExamples(
+    program
+      .command("ingest")
+      .description(
+        "validate CSV rows and send them to Kafka exactly once (refused rows to the DLQ); resumable.\n" +
+          "Exit codes: 0 all rows sent, 3 done but some rows refused, 2 bad usage / unreadable file /\n" +
+          "refused header, 4 Kafka unavailable, 5 a file was already ingested (use --force), 130 interrupted\n" +
+          "(run again to resume).",
+      )
+      .argument("<files...>", "CSV files (.gz too), or - for standard input")
+      .option("--topic <topic>", "events topic (default KAFKA_TOPIC)")
+      .option("--dlq-topic <topic>", "topic of refused rows (default KAFKA_DLQ_TOPIC)")
+      .option("--rate <events_per_s>", "send at most this many events per second", positiveNumber("--rate"))
+      .option(
+        "--replay-speed <x>",
+        "pace by event time: 60 = one hour of data per minute",
+        positiveNumber("--replay-speed"),
+      )
+      .option("--max-events <n>", "stop after n events (a rerun continues)", positiveInt("--max-events"))
+      .option("--map <mapping>", "column mapping csvColumn=field,... (fields: the REES46 names)")
+      .option("--rejects <file>", "also write refused rows (line, reason, raw text) to this CSV")
+      .option("--force", "send a file again even if it was ingested completely before")
+      .option("--chunk-rows <n>", "rows per Kafka transaction (default 50000)", positiveInt("--chunk-rows"))
+      .option("--json", "print the summary as one JSON object")
+      .action(
+        action(async (files: string[], flags: IngestFlags) => {
+          const controller = new AbortController();
+          const onSigint = () => {
+            if (controller.signal.aborted) process.exit(ExitCode.ABORTED);
+            process.stderr.write(
+              "\ncapline: stopping after the chunk under way (Ctrl-C again to quit at once)\n",
+            );
+            controller.abort();
+          };
+          process.on("SIGINT", onSigint);
+          process.on("SIGTERM", onSigint);
+          try {
+            const summary = await runIngest(config(), { files, ...flags, signal: controller.signal });
+            output(summary, flags.json, () => humanSummary(summary));
+            if (summary.files.some((f) => f.status === "interrupted")) return ExitCode.ABORTED;
+            if (summary.files.some((f) => f.status === "already_ingested")) return ExitCode.CONFLICT;
+            return summary.rejected > 0 ? ExitCode.PARTIAL : ExitCode.OK;
+          } finally {
+            process.off("SIGINT", onSigint);
+            process.off("SIGTERM", onSigint);
+          }
+        }),
+      ),
+    [
+      "capline ingest data/events.csv",
+      "capline ingest data/2019-Oct.csv.gz --rejects rejects.csv --json",
+      "zcat export.csv.gz | capline ingest - --topic customer-events",
+      "capline ingest short.csv --map ts=event_time,customer=user_id",
+      "capline ingest data/events.csv --replay-speed 3600   # one hour of events per second",
+    ],
+  );
+}

@@ -1,0 +1,13 @@
+/**
+ * Ingestion: sample data (`capline generate`) and the validating, resumable CSV-to-Kafka ingester
+ * (`capline ingest`). See docs/ingestion.md.
+ */
+export { registerIngestion } from "./commands.ts";
+export { CsvParser, type CsvRecord } from "./csv-parser.ts";
+export { type GenerateOptions, type GenerateSummary, generate } from "./generator.ts";
+export { type ColumnMap, parseMapOption, ROW_FIELDS, resolveHeader } from "./header.ts";
+export { runIngest } from "./ingest.ts";
+export { checkpointTopicOf } from "./kafka-sink.ts";
+export { eventIdOf, parsePrice, RowValidator } from "./rows.ts";
+export { parseTimestamp } from "./timestamp.ts";
+export type { FileSummary, IngestOptions, IngestSummary } from "./types.ts";

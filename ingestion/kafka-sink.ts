@@ -1,0 +1,378 @@
+import {
+  type Admin,
+  CompressionTypes,
+  type Kafka,
+  type KafkaConfig,
+  logLevel,
+  type Message,
+  Partitioners,
+  type Producer,
+  type TopicMessages,
+} from "kafkajs";
+import { createKafka } from "../core/clients/kafka.ts";
+import type { Config } from "../core/config/index.ts";
+import { CaplineError, describeError, ServiceUnavailableError } from "../core/errors.ts";
+import { logger } from "../core/logging.ts";
+import type { RowCounts } from "./rows.ts";
+
+/**
+ * Kafka side of an ingest: one transactional producer per input file. Each chunk of rows goes out
+ * as ONE transaction holding its events, its DLQ records and the file's checkpoint, the latter
+ * twice: as a consumer-group offset (TxnOffsetCommit, read back with a single OffsetFetch) and as
+ * a record of the compacted topic `<topic>.checkpoints` (the human-readable history). Either the
+ * whole chunk is visible to read_committed consumers, or none of it: a kill -9 or a broker outage
+ * at any moment leaves nothing half-sent, and the checkpoint says exactly where to go on.
+ *
+ * The transactional id is derived from the file's content, so a rerun of the same file fences the
+ * previous producer (and aborts its open transaction) before reading the checkpoint.
+ */
+
+export interface Checkpoint {
+  /** Version of this record's layout. */
+  v: 1;
+  fileId: string;
+  file: string;
+  /** Physical line of the last row done (the header is line 1). */
+  line: number;
+  done: boolean;
+  counts: RowCounts;
+  runId: string;
+  at: string;
+}
+
+export interface Chunk {
+  events: Message[];
+  rejects: Message[];
+  checkpoint: Checkpoint;
+}
+
+export interface SinkOptions {
+  topic: string;
+  dlqTopic: string;
+  /** Identity of the input (sha256 of the file, or a per-run id for stdin). */
+  fileId: string;
+  /** Messages per produce request (the chunk is split into several requests of this size). */
+  requestMessages?: number;
+}
+
+export function checkpointTopicOf(topic: string): string {
+  return `${topic}.checkpoints`;
+}
+
+const FATAL_TYPES = new Set([
+  "INVALID_PRODUCER_EPOCH",
+  "PRODUCER_FENCED",
+  "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+  "TOPIC_AUTHORIZATION_FAILED",
+  "MESSAGE_TOO_LARGE",
+  "RECORD_LIST_TOO_LARGE",
+  "INVALID_TXN_STATE",
+]);
+
+function errorType(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let i = 0; i < 5 && current instanceof Error; i++) {
+    const type = (current as { type?: unknown }).type;
+    if (typeof type === "string") return type;
+    current = (current as { originalError?: unknown }).originalError ?? current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * capline's kafkajs logging, minus two kinds of lines that are expected here: the warning about
+ * limited retries of an idempotent producer (the transactions and the checkpoint make a retried
+ * chunk safe; unlimited retries would hang on an outage instead of recovering) and the error lines
+ * kafkajs prints for the retriable answers of a broker still starting.
+ */
+function quietLogCreator(): KafkaConfig["logCreator"] {
+  const log = logger("kafka");
+  return () =>
+    ({ level, log: entry }) => {
+      const { message, ...rest } = entry;
+      if (message.startsWith("Limiting retries for the idempotent producer")) return;
+      const retriable = typeof rest.error === "string" && /coordinator|leader|loading/i.test(rest.error);
+      if (retriable) log.debug(rest, message);
+      else if (level <= logLevel.ERROR) log.error(rest, message);
+      else if (level <= logLevel.WARN) log.warn(rest, message);
+      else log.debug(rest, message);
+    };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until a broker answers, retrying with backoff for `connectTimeoutMs`; then throws the
+ * UNAVAILABLE error naming the brokers.
+ */
+export async function waitForKafka(config: Config, timeoutMs = config.kafka.connectTimeoutMs): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const log = logger("ingest");
+  let delay = 250;
+  for (let attempt = 1; ; attempt++) {
+    const kafka = createKafka(config, { retry: { retries: 0 }, connectionTimeout: 3_000 });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      return;
+    } catch (error) {
+      if (Date.now() + delay > deadline) {
+        throw new ServiceUnavailableError(
+          "Kafka",
+          config.kafka.brokers.join(","),
+          `${describeError(error)} (retried for ${Math.round(timeoutMs / 1000)} s; KAFKA_CONNECT_TIMEOUT_MS sets how long)`,
+          { cause: error },
+        );
+      }
+      log.debug({ attempt, error: describeError(error) }, "Kafka not reachable yet, retrying");
+      await sleep(delay);
+      delay = Math.min(delay * 2, 5_000);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+}
+
+/** Creates the events, DLQ and checkpoint topics when missing (partitions from the configuration). */
+export async function ensureTopics(
+  admin: Admin,
+  config: Config,
+  topic: string,
+  dlqTopic: string,
+): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const wanted = [
+    { topic, numPartitions: config.kafka.partitions },
+    { topic: dlqTopic, numPartitions: config.kafka.partitions },
+    {
+      topic: checkpointTopicOf(topic),
+      numPartitions: 1,
+      configEntries: [{ name: "cleanup.policy", value: "compact" }],
+    },
+  ].filter((t) => !existing.has(t.topic));
+  if (wanted.length === 0) return;
+  try {
+    await admin.createTopics({
+      topics: wanted.map((t) => ({ ...t, replicationFactor: config.kafka.replicationFactor })),
+      waitForLeaders: true,
+    });
+  } catch (error) {
+    // Another ingest may have created them in between: only fail if they are still missing.
+    const now = new Set(await admin.listTopics());
+    if (wanted.some((t) => !now.has(t.topic))) {
+      throw new CaplineError("SERVICE_ERROR", `cannot create Kafka topics: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+export class IngestSink {
+  private readonly kafka: Kafka;
+  private readonly admin: Admin;
+  private producer: Producer | undefined;
+  private readonly transactionalId: string;
+  private readonly groupId: string;
+  private readonly checkpointTopic: string;
+  private readonly log = logger("ingest");
+  /** Transactions committed by this sink (for statistics). */
+  transactions = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly options: SinkOptions,
+  ) {
+    this.kafka = createKafka(config, { logCreator: quietLogCreator() });
+    this.admin = this.kafka.admin();
+    // Kafka limits transactional ids and group ids to 249 characters; a sha256 is 64.
+    this.transactionalId = `capline-ingest.${options.topic}.${options.fileId}`.slice(0, 249);
+    this.groupId = this.transactionalId;
+    this.checkpointTopic = checkpointTopicOf(options.topic);
+  }
+
+  /**
+   * Connects and fences any earlier producer of the same file: its open transaction (a killed
+   * ingest) is aborted before this returns, so the checkpoint read next is the committed truth.
+   */
+  async open(): Promise<void> {
+    await this.retrying("connect", async () => {
+      await this.admin.connect();
+      await ensureTopics(this.admin, this.config, this.options.topic, this.options.dlqTopic);
+      await this.producer?.disconnect().catch(() => undefined);
+      await this.startProducer();
+    });
+  }
+
+  /**
+   * Runs a setup step again while Kafka answers with a transient error (a broker just started:
+   * coordinators still loading), for at most KAFKA_CONNECT_TIMEOUT_MS.
+   */
+  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.config.kafka.connectTimeoutMs;
+    for (let delay = 300; ; delay = Math.min(delay * 2, 3_000)) {
+      try {
+        return await fn();
+      } catch (error) {
+        const type = errorType(error);
+        if ((type !== undefined && FATAL_TYPES.has(type)) || error instanceof CaplineError) throw error;
+        if (Date.now() + delay > deadline) {
+          throw new ServiceUnavailableError(
+            "Kafka",
+            this.config.kafka.brokers.join(","),
+            describeError(error),
+            {
+              cause: error,
+            },
+          );
+        }
+        this.log.debug({ what, error: describeError(error) }, "Kafka not ready, retrying");
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async startProducer(): Promise<void> {
+    const producer = this.kafka.producer({
+      transactionalId: this.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    // The first transaction() runs InitProducerId, which fences and aborts the previous epoch.
+    const txn = await producer.transaction();
+    await txn.abort();
+    this.producer = producer;
+  }
+
+  /** The last committed checkpoint of this file, if any. */
+  async readCheckpoint(): Promise<Checkpoint | undefined> {
+    const offsets = await this.retrying("read checkpoint", () =>
+      this.admin.fetchOffsets({ groupId: this.groupId, topics: [this.checkpointTopic] }),
+    );
+    const partition = offsets[0]?.partitions.find((p) => p.partition === 0);
+    if (!partition || Number(partition.offset) < 0 || !partition.metadata) return undefined;
+    try {
+      const cp = JSON.parse(partition.metadata) as Checkpoint;
+      return cp.v === 1 && cp.fileId === this.options.fileId ? cp : undefined;
+    } catch (error) {
+      throw new CaplineError("INTERNAL", `unreadable checkpoint of group ${this.groupId}`, { cause: error });
+    }
+  }
+
+  /**
+   * Sends one chunk as one transaction. On a broker failure it reconnects (waiting up to
+   * KAFKA_CONNECT_TIMEOUT_MS per outage), asks the checkpoint whether the chunk was committed after
+   * all (a commit whose answer was lost) and sends it again only if not.
+   */
+  async commit(chunk: Chunk): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.commitOnce(chunk);
+        this.transactions++;
+        return;
+      } catch (error) {
+        const type = errorType(error);
+        if (type !== undefined && FATAL_TYPES.has(type)) {
+          if (type === "INVALID_PRODUCER_EPOCH" || type === "PRODUCER_FENCED") {
+            throw new CaplineError(
+              "CONFLICT",
+              `another ingest of ${chunk.checkpoint.file} took over (same content, same topic); this one stops`,
+              { cause: error },
+            );
+          }
+          throw new CaplineError("SERVICE_ERROR", `Kafka refused the chunk: ${describeError(error)}`, {
+            cause: error,
+          });
+        }
+        this.log.warn(
+          { attempt, error: describeError(error), line: chunk.checkpoint.line },
+          "Kafka failed during a chunk; reconnecting and checking the checkpoint",
+        );
+        if (await this.recoverAndCheck(chunk)) {
+          this.log.info({ line: chunk.checkpoint.line }, "the chunk had been committed before the failure");
+          this.transactions++;
+          return;
+        }
+      }
+    }
+  }
+
+  /** Reconnects, then tells whether `chunk` was committed after all. */
+  private async recoverAndCheck(chunk: Chunk): Promise<boolean> {
+    const deadline = Date.now() + this.config.kafka.connectTimeoutMs;
+    for (let delay = 500; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await this.recover(deadline);
+        const cp = await this.readCheckpoint();
+        return cp !== undefined && cp.runId === chunk.checkpoint.runId && cp.line >= chunk.checkpoint.line;
+      } catch (error) {
+        if (Date.now() + delay > deadline) {
+          if (error instanceof ServiceUnavailableError) throw error;
+          throw new ServiceUnavailableError(
+            "Kafka",
+            this.config.kafka.brokers.join(","),
+            describeError(error),
+            {
+              cause: error,
+            },
+          );
+        }
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async commitOnce(chunk: Chunk): Promise<void> {
+    const producer = this.producer;
+    if (!producer) throw new CaplineError("INTERNAL", "the ingest sink is not open");
+    const txn = await producer.transaction();
+    try {
+      const per = this.options.requestMessages ?? 20_000;
+      for (let i = 0; i < chunk.events.length; i += per) {
+        const topicMessages: TopicMessages[] = [
+          { topic: this.options.topic, messages: chunk.events.slice(i, i + per) },
+        ];
+        if (i === 0 && chunk.rejects.length > 0)
+          topicMessages.push({ topic: this.options.dlqTopic, messages: chunk.rejects });
+        await txn.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.GZIP });
+      }
+      const cpJson = JSON.stringify(chunk.checkpoint);
+      const extra: TopicMessages[] = [
+        { topic: this.checkpointTopic, messages: [{ key: chunk.checkpoint.fileId, value: cpJson }] },
+      ];
+      if (chunk.events.length === 0 && chunk.rejects.length > 0)
+        extra.push({ topic: this.options.dlqTopic, messages: chunk.rejects });
+      await txn.sendBatch({ topicMessages: extra, acks: -1, compression: CompressionTypes.GZIP });
+      await txn.sendOffsets({
+        consumerGroupId: this.groupId,
+        topics: [
+          {
+            topic: this.checkpointTopic,
+            partitions: [{ partition: 0, offset: String(chunk.checkpoint.line), metadata: cpJson } as never],
+          },
+        ],
+      });
+      await txn.commit();
+    } catch (error) {
+      await txn.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A fresh producer after a failure, once a broker answers again. */
+  private async recover(deadline: number): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+    await waitForKafka(this.config, Math.max(0, deadline - Date.now()));
+    await this.startProducer();
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+  }
+}
