@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import { action, configureErrors, printConfig, withExamples } from "../core/cli/index.ts";
-import { registerIngestion } from "../ingestion/index.ts";
 import { registerKibana } from "../kibana/index.ts";
 import { registerSetupCommands } from "../setup/index.ts";
 import { registerStackCommands } from "../stack/cli.ts";
@@ -15,7 +14,6 @@ const program = new Command("capline")
 configureErrors(program);
 registerStackCommands(program);
 registerSetupCommands(program);
-registerIngestion(program);
 registerKibana(program);
 
 withExamples(
