@@ -101,7 +101,9 @@ const heapOf = (opts: string | undefined, flag: string) => {
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "capline-compose-"));
   copyFileSync(join(REPO_ROOT, ".env"), join(work, ".env"));
-  binary = await validatorBinary(configFor({}).stack.cacheDir);
+  // The stack's artifact cache (outside the repo), honouring the caller's CAPLINE_CACHE_DIR / XDG_CACHE_HOME.
+  const { CAPLINE_CACHE_DIR, XDG_CACHE_HOME, HOME } = process.env;
+  binary = await validatorBinary(configFor({ CAPLINE_CACHE_DIR, XDG_CACHE_HOME, HOME }).stack.cacheDir);
   base = await load([BASE]);
   codespaces = await load([BASE, OVERRIDE], CODESPACE);
   // The first run builds compose-go from the Go module proxy: give it time.
