@@ -21,10 +21,20 @@ function objects(): SavedObject[] {
     .filter((o) => "type" in o) as unknown as SavedObject[];
 }
 
+type Column = { operationType: string; sourceField?: string };
 type Panel = {
   title: string;
   panelIndex: string;
-  embeddableConfig: { attributes: { state: Record<string, any>; visualizationType: string } };
+  embeddableConfig: {
+    attributes: {
+      visualizationType: string;
+      state: {
+        datasourceStates: { formBased: { layers: Record<string, { columns: Record<string, Column> }> } };
+        query: unknown;
+        visualization: Record<string, unknown>;
+      };
+    };
+  };
 };
 
 function panelsOf(dashboard: SavedObject): Panel[] {
@@ -35,12 +45,9 @@ function setPanels(dashboard: SavedObject, panels: Panel[]): void {
   dashboard.attributes.panelsJSON = JSON.stringify(panels);
 }
 
-function layerColumns(panel: Panel): Record<string, Record<string, any>> {
+function layerColumns(panel: Panel): Record<string, Column> {
   const layers = panel.embeddableConfig.attributes.state.datasourceStates.formBased.layers;
-  return (
-    Object.values(layers as Record<string, { columns: Record<string, Record<string, any>> }>)[0]?.columns ??
-    {}
-  );
+  return Object.values(layers)[0]?.columns ?? {};
 }
 
 function find(list: SavedObject[], type: string, id: string): SavedObject {
