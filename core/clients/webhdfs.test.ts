@@ -76,7 +76,9 @@ describe("WebHdfsError", () => {
     expect(new WebHdfsError("MKDIRS", "/x", 503, undefined, "u").retryable).toBe(true);
     expect(new WebHdfsError("MKDIRS", "/x", 403, remote("SafeModeException"), "u").retryable).toBe(true);
     expect(new WebHdfsError("MKDIRS", "/x", 403, remote("StandbyException"), "u").retryable).toBe(true);
-    expect(new WebHdfsError("MKDIRS", "/x", 403, remote("AccessControlException"), "u").retryable).toBe(false);
+    expect(new WebHdfsError("MKDIRS", "/x", 403, remote("AccessControlException"), "u").retryable).toBe(
+      false,
+    );
   });
 });
 
