@@ -89,9 +89,29 @@ export interface Config {
     /** OS user that runs Elasticsearch when capline runs as root (Elasticsearch refuses root). */
     serviceUser: string;
   };
-  monitor: { port: number; host: string };
+  monitor: {
+    port: number;
+    host: string;
+    timeoutMs: number;
+    cacheMs: number;
+    kibana: "optional" | "required" | "off";
+    /** Check names left out (MONITOR_SKIP). */
+    skip: string[];
+    thresholds: MonitorThresholds;
+  };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   versions: Versions;
+}
+
+/** Where `capline monitor` turns OK into WARN (docs/monitoring.md). */
+export interface MonitorThresholds {
+  lagWarn: number;
+  stallSeconds: number;
+  dlqWarnPercent: number;
+  dlqGrowthWarn: number;
+  failedJobsWarn: number;
+  hdfsUsedWarnPercent: number;
+  redisMemoryWarnPercent: number;
 }
 
 type Source = Record<string, string | undefined>;
@@ -238,6 +258,63 @@ export const CONFIG_FIELDS = {
   },
   MONITOR_PORT: { parse: integer(1, 65535, 9464), fallback: "9464", doc: "port of `capline monitor serve`" },
   MONITOR_HOST: { parse: text(), fallback: "127.0.0.1", doc: "address `capline monitor serve` binds to" },
+  MONITOR_TIMEOUT_MS: {
+    parse: integer(100, 600_000, 5_000),
+    fallback: "5000",
+    doc: "time limit of each `capline monitor` check; a service that does not answer in time is DOWN",
+  },
+  MONITOR_CACHE_MS: {
+    parse: integer(0, 3_600_000, 10_000),
+    fallback: "10000",
+    doc: "how long `monitor serve` reuses one round of checks for /readyz, /status and /metrics",
+  },
+  MONITOR_KIBANA: {
+    parse: oneOf(["optional", "required", "off"] as const),
+    fallback: "optional",
+    doc: "Kibana check: optional (nothing listening = not deployed, SKIP), required (unreachable = DOWN) or off",
+  },
+  MONITOR_SKIP: {
+    parse: text({
+      pattern: /^[a-z.]+(,[a-z.]+)*$/,
+      expected: "check names separated by commas, e.g. kibana,hdfs",
+    }),
+    doc: "checks `capline monitor` leaves out, comma-separated (optional)",
+  },
+  MONITOR_LAG_WARN: {
+    parse: integer(0, Number.MAX_SAFE_INTEGER, 10_000),
+    fallback: "10000",
+    doc: "consumer lag (messages) of the dispatcher group above which the monitor warns",
+  },
+  MONITOR_STALL_SECONDS: {
+    parse: integer(1, 604_800, 300),
+    fallback: "300",
+    doc: "lag that has made no progress for this many seconds makes the monitor warn",
+  },
+  MONITOR_DLQ_WARN_PERCENT: {
+    parse: integer(0, 100, 5),
+    fallback: "5",
+    doc: "DLQ messages as a percentage of the events topic above which the monitor warns",
+  },
+  MONITOR_DLQ_GROWTH_WARN: {
+    parse: integer(0, Number.MAX_SAFE_INTEGER, 1_000),
+    fallback: "1000",
+    doc: "DLQ growth between two rounds (watch, serve) above which the monitor warns; 0 = never",
+  },
+  MONITOR_FAILED_JOBS_WARN: {
+    parse: integer(0, Number.MAX_SAFE_INTEGER, 0),
+    fallback: "0",
+    doc: "failed BullMQ jobs per queue above which the monitor warns",
+  },
+  MONITOR_HDFS_USED_WARN_PERCENT: {
+    parse: integer(1, 100, 85),
+    fallback: "85",
+    doc: "HDFS capacity used (percent) above which the monitor warns",
+  },
+  MONITOR_REDIS_MEMORY_WARN_PERCENT: {
+    parse: integer(1, 100, 90),
+    fallback: "90",
+    doc: "Redis memory used as a percentage of maxmemory above which the monitor warns",
+  },
   LOG_LEVEL: {
     parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const),
     fallback: "info",
@@ -407,7 +484,23 @@ export function loadConfig(options: LoadOptions = {}): Config {
     redis: { url: read("REDIS_URL"), queuePrefix: read("QUEUE_PREFIX") },
     archive: { minio: read("ARCHIVE_MINIO"), hdfs: read("ARCHIVE_HDFS") },
     stack: { cacheDir, stateDir, serviceUser: read("CAPLINE_SERVICE_USER") },
-    monitor: { port: read("MONITOR_PORT"), host: read("MONITOR_HOST") },
+    monitor: {
+      port: read("MONITOR_PORT"),
+      host: read("MONITOR_HOST"),
+      timeoutMs: read("MONITOR_TIMEOUT_MS"),
+      cacheMs: read("MONITOR_CACHE_MS"),
+      kibana: read("MONITOR_KIBANA"),
+      skip: (optional("MONITOR_SKIP") ?? "").split(",").filter((s) => s !== ""),
+      thresholds: {
+        lagWarn: read("MONITOR_LAG_WARN"),
+        stallSeconds: read("MONITOR_STALL_SECONDS"),
+        dlqWarnPercent: read("MONITOR_DLQ_WARN_PERCENT"),
+        dlqGrowthWarn: read("MONITOR_DLQ_GROWTH_WARN"),
+        failedJobsWarn: read("MONITOR_FAILED_JOBS_WARN"),
+        hdfsUsedWarnPercent: read("MONITOR_HDFS_USED_WARN_PERCENT"),
+        redisMemoryWarnPercent: read("MONITOR_REDIS_MEMORY_WARN_PERCENT"),
+      },
+    },
     logLevel: read("LOG_LEVEL"),
     versions: {
       kafka: read("KAFKA_VERSION"),
