@@ -88,16 +88,25 @@ async function probeHdfs(config: Config): Promise<string> {
     `${base}/webhdfs/v1/?op=GETFILESTATUS&user.name=${encodeURIComponent(config.hdfs.user)}`,
   );
   if (status.status !== 200) throw new Error(`WebHDFS GETFILESTATUS / answered HTTP ${status.status}`);
-  // The NameNode answers before its DataNode has registered; writes need a live DataNode and
-  // the end of safe mode.
-  const jmx = await httpGet(`${base}/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState`);
+  // The NameNode answers before its DataNode has registered and reported its blocks; until then
+  // writes fail and existing files cannot be read ("No active nodes contain this block").
+  const jmx = await httpGet(`${base}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo`);
   if (jmx.status !== 200) throw new Error(`NameNode /jmx answered HTTP ${jmx.status}`);
-  const bean = (JSON.parse(jmx.body) as { beans?: { NumLiveDataNodes?: number; FSState?: string }[] })
+  return hdfsReadiness(JSON.parse(jmx.body));
+}
+
+/** Reads the NameNodeInfo bean: ready with a live DataNode, out of safe mode, all blocks reported. */
+export function hdfsReadiness(jmx: unknown): string {
+  const bean = (jmx as { beans?: { LiveNodes?: string; TotalBlocks?: number; Safemode?: string }[] })
     .beans?.[0];
-  const live = bean?.NumLiveDataNodes ?? 0;
-  if (live < 1) throw new Error("no live DataNode yet");
-  if (bean?.FSState === "safeMode") throw new Error("NameNode is in safe mode");
-  return `${live} DataNode${live === 1 ? "" : "s"} live`;
+  if (!bean) throw new Error("the NameNode published no NameNodeInfo");
+  if (bean.Safemode) throw new Error(`NameNode is in safe mode: ${bean.Safemode}`);
+  const live = Object.values(JSON.parse(bean.LiveNodes ?? "{}") as Record<string, { numBlocks?: number }>);
+  if (live.length === 0) throw new Error("no live DataNode yet");
+  const reported = live.reduce((sum, node) => sum + (node.numBlocks ?? 0), 0);
+  const total = bean.TotalBlocks ?? 0;
+  if (reported < total) throw new Error(`DataNodes have reported ${reported} of ${total} blocks`);
+  return `${live.length} DataNode${live.length === 1 ? "" : "s"} live`;
 }
 
 function probeRedis(config: Config, timeoutMs = 3_000): Promise<string> {

@@ -150,17 +150,17 @@ describe("launch lines", () => {
     expect(l.env.MINIO_ROOT_PASSWORD).toBe("very-secret-key");
     expect(l.env.MINIO_ROOT_USER).toBe("capline");
   });
-  it("starts HDFS with fixed NameNode and DataNode ports", () => {
+  it("starts HDFS with fixed NameNode and DataNode ports, the DataNode's following its HTTP port", () => {
     const c = config({ HDFS_DATANODE_URL: "http://127.0.0.1:19864" });
     expect(hdfsPorts(c)).toEqual({
       rpc: 8020,
       http: 9870,
       datanodeHttp: 19864,
-      datanodeData: 9866,
-      datanodeIpc: 9867,
+      datanodeData: 19866,
+      datanodeIpc: 19867,
     });
     const l = hdfsLaunch(c, "/jdk/bin/java", "/cp", "/conf", "/base");
-    expect(l.args.slice(-7)).toEqual(["CaplineMiniHdfs", "/base", "8020", "9870", "19864", "9866", "9867"]);
+    expect(l.args.slice(-7)).toEqual(["CaplineMiniHdfs", "/base", "8020", "9870", "19864", "19866", "19867"]);
     expect(l.args).toContain(`-Xmx${HEAPS.hdfs}`);
   });
   it("keeps the JVM heaps within about 3 GiB together", () => {

@@ -262,7 +262,9 @@ export function hdfsPorts(config: Config): {
   const rpc = hostPort(config.hdfs.namenode, 8020).port;
   const http = hostPort(config.hdfs.webhdfsUrl, 9870).port;
   const datanodeHttp = config.hdfs.datanodeUrl ? hostPort(config.hdfs.datanodeUrl, 9864).port : 9864;
-  return { rpc, http, datanodeHttp, datanodeData: 9866, datanodeIpc: 9867 };
+  // The DataNode's data and IPC ports follow its HTTP port (9864 → 9866, 9867, Hadoop's defaults),
+  // so a second stack on other ports (CI in a clone, say) does not collide.
+  return { rpc, http, datanodeHttp, datanodeData: datanodeHttp + 2, datanodeIpc: datanodeHttp + 3 };
 }
 
 export function hdfsLaunch(

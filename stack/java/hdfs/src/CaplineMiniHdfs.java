@@ -43,7 +43,8 @@ public final class CaplineMiniHdfs {
     conf.setLong("dfs.datanode.du.reserved", 0L);
     conf.setLong("dfs.namenode.resource.du.reserved", 0L);
 
-    boolean firstStart = !new File(base, "data/name1/current/VERSION").exists();
+    // MiniDFSCluster keeps the first NameNode's image in BASE_DIR/name-0-1.
+    boolean firstStart = !new File(base, "name-0-1/current/VERSION").exists();
     System.out.println("capline-hdfs: " + (firstStart ? "formatting new storage in " : "reusing storage in ") + base);
 
     MiniDFSCluster cluster = new MiniDFSCluster.Builder(conf, base)
