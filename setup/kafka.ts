@@ -122,8 +122,9 @@ async function waitUsable(admin: Admin, topic: string, partitions: number, deadl
         if (offsets.length === partitions) return;
       }
     } catch (error) {
-      const type = kafkaErrorType(error);
-      if (type !== "UNKNOWN_TOPIC_OR_PARTITION" && type !== "LEADER_NOT_AVAILABLE") throw error;
+      // A new topic's partitions get their leaders one by one: UNKNOWN_TOPIC_OR_PARTITION,
+      // LEADER_NOT_AVAILABLE and NOT_LEADER_OR_FOLLOWER are all part of the wait.
+      if (!(error as { retriable?: boolean } | null)?.retriable) throw error;
       last = error;
     }
     await sleep(200);

@@ -16,11 +16,14 @@ const expected: MappingLike = {
   },
 };
 
-/** The same mapping as Elasticsearch returns it: objects with sub-fields have no `type`. */
+/**
+ * The same mapping as Elasticsearch returns it: objects with sub-fields have no `type`, and
+ * parameters at their default value (the date format here) are left out.
+ */
 const asReturned = (): MappingLike => ({
   dynamic: "strict",
   properties: {
-    first_seen: { type: "date", format: "strict_date_optional_time||epoch_millis" },
+    first_seen: { type: "date" },
     rejected: { properties: { bad_price: { type: "long" }, bad_timestamp: { type: "long" } } },
     state: { type: "object", enabled: false },
     user_id: { type: "keyword", ignore_above: 1024 },
@@ -92,14 +95,14 @@ describe("diffMappings", () => {
   it("reports changed, missing and added parameters", () => {
     const actual = asReturned();
     const props = actual.properties as Record<string, Record<string, unknown>>;
-    props.first_seen = { type: "date" };
+    props.first_seen = { type: "date", format: "yyyy-MM-dd" };
     props.user_id = { type: "keyword", ignore_above: 256, index: false };
     props.state = { type: "object" };
     expect(diffMappings(expected, actual).map(describeDifference)).toEqual([
-      'first_seen.format: expected "strict_date_optional_time||epoch_millis", found (unset)',
-      "state.enabled: expected false, found (unset)",
+      'first_seen.format: expected "strict_date_optional_time||epoch_millis", found "yyyy-MM-dd"',
+      "state.enabled: expected false, found true",
       "user_id.ignore_above: expected 1024, found 256",
-      "user_id.index: expected (unset), found false",
+      "user_id.index: expected true, found false",
     ]);
   });
 

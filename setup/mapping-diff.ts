@@ -34,6 +34,23 @@ function fieldType(mapping: Record<string, unknown>): string {
   return typeof mapping.type === "string" ? mapping.type : "object";
 }
 
+/**
+ * Parameters Elasticsearch leaves out of a mapping it returns when they hold the default value:
+ * a mapping that spells a default out matches one that leaves it unset.
+ */
+const PARAMETER_DEFAULTS: Record<string, string> = {
+  "date.format": JSON.stringify("strict_date_optional_time||epoch_millis"),
+  "keyword.ignore_above": "2147483647",
+  "object.enabled": "true",
+  "*.index": "true",
+  "*.doc_values": "true",
+  "*.store": "false",
+};
+
+function defaultOf(type: string, key: string): string | undefined {
+  return PARAMETER_DEFAULTS[`${type}.${key}`] ?? PARAMETER_DEFAULTS[`*.${key}`];
+}
+
 function flatten(properties: Record<string, unknown> | undefined): Map<string, FlatField> {
   const out = new Map<string, FlatField>();
   const walk = (props: Record<string, unknown>, prefix: string) => {
@@ -96,8 +113,8 @@ export function diffMappings(expected: MappingLike, actual: MappingLike): Mappin
     }
     const keys = new Set([...field.params.keys(), ...found.params.keys()]);
     for (const key of [...keys].sort()) {
-      const a = field.params.get(key);
-      const b = found.params.get(key);
+      const a = field.params.get(key) ?? defaultOf(field.type, key);
+      const b = found.params.get(key) ?? defaultOf(found.type, key);
       if (a !== b)
         differences.push({
           path: `${path}.${key}`,
