@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { action, configureErrors, printConfig, withExamples } from "../core/cli/index.ts";
 import { registerKibana } from "../kibana/index.ts";
+import { registerMonitor } from "../monitoring/index.ts";
 import { registerSetupCommands } from "../setup/index.ts";
 import { registerStackCommands } from "../stack/cli.ts";
 import { registerDemo } from "./demo.ts";
@@ -15,6 +16,7 @@ configureErrors(program);
 registerStackCommands(program);
 registerSetupCommands(program);
 registerKibana(program);
+registerMonitor(program);
 
 withExamples(
   program

@@ -1,0 +1,188 @@
+import type { Client as Elasticsearch } from "@elastic/elasticsearch";
+import { Redis } from "ioredis";
+import { type Admin, logLevel } from "kafkajs";
+import type * as Minio from "minio";
+import { createElasticsearch } from "../../core/clients/elasticsearch.ts";
+import { createKafka } from "../../core/clients/kafka.ts";
+import { createMinio } from "../../core/clients/minio.ts";
+import { type Config, publicUrl } from "../../core/config/index.ts";
+import { describeError } from "../../core/errors.ts";
+import type { MonitorOptions } from "../options.ts";
+
+/** What `--watch` and `monitor serve` remember between rounds (deltas and progress). */
+export interface MonitorState {
+  /** DLQ size at the previous round. */
+  dlq?: { total: number; at: number };
+  /** The dispatcher group's committed offsets, and when this process last saw them move. */
+  committed?: { signature: string; changedAt: number };
+}
+
+export interface CheckContext {
+  config: Config;
+  options: MonitorOptions;
+  state: MonitorState;
+  /** Aborted when the check's time is up: requests in flight stop. */
+  signal: AbortSignal;
+  clients: Clients;
+}
+
+/** The URL as a person opens it (Codespaces forwarded form), without credentials. */
+export function shownUrl(config: Config, raw: string): string {
+  let clean = raw;
+  try {
+    const u = new URL(raw);
+    if (u.username || u.password) {
+      u.username = "";
+      u.password = "";
+      clean = u.toString().replace(/\/$/, "");
+    }
+  } catch {
+    // host:port (Kafka) is not a URL; shown as given.
+  }
+  return publicUrl(config, clean);
+}
+
+/**
+ * Clients of one round, created on first use and shared by the checks (the Kafka check and the
+ * pipeline checks use one admin connection). Every client is bounded by the check timeout and
+ * never retries: the monitor reports a failure, it does not wait it out.
+ */
+export class Clients {
+  private readonly memo = new Map<string, Promise<unknown>>();
+  private readonly closers: (() => Promise<unknown> | unknown)[] = [];
+  private esClient: Elasticsearch | undefined;
+  private minioClient: Minio.Client | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Runs `fn` once per round per key; later callers share the answer (or the failure). */
+  once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let p = this.memo.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = fn();
+      // A failure is reported by each check that awaits it; this copy must not be "unhandled".
+      p.catch(() => undefined);
+      this.memo.set(key, p);
+    }
+    return p;
+  }
+
+  kafkaAdmin(): Promise<Admin> {
+    return this.once("kafka.admin", async () => {
+      const kafka = createKafka(this.config, {
+        clientId: `${this.config.kafka.clientId}-monitor`,
+        connectionTimeout: this.timeoutMs,
+        requestTimeout: this.timeoutMs,
+        retry: { retries: 0 },
+        // Failures are the monitor's output, not log noise on stderr.
+        logLevel: logLevel.NOTHING,
+      });
+      const admin = kafka.admin();
+      this.closers.push(() => admin.disconnect());
+      await admin.connect();
+      return admin;
+    });
+  }
+
+  redis(): Promise<Redis> {
+    return this.once("redis", async () => {
+      const redis = new Redis(this.config.redis.url, {
+        lazyConnect: true,
+        connectTimeout: this.timeoutMs,
+        commandTimeout: this.timeoutMs,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+      });
+      // Errors surface through the commands; the event would otherwise be logged by ioredis.
+      redis.on("error", () => undefined);
+      this.closers.push(() => redis.disconnect());
+      await redis.connect();
+      return redis;
+    });
+  }
+
+  elasticsearch(): Elasticsearch {
+    if (!this.esClient) {
+      const es = createElasticsearch(this.config, { requestTimeout: this.timeoutMs, maxRetries: 0 });
+      this.closers.push(() => es.close());
+      this.esClient = es;
+    }
+    return this.esClient;
+  }
+
+  minio(): Minio.Client {
+    this.minioClient ??= createMinio(this.config);
+    return this.minioClient;
+  }
+
+  /** Closes every connection of the round; a close that hangs is given up after a second. */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.closers.map((close) =>
+        Promise.race([
+          Promise.resolve()
+            .then(close)
+            .catch(() => undefined),
+          new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
+        ]),
+      ),
+    );
+  }
+}
+
+/** Thrown by a check's time limit; its message is the row's reason. */
+export class CheckTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = "CheckTimeout";
+  }
+}
+
+/** A short reason for a failed request: "connection refused", "no answer within 5000 ms"... */
+export function reasonOf(error: unknown, timeoutMs?: number): string {
+  if (error instanceof CheckTimeout) return error.message;
+  const text = describeError(error);
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let i = 0; i < 5 && current instanceof Error; i++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === "string") codes.push(code);
+    if (current.name === "AbortError" || current.name === "TimeoutError") codes.push("ETIMEDOUT");
+    current = current.cause;
+  }
+  const all = `${codes.join(" ")} ${text}`;
+  if (/ECONNREFUSED/.test(all)) return "connection refused";
+  if (/ENOTFOUND|EAI_AGAIN/.test(all)) return "host not found";
+  if (/ECONNRESET|socket hang up/.test(all)) return "connection reset";
+  if (/ETIMEDOUT|timed? ?out|TimeoutError|aborted/i.test(all))
+    return timeoutMs !== undefined ? `no answer within ${timeoutMs} ms` : "timed out";
+  return text;
+}
+
+export interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+/** GET with the check's abort signal. */
+export async function httpGet(
+  url: string,
+  ctx: CheckContext,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
+  const response = await fetch(url, { headers, signal: ctx.signal, redirect: "manual" });
+  const text = await response.text();
+  return { status: response.status, text };
+}
+
+export function parseJson<T>(answer: HttpAnswer, what: string): T {
+  try {
+    return JSON.parse(answer.text) as T;
+  } catch (error) {
+    throw new Error(`${what} did not answer JSON (HTTP ${answer.status})`, { cause: error });
+  }
+}

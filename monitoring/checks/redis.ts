@@ -1,0 +1,112 @@
+import { Queue } from "bullmq";
+import type { CheckOutcome, Sample } from "../types.ts";
+import type { CheckContext } from "./context.ts";
+
+/**
+ * The BullMQ queues of processing, one per sink (processing/jobs.ts: ARCHIVE_QUEUE, INDEX_QUEUE),
+ * under the QUEUE_PREFIX. Written here once because processing/index.ts does not export them;
+ * monitoring/names.test.ts fails if the two ever differ.
+ */
+export const SINK_QUEUES = ["archive", "index"] as const;
+
+/** `used_memory:123` lines of INFO into a map. */
+export function parseInfo(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const i = line.indexOf(":");
+    if (i > 0 && !line.startsWith("#")) map.set(line.slice(0, i), line.slice(i + 1).trim());
+  }
+  return map;
+}
+
+export function megabytes(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** PING, memory against maxmemory, and the eviction policy BullMQ needs. */
+export async function checkRedis(ctx: CheckContext): Promise<CheckOutcome> {
+  const redis = await ctx.clients.redis();
+  const pong = await redis.ping();
+  if (pong !== "PONG") return { status: "DOWN", reason: `PING answered ${pong}` };
+  const info = parseInfo(await redis.info());
+  const used = Number(info.get("used_memory") ?? 0);
+  const max = Number(info.get("maxmemory") ?? 0);
+  const policy = info.get("maxmemory_policy") ?? "unknown";
+  const samples: Sample[] = [{ metric: "redis_used_memory_bytes", value: used }];
+  const details = {
+    version: info.get("redis_version"),
+    usedMemory: used,
+    maxMemory: max,
+    maxMemoryPolicy: policy,
+    connectedClients: Number(info.get("connected_clients") ?? 0),
+  };
+  const memory =
+    max > 0 ? `${megabytes(used)} of ${megabytes(max)}` : `${megabytes(used)} used (no maxmemory)`;
+  const head = `PONG, Redis ${details.version ?? "?"}, ${memory}, ${details.connectedClients} clients`;
+  if (policy !== "noeviction")
+    return {
+      status: "WARN",
+      reason: `${head}; maxmemory-policy is ${policy}: BullMQ needs noeviction or jobs can vanish`,
+      details,
+      samples,
+    };
+  const limit = ctx.options.thresholds.redisMemoryWarnPercent;
+  if (max > 0 && (used / max) * 100 > limit)
+    return {
+      status: "WARN",
+      reason: `${head}: above MONITOR_REDIS_MEMORY_WARN_PERCENT=${limit}`,
+      details,
+      samples,
+    };
+  return { status: "OK", reason: head, details, samples };
+}
+
+const STATES = ["waiting", "active", "failed", "delayed"] as const;
+
+/** Per queue: waiting / active / failed / delayed jobs and the workers connected. */
+export async function checkBullmq(ctx: CheckContext): Promise<CheckOutcome> {
+  const connection = await ctx.clients.redis();
+  const prefix = ctx.config.redis.queuePrefix;
+  const samples: Sample[] = [];
+  const problems: string[] = [];
+  const parts: string[] = [];
+  const details: Record<string, unknown> = {};
+  for (const name of SINK_QUEUES) {
+    // A queue over the round's shared connection: closing the queue leaves the connection alone.
+    const queue = new Queue(name, { connection, prefix });
+    try {
+      const [counts, workers] = await Promise.all([
+        queue.getJobCounts("waiting", "prioritized", "active", "failed", "delayed"),
+        queue.getWorkersCount(),
+      ]);
+      const c = {
+        waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+        active: counts.active ?? 0,
+        failed: counts.failed ?? 0,
+        delayed: counts.delayed ?? 0,
+      };
+      details[name] = { ...c, workers };
+      for (const state of STATES)
+        samples.push({ metric: "queue_jobs", labels: { queue: name, state }, value: c[state] });
+      samples.push({ metric: "queue_workers", labels: { queue: name }, value: workers });
+      samples.push({ metric: "sink_errors", labels: { sink: name }, value: c.failed });
+      parts.push(
+        `${name} ${c.waiting}w/${c.active}a/${c.failed}f/${c.delayed}d, ${workers} worker${workers === 1 ? "" : "s"}`,
+      );
+      if (c.failed > ctx.options.thresholds.failedJobsWarn)
+        problems.push(
+          `${name} has ${c.failed} failed jobs (MONITOR_FAILED_JOBS_WARN=${ctx.options.thresholds.failedJobsWarn})`,
+        );
+      if (c.waiting + c.delayed > 0 && workers === 0)
+        problems.push(
+          `${name} has ${c.waiting + c.delayed} jobs and no worker: start \`capline process worker\``,
+        );
+    } finally {
+      await queue.close().catch(() => undefined);
+    }
+  }
+  const summary = `${parts.join("; ")} (waiting/active/failed/delayed)`;
+  if (problems.length > 0)
+    return { status: "WARN", reason: `${problems.join("; ")} — ${summary}`, details, samples };
+  return { status: "OK", reason: summary, details, samples };
+}
