@@ -1,0 +1,392 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import type { Admin, Kafka } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKafka } from "../core/clients/kafka.ts";
+import { PROJECT_ROOT } from "../core/config/index.ts";
+import type { CaplineEvent, RejectedRow } from "../core/schema/events.ts";
+import { startService, stopService } from "../stack/index.ts";
+import { testConfig, uniqueName } from "../test/support/index.ts";
+import { CsvParser } from "./csv-parser.ts";
+import { generate } from "./generator.ts";
+import { resolveHeader } from "./header.ts";
+import { checkpointTopicOf } from "./kafka-sink.ts";
+import { RowValidator } from "./rows.ts";
+import type { IngestSummary } from "./types.ts";
+
+const config = testConfig();
+const dir = mkdtempSync(join(tmpdir(), "capline-ingest-"));
+const CLI = join(PROJECT_ROOT, "bin", "capline.mjs");
+let kafka: Kafka;
+let admin: Admin;
+const topics: string[] = [];
+
+beforeAll(async () => {
+  kafka = createKafka(config);
+  admin = kafka.admin();
+  await admin.connect();
+});
+
+afterAll(async () => {
+  const existing = new Set(await admin.listTopics());
+  const ours = topics.flatMap((t) => [t, `${t}.dlq`, checkpointTopicOf(t)]).filter((t) => existing.has(t));
+  if (ours.length > 0) await admin.deleteTopics({ topics: ours }).catch(() => undefined);
+  await admin.disconnect();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function newTopic(prefix: string): string {
+  const topic = uniqueName(prefix);
+  topics.push(topic);
+  return topic;
+}
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function startCli(args: string[], env: Record<string, string> = {}, stdin?: Buffer): ChildProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, LOG_LEVEL: "warn", ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  child.stdin?.end(stdin);
+  return child;
+}
+
+function finished(child: ChildProcess): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (b: Buffer) => {
+    stdout += b.toString();
+  });
+  child.stderr?.on("data", (b: Buffer) => {
+    stderr += b.toString();
+  });
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+function runCli(args: string[], env: Record<string, string> = {}, stdin?: Buffer): Promise<CliResult> {
+  return finished(startCli(args, env, stdin));
+}
+
+/** `npx capline ...`, exactly as a user types it. */
+function runNpx(args: string[]): Promise<CliResult> {
+  const child = spawn("npx", ["capline", ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return finished(child);
+}
+
+interface Consumed {
+  key: string | null;
+  value: string;
+  partition: number;
+}
+
+/** Every committed message of a topic (read_committed), read to the end of each partition. */
+async function readTopic(topic: string): Promise<Consumed[]> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  const ends = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+  const pending = new Set(offsets.filter((o) => Number(o.high) > Number(o.low)).map((o) => o.partition));
+  const out: Consumed[] = [];
+  if (pending.size === 0) return out;
+  const consumer = kafka.consumer({ groupId: uniqueName("reader"), maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let done: () => void = () => undefined;
+  const complete = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+    const { partition, lastOffset } = event.payload as { partition: number; lastOffset: string };
+    if (Number(lastOffset) >= (ends.get(partition) ?? 0) - 1) pending.delete(partition);
+    if (pending.size === 0) done();
+  });
+  await consumer.run({
+    eachMessage: async ({ message, partition }) => {
+      out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? "", partition });
+    },
+  });
+  const timer = new Promise<void>((_, reject) =>
+    setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 60_000),
+  );
+  await Promise.race([complete, timer]);
+  await consumer.disconnect();
+  return out;
+}
+
+/** What a file should produce, computed independently of Kafka: the accepted events' ids. */
+function expectedIds(path: string): string[] {
+  const parser = new CsvParser();
+  const text = readFileSync(path, "utf8");
+  const records = [...parser.push(text), ...parser.end()];
+  const header = records.shift();
+  if (!header) throw new Error("no header");
+  const validator = new RowValidator(resolveHeader(header.fields, path), path);
+  const ids: string[] = [];
+  for (const r of records) {
+    const o = validator.process(r);
+    if (o.kind === "event") ids.push(o.event.event_id);
+  }
+  return ids;
+}
+
+const parseSummary = (stdout: string) => JSON.parse(stdout) as IngestSummary;
+
+describe("capline ingest against the real Kafka", () => {
+  it("ingests the acceptance file exactly by the DESIGN.md rules (npx capline ingest FILE --json --topic T)", async () => {
+    const topic = newTopic("accept");
+    const dlq = `${topic}.dlq`;
+    const rows = [
+      "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session",
+      "2019-10-01 00:00:00 UTC,view,44600062,2103807459595387724,,shiseido,35.79,541312140,72d76fde-8bb3", // 2 ok
+      "2019-10-01T00:00:05Z,cart,3900821,2053013552326770905,appliances.environment.water_heater,aqua,33.20,1515915625519388267,LJuJVLEjPT", // 3 ok, ISO Z
+      "2019-10-01T02:00:05+02:00,purchase,3900821,2053013552326770905,,,33.20,1515915625519388267,LJuJVLEjPT", // 4 ok, offset, empty code+brand
+      '2019-10-01 00:01:00,view,17300353,2053013553853497655,"kids,toys","Löwe ""Ä"" 😀",46.31,555447699,4fe811e9-91de', // 5 ok, quoted
+      "2019-10-01 00:01:00,view,17300353,2053013553853497655,,бренд,46.31,555447699,4fe811e9-91de", // 6 ok, unicode
+      "2019-10-01 00:01:00,view,17300353,2053013553853497655,,бренд,46.31,555447699,4fe811e9-91de", // 7 duplicate of 6
+      "2019-10-01 00:01:00,view,17300353,2053013553853497655,,бренд,46.31,555447699,4fe811e9-91de", // 8 duplicate of 6
+      ",view,1,2,,,1.00,3,s", // 9 missing_field
+      "2019-10-01 00:00:00 UTC,view,1,2,,,,3,s", // 10 missing_field (price)
+      "2019-10-01T00:00:00,view,1,2,,,1.00,3,s", // 11 bad_timestamp (no zone)
+      "2019/10/01 00:00:00,view,1,2,,,1.00,3,s", // 12 bad_timestamp (slashes)
+      "1569888000,view,1,2,,,1.00,3,s", // 13 bad_timestamp (epoch)
+      "2019-02-30 00:00:00 UTC,view,1,2,,,1.00,3,s", // 14 bad_timestamp (no such date)
+      "2019-10-01 00:00:00 UTC,click,1,2,,,1.00,3,s", // 15 bad_event_type
+      "2019-10-01 00:00:00 UTC,view,1,2,,,-1.00,3,s", // 16 bad_price (negative)
+      "2019-10-01 00:00:00 UTC,view,1,2,,,12,50,3,s", // 17 malformed_row (10 fields)
+      '2019-10-01 00:00:00 UTC,view,1,2,,,"12,50",3,s', // 18 bad_price (decimal comma)
+      "2019-10-01 00:00:00 UTC,view,1,2,,,1.00,3", // 19 malformed_row (8 fields)
+      '2019-10-01 00:00:00 UTC,view,1,2,,sam"sung,1.00,3,s', // 20 malformed_row (broken quoting)
+      "2019-10-01 00:00:09 UTC,remove_from_cart,44600062,2103807459595387724,,shiseido,35.79,541312140,72d76fde-8bb3", // 21 ok
+    ];
+    const file = join(dir, "acceptance.csv");
+    writeFileSync(file, `\uFEFF${rows.join("\r\n")}\r\n`);
+    const rejectsFile = join(dir, "acceptance-rejects.csv");
+
+    const result = await runNpx([
+      "ingest",
+      file,
+      "--json",
+      "--topic",
+      topic,
+      "--dlq-topic",
+      dlq,
+      "--rejects",
+      rejectsFile,
+    ]);
+    expect(result.code, result.stderr).toBe(3);
+    const summary = parseSummary(result.stdout);
+    expect(summary).toMatchObject({
+      rows: 20,
+      sent: 6,
+      rejected: 12,
+      duplicates: 2,
+      rejectedByReason: {
+        missing_field: 2,
+        bad_timestamp: 4,
+        bad_event_type: 1,
+        bad_price: 2,
+        malformed_row: 3,
+      },
+    });
+    expect(summary.rows).toBe(summary.sent + summary.rejected + summary.duplicates);
+    expect(summary.seconds).toBeGreaterThan(0);
+    expect(summary.rowsPerSecond).toBeGreaterThan(0);
+
+    const events = (await readTopic(topic)).map((m) => ({
+      ...m,
+      event: JSON.parse(m.value) as CaplineEvent,
+    }));
+    expect(events.map((e) => e.event.source.line).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 21]);
+    for (const e of events) expect(e.key).toBe(e.event.user_id);
+    const byLine = new Map(events.map((e) => [e.event.source.line, e.event]));
+    expect(byLine.get(3)).toMatchObject({
+      user_id: "1515915625519388267",
+      category_id: "2053013552326770905",
+      event_time: "2019-10-01T00:00:05.000Z",
+      event_type: "cart",
+      price: 33.2,
+    });
+    expect(byLine.get(4)).toMatchObject({
+      event_time: "2019-10-01T00:00:05.000Z",
+      category_code: null,
+      brand: null,
+    });
+    expect(byLine.get(5)).toMatchObject({ category_code: "kids,toys", brand: 'Löwe "Ä" 😀' });
+    expect(byLine.get(6)).toMatchObject({ brand: "бренд", category_code: null });
+    expect(byLine.get(2)).toMatchObject({ event_time: "2019-10-01T00:00:00.000Z", category_code: null });
+    expect(new Set(events.map((e) => e.event.event_id)).size).toBe(6);
+    expect(events.every((e) => e.event.source.file === file)).toBe(true);
+
+    const dead = (await readTopic(dlq)).map((m) => JSON.parse(m.value) as RejectedRow);
+    expect(dead.map((d) => [d.line, d.reason]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+      [9, "missing_field"],
+      [10, "missing_field"],
+      [11, "bad_timestamp"],
+      [12, "bad_timestamp"],
+      [13, "bad_timestamp"],
+      [14, "bad_timestamp"],
+      [15, "bad_event_type"],
+      [16, "bad_price"],
+      [17, "malformed_row"],
+      [18, "bad_price"],
+      [19, "malformed_row"],
+      [20, "malformed_row"],
+    ]);
+    for (const d of dead) {
+      expect(d.file).toBe(file);
+      expect(d.raw).toBe(rows[d.line - 1]);
+      expect(d.detail.length).toBeGreaterThan(5);
+    }
+    const rejectsCsv = readFileSync(rejectsFile, "utf8").trim().split("\n");
+    expect(rejectsCsv[0]).toBe("file,line,reason,detail,raw");
+    expect(rejectsCsv).toHaveLength(13);
+
+    // The same content is refused a second time (even under another name), and sent again with --force.
+    const copy = join(dir, "acceptance-copy.csv");
+    writeFileSync(copy, readFileSync(file));
+    const again = await runCli(["ingest", copy, "--json", "--topic", topic, "--dlq-topic", dlq]);
+    expect(again.code).toBe(5);
+    expect(parseSummary(again.stdout).files[0]?.status).toBe("already_ingested");
+    const human = await runCli(["ingest", file, "--topic", topic, "--dlq-topic", dlq]);
+    expect(human.code).toBe(5);
+    expect(human.stdout).toMatch(/already ingested.*--force/);
+    expect(await readTopic(topic)).toHaveLength(6);
+    const forced = await runCli(["ingest", file, "--json", "--force", "--topic", topic, "--dlq-topic", dlq]);
+    expect(forced.code).toBe(3);
+    const after = (await readTopic(topic)).map((m) => (JSON.parse(m.value) as CaplineEvent).event_id);
+    expect(after).toHaveLength(12);
+    // A forced re-ingest sends the same ids: downstream can recognise the repeat.
+    expect(new Set(after).size).toBe(6);
+  });
+
+  it("refuses a file whose header lacks a required column before sending anything", async () => {
+    const topic = newTopic("header");
+    const file = join(dir, "no-price.csv");
+    writeFileSync(file, "event_time,event_type,product_id,user_id\n2019-10-01 00:00:00,view,1,2\n");
+    const result = await runCli(["ingest", file, "--topic", topic, "--dlq-topic", `${topic}.dlq`]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/lacks required column\(s\) price/);
+    const existing = await admin.listTopics();
+    if (existing.includes(topic)) expect(await readTopic(topic)).toHaveLength(0);
+  });
+
+  it("reads gzip from stdin, the short form, and reports Kafka unavailable with exit code 4", async () => {
+    const topic = newTopic("stdin");
+    const text =
+      "user_id,event_type,product_id,price,timestamp\n7,view,1,2.50,2019-10-01T00:00:00Z\n8,cart,1,2.50,2019-10-01T00:00:01Z\n";
+    const result = await runCli(
+      ["ingest", "-", "--json", "--topic", topic, "--dlq-topic", `${topic}.dlq`],
+      {},
+      gzipSync(text),
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseSummary(result.stdout)).toMatchObject({ rows: 2, sent: 2, rejected: 0 });
+    const got = await readTopic(topic);
+    expect(got.map((m) => m.key).sort()).toEqual(["7", "8"]);
+
+    const down = await runCli(["ingest", "-", "--topic", topic], {
+      KAFKA_BROKERS: "127.0.0.1:1",
+      KAFKA_CONNECT_TIMEOUT_MS: "1500",
+    });
+    expect(down.code).toBe(4);
+    expect(down.stderr).toMatch(/Kafka is not reachable at 127\.0\.0\.1:1/);
+  });
+
+  it("gives every row exactly once after a kill -9 in the middle of a file and a rerun", async () => {
+    const topic = newTopic("kill");
+    const file = join(dir, "kill.csv");
+    await generate({ out: file, events: 300_000, seed: 99 });
+    const expected = expectedIds(file);
+    const args = [
+      "ingest",
+      file,
+      "--json",
+      "--topic",
+      topic,
+      "--dlq-topic",
+      `${topic}.dlq`,
+      "--chunk-rows",
+      "20000",
+    ];
+
+    const child = startCli(args);
+    const exited = finished(child);
+    // Kill once some chunks are committed, while the next ones are under way.
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const existing = await admin.listTopics();
+      if (existing.includes(topic)) {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        const total = offsets.reduce((s, o) => s + Number(o.high), 0);
+        if (total >= 60_000) break;
+      }
+      if (Date.now() > deadline) throw new Error("the ingest made no progress");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill("SIGKILL");
+    const killed = await exited;
+    expect(killed.code).toBeNull();
+
+    const rerun = await runCli(args);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const summary = parseSummary(rerun.stdout);
+    const file0 = summary.files[0];
+    expect(file0?.resumedFromLine).toBeGreaterThan(1);
+    expect(file0?.thisRun.sent).toBeLessThan(expected.length);
+    expect(summary.sent).toBe(expected.length);
+    expect(summary.rows).toBe(summary.sent + summary.rejected + summary.duplicates);
+
+    const ids = (await readTopic(topic)).map((m) => (JSON.parse(m.value) as CaplineEvent).event_id);
+    expect(ids.length).toBe(expected.length);
+    expect(new Set(ids)).toEqual(new Set(expected));
+  });
+
+  it("carries on without loss when Kafka is stopped and restarted in the middle of a file", async () => {
+    const topic = newTopic("restart");
+    const file = join(dir, "restart.csv");
+    await generate({ out: file, events: 120_000, seed: 5 });
+    const expected = expectedIds(file);
+    const child = startCli(
+      [
+        "ingest",
+        file,
+        "--json",
+        "--topic",
+        topic,
+        "--dlq-topic",
+        `${topic}.dlq`,
+        "--chunk-rows",
+        "5000",
+        "--rate",
+        "8000",
+      ],
+      { KAFKA_CONNECT_TIMEOUT_MS: "180000" },
+    );
+    const exited = finished(child);
+    try {
+      await new Promise((r) => setTimeout(r, 4_000));
+      await stopService(config, "kafka");
+      await new Promise((r) => setTimeout(r, 3_000));
+    } finally {
+      // Others use this Kafka: always bring it back.
+      await startService(config, "kafka");
+    }
+    const result = await exited;
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseSummary(result.stdout).sent).toBe(expected.length);
+    const ids = (await readTopic(topic)).map((m) => (JSON.parse(m.value) as CaplineEvent).event_id);
+    expect(ids.length).toBe(expected.length);
+    expect(new Set(ids)).toEqual(new Set(expected));
+  });
+});
