@@ -1,0 +1,203 @@
+import { Queue } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKafka } from "../core/clients/kafka.ts";
+import { createRedis } from "../core/clients/redis.ts";
+import { ExitCode } from "../core/exit-codes.ts";
+import { aliasName, concreteIndexName, INDEX_NAMES } from "../core/schema/indices.ts";
+import { testConfig } from "../test/support/index.ts";
+import { countMessages, describeGroups, describeTopic } from "./kafka.ts";
+import { listObjectNames } from "./minio.ts";
+import { checkpointTopic, consumerGroup } from "./names.ts";
+import { queueKeys } from "./redis.ts";
+import { executeReset, planReset, type ResetPlan, resetTargets } from "./reset.ts";
+import { runSetup, setupTargets } from "./setup.ts";
+import { randomEnv, removeAll, runCli, servicesFor } from "./test/fixtures.ts";
+
+describe("capline reset", () => {
+  const env = randomEnv("reset");
+  const config = testConfig(env);
+  const services = servicesFor(env);
+  const checkpoints = checkpointTopic(config.kafka.topic);
+  const group = consumerGroup(config.kafka.clientId, "dispatcher");
+  const prefix = config.elasticsearch.indexPrefix;
+
+  /** What each store holds under the test's names, counted independently of reset's own plan. */
+  const holdings = async () => {
+    const admin = await services.admin();
+    await services.es.indices.refresh({ index: INDEX_NAMES.map((n) => aliasName(prefix, n)).join(",") });
+    const docs: Record<string, number> = {};
+    for (const n of INDEX_NAMES) docs[n] = (await services.es.count({ index: aliasName(prefix, n) })).count;
+    return {
+      events: await countMessages(admin, config.kafka.topic),
+      dlq: await countMessages(admin, config.kafka.dlqTopic),
+      checkpoints: await countMessages(admin, checkpoints),
+      group: (await describeGroups(admin, [group]))[0]?.state,
+      docs,
+      objects: (await listObjectNames(services.minio, config.minio.bucket)).length,
+      hdfs: (await services.hdfs.contentSummary(config.hdfs.root)).fileCount,
+      redisKeys: (await queueKeys(await services.redis(), config.redis.queuePrefix)).length,
+    };
+  };
+
+  beforeAll(async () => {
+    expect((await runSetup(services, setupTargets(config))).ok).toBe(true);
+    const admin = await services.admin();
+    // The ingester's checkpoint topic is compacted: reset must keep that setting.
+    await admin.createTopics({
+      topics: [
+        {
+          topic: checkpoints,
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries: [{ name: "cleanup.policy", value: "compact" }],
+        },
+      ],
+    });
+    const producer = createKafka(config).producer();
+    await producer.connect();
+    await producer.send({
+      topic: config.kafka.topic,
+      messages: Array.from({ length: 7 }, (_, i) => ({ key: `u${i}`, value: `{"i":${i}}` })),
+    });
+    await producer.send({
+      topic: config.kafka.dlqTopic,
+      messages: [{ value: "bad row" }, { value: "bad 2" }],
+    });
+    await producer.send({ topic: checkpoints, messages: [{ key: "file.csv", value: '{"line":10}' }] });
+    await producer.disconnect();
+    await admin.setOffsets({
+      groupId: group,
+      topic: config.kafka.topic,
+      partitions: [{ partition: 0, offset: "1" }],
+    });
+
+    await services.es.index({
+      index: aliasName(prefix, "profiles"),
+      id: "u1",
+      document: { user_id: "u1", views: 3 },
+      refresh: true,
+    });
+    await services.es.index({
+      index: aliasName(prefix, "sales-daily"),
+      document: { bucket: "2019-10-01", dimension: "all", key: "all", views: 1 },
+      refresh: true,
+    });
+    for (const name of ["events/dt=2019-10-01/a.parquet", "events/dt=2019-10-02/b.parquet"])
+      await services.minio.putObject(config.minio.bucket, name, Buffer.from(name));
+    await services.hdfs.writeAtomically(`${config.hdfs.root}/events/dt=2019-10-01/a.parquet`, "a");
+    await services.hdfs.create(`${config.hdfs.root}/top.txt`, "b");
+    const queue = new Queue("archive", { connection: createRedis(config), prefix: config.redis.queuePrefix });
+    await queue.add("batch", { from: 0, to: 6 });
+    await queue.close();
+  });
+
+  afterAll(async () => {
+    await removeAll(services, config);
+    await services.close();
+  });
+
+  const loaded = {
+    events: 7,
+    dlq: 2,
+    checkpoints: 1,
+    group: "Empty",
+    docs: { profiles: 1, "sales-daily": 1, "sales-hourly": 0, ops: 0 },
+    objects: 2,
+    hdfs: 2,
+  };
+
+  it("lists what would go with --dry-run and deletes nothing", async () => {
+    const before = await holdings();
+    expect(before).toMatchObject(loaded);
+    expect(before.redisKeys).toBeGreaterThan(0);
+
+    const run = await runCli(["reset", "--dry-run", "--json"], env);
+    expect(run.code).toBe(ExitCode.OK);
+    const plan = JSON.parse(run.stdout) as ResetPlan & { dryRun: boolean };
+    expect(plan.dryRun).toBe(true);
+    const count = (kind: string, name: string) =>
+      plan.steps.find((s) => s.kind === kind && s.name === name)?.count;
+    expect(count("topic", config.kafka.topic)).toBe(7);
+    expect(count("topic", config.kafka.dlqTopic)).toBe(2);
+    expect(count("topic", checkpoints)).toBe(1);
+    expect(plan.steps.find((s) => s.kind === "consumer-group")).toMatchObject({ name: group, present: true });
+    expect(count("index", concreteIndexName(prefix, "profiles"))).toBe(1);
+    expect(count("objects", config.minio.bucket)).toBe(2);
+    expect(count("hdfs", config.hdfs.root)).toBe(2);
+    expect(count("redis-keys", `${config.redis.queuePrefix}:*`)).toBe(before.redisKeys);
+
+    const human = await runCli(["reset", "--dry-run"], env);
+    expect(human.code).toBe(ExitCode.OK);
+    expect(human.stdout).toContain("nothing is deleted");
+    expect(human.stdout).toMatch(new RegExp(`topic\\s+${config.kafka.topic}\\s+7 messages`));
+
+    expect(await holdings()).toEqual(before);
+  });
+
+  it("refuses without --yes when there is no terminal to ask on (exit 2), deleting nothing", async () => {
+    const before = await holdings();
+    const run = await runCli(["reset"], env);
+    expect(run.code).toBe(ExitCode.USAGE);
+    expect(run.stderr).toContain("pass --yes to confirm");
+    expect(await holdings()).toEqual(before);
+  });
+
+  it("refuses while consumers are attached to capline's group (exit 5), deleting nothing", async () => {
+    const consumer = createKafka(config).consumer({ groupId: group });
+    await consumer.connect();
+    await consumer.subscribe({ topic: config.kafka.dlqTopic, fromBeginning: false });
+    await consumer.run({ eachMessage: async () => {} });
+    try {
+      const admin = await services.admin();
+      for (let i = 0; i < 100 && (await describeGroups(admin, [group]))[0]?.members === 0; i++)
+        await new Promise((r) => setTimeout(r, 200));
+      const before = await holdings();
+      const run = await runCli(["reset", "--yes"], env);
+      expect(run.code).toBe(ExitCode.CONFLICT);
+      expect(run.stderr).toContain(`${group} (1 consumers`);
+      expect(run.stderr).toContain("nothing was deleted");
+      expect({ ...(await holdings()), group: "" }).toEqual({ ...before, group: "" });
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
+  it("empties every store and leaves the structures ready to use", async () => {
+    const admin = await services.admin();
+    const targets = resetTargets(config);
+    expect(targets.topics).toEqual([config.kafka.topic, config.kafka.dlqTopic, checkpoints]);
+    const plan = await planReset(services, targets);
+    const result = await executeReset(services, targets, plan);
+    expect(result.steps.every((s) => s.done)).toBe(true);
+
+    expect(await holdings()).toEqual({
+      events: 0,
+      dlq: 0,
+      checkpoints: 0,
+      group: "Dead",
+      docs: { profiles: 0, "sales-daily": 0, "sales-hourly": 0, ops: 0 },
+      objects: 0,
+      hdfs: 0,
+      redisKeys: 0,
+    });
+    // Same topic shapes and settings as before; indices, aliases, bucket and HDFS root still there.
+    expect(await describeTopic(admin, config.kafka.topic)).toMatchObject({ partitions: 3 });
+    expect(await describeTopic(admin, config.kafka.dlqTopic)).toMatchObject({ partitions: 1 });
+    const described = await admin.describeConfigs({
+      resources: [{ type: 2, name: checkpoints, configNames: ["cleanup.policy"] }],
+      includeSynonyms: false,
+    });
+    expect(described.resources[0]?.configEntries[0]?.configValue).toBe("compact");
+    const again = await runSetup(services, setupTargets(config));
+    expect(again.counts).toEqual({ created: 0, unchanged: 16, differs: 0 });
+    expect(await services.minio.bucketExists(config.minio.bucket)).toBe(true);
+    expect((await services.hdfs.getFileStatus(config.hdfs.root)).type).toBe("DIRECTORY");
+
+    // The new topic takes writes at once.
+    const producer = createKafka(config).producer();
+    await producer.connect();
+    await producer.send({ topic: config.kafka.topic, messages: [{ key: "u1", value: "{}" }] });
+    await producer.disconnect();
+    expect(await countMessages(admin, config.kafka.topic)).toBe(1);
+  });
+});
