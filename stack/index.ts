@@ -224,12 +224,9 @@ export async function startService(
     if (again.state === "up" || again.state === "external")
       return { ...again, how: again.state === "up" ? "already up" : "external", readyMs: Date.now() - t0 };
     if (again.state === "unhealthy") {
-      // Our process runs but does not answer: wait for it as if just started (it may be booting).
-      throw new ServiceStartError(
-        config,
-        name,
-        `process ${again.pid} runs but does not answer: ${again.detail}`,
-      );
+      // Our process runs but does not answer (stuck, or a port taken by another program): restart it.
+      events.progress?.(`${name}: process ${again.pid} does not answer (${again.detail}); restarting it`);
+      await stopService(config, name);
     }
     await install(config, [name]);
     const readyMs = await launchAndWait(config, name, events);

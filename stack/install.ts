@@ -239,9 +239,7 @@ export async function install(config: Config, services: readonly ServiceName[]):
       const installed = await INSTALLERS[service](config);
       return { service, installed, ms: Date.now() - started };
     } catch (error) {
-      throw error instanceof CaplineError && error.code === "STACK_FAILED" && error.message.includes(service)
-        ? error
-        : failure(service, error);
+      throw error instanceof CaplineError ? error : failure(service, error);
     }
   };
   const maven: ServiceName[] = services.filter((s) => s === "kafka" || s === "elasticsearch" || s === "hdfs");

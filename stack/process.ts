@@ -53,8 +53,13 @@ export function isAlive(record: PidRecord | undefined): boolean {
   const stat = `/proc/${record.pid}/stat`;
   if (!existsSync(stat)) return false;
   // A zombie (state Z) has ended for our purposes; a different start time means a reused pid.
-  const state = readFileSync(stat, "utf8").slice(readFileSync(stat, "utf8").lastIndexOf(")") + 2, 3);
-  if (state === "Z") return false;
+  let text: string;
+  try {
+    text = readFileSync(stat, "utf8");
+  } catch {
+    return false;
+  }
+  if (text.slice(text.lastIndexOf(")") + 2, text.lastIndexOf(")") + 3) === "Z") return false;
   return record.procStart === undefined || processStartTime(record.pid) === record.procStart;
 }
 
