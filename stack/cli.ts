@@ -37,7 +37,7 @@ export function registerStackCommands(program: Command): void {
       const c = config();
       const started = Date.now();
       if (!opts.json) process.stderr.write(`installing into ${c.stack.cacheDir} ...\n`);
-      const results = await installStack(c, services);
+      const results = await installStack(c, services, (line) => process.stderr.write(`${line}\n`));
       output({ ok: true, cacheDir: c.stack.cacheDir, results, ms: Date.now() - started }, opts.json, () =>
         [
           ...results.map(

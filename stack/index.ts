@@ -228,7 +228,7 @@ export async function startService(
       events.progress?.(`${name}: process ${again.pid} does not answer (${again.detail}); restarting it`);
       await stopService(config, name);
     }
-    await install(config, [name]);
+    await install(config, [name], events.progress);
     const readyMs = await launchAndWait(config, name, events);
     const state = await stateOf(config, name);
     return { ...state, how: "started", readyMs: Math.max(readyMs, Date.now() - t0) };
@@ -285,7 +285,7 @@ export async function ensureStackUp(config: Config, options: EnsureOptions = {})
       }
       if (toStart.length === 0) return;
       const installing = Date.now();
-      const installed = await install(config, toStart);
+      const installed = await install(config, toStart, options.progress);
       if (installed.some((r) => r.installed))
         options.progress?.(
           `installed ${installed

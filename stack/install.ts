@@ -98,11 +98,14 @@ function failure(service: ServiceName, error: unknown): CaplineError {
   return new CaplineError("STACK_FAILED", `installing ${service} failed: ${message}`, { cause: error });
 }
 
-async function installKafka(config: Config): Promise<boolean> {
+type Progress = (line: string) => void;
+
+async function installKafka(config: Config, progress: Progress): Promise<boolean> {
   const dir = join(config.stack.cacheDir, "kafka", config.versions.kafka);
   if (isDone(dir)) return false;
   requireTool("mvn", "apt-get install maven");
   const libs = join(dir, "libs");
+  progress(`kafka: resolving kafka_2.13 ${config.versions.kafka} and its dependencies from Maven Central`);
   rmSync(libs, { recursive: true, force: true });
   mkdirSync(libs, { recursive: true });
   await run(
@@ -122,11 +125,12 @@ async function installKafka(config: Config): Promise<boolean> {
   return true;
 }
 
-async function installElasticsearch(config: Config): Promise<boolean> {
+async function installElasticsearch(config: Config, progress: Progress): Promise<boolean> {
   const version = config.versions.elastic;
   const dir = join(config.stack.cacheDir, "elasticsearch", version);
   if (isDone(dir)) return false;
   requireTool("mvn", "apt-get install maven");
+  progress(`elasticsearch: downloading the ${version} distribution from Maven Central`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // Elastic publishes its minimal (Apache-2.0 modules only) distribution to Maven Central for
@@ -150,7 +154,7 @@ async function installElasticsearch(config: Config): Promise<boolean> {
   return true;
 }
 
-async function installHdfs(config: Config): Promise<boolean> {
+async function installHdfs(config: Config, progress: Progress): Promise<boolean> {
   const dir = join(config.stack.cacheDir, "hdfs", config.versions.hadoop);
   const source = join(JAVA_DIR, "hdfs", "src", "CaplineMiniHdfs.java");
   // The launcher is rebuilt whenever its source changes.
@@ -164,6 +168,9 @@ async function installHdfs(config: Config): Promise<boolean> {
   requireTool("mvn", "apt-get install maven");
   mkdirSync(dir, { recursive: true });
   const classpathFile = join(dir, "classpath.txt");
+  progress(
+    `hdfs: resolving hadoop-minicluster ${config.versions.hadoop} from Maven Central, compiling the launcher`,
+  );
   await run(
     "mvn",
     [
@@ -187,12 +194,13 @@ async function installHdfs(config: Config): Promise<boolean> {
   return true;
 }
 
-async function installMinio(config: Config): Promise<boolean> {
+async function installMinio(config: Config, progress: Progress): Promise<boolean> {
   const binary = artifactPaths(config).minio.binary;
   if (existsSync(binary)) return false;
   const go = requireTool("go", "install Go 1.24+ from https://go.dev/dl/");
   const dir = dirname(binary);
   mkdirSync(dir, { recursive: true });
+  progress(`minio: building ${config.versions.minioGoVersion} with go install (a few minutes, once)`);
   // Building MinIO takes a few minutes once; the module cache stays under the artifact cache.
   await run(go, ["install", `github.com/minio/minio@${config.versions.minioGoVersion}`], {
     env: {
@@ -213,7 +221,7 @@ async function installRedis(): Promise<boolean> {
   return false;
 }
 
-export const INSTALLERS: Record<ServiceName, (config: Config) => Promise<boolean>> = {
+export const INSTALLERS: Record<ServiceName, (config: Config, progress: Progress) => Promise<boolean>> = {
   kafka: installKafka,
   elasticsearch: installElasticsearch,
   minio: installMinio,
@@ -231,12 +239,16 @@ export interface InstallResult {
  * Installs the given services' artifacts. Maven runs one at a time (its local repository is not
  * safe for concurrent writers); the MinIO build runs beside them.
  */
-export async function install(config: Config, services: readonly ServiceName[]): Promise<InstallResult[]> {
+export async function install(
+  config: Config,
+  services: readonly ServiceName[],
+  progress: Progress = () => undefined,
+): Promise<InstallResult[]> {
   mkdirSync(config.stack.cacheDir, { recursive: true });
   const one = async (service: ServiceName): Promise<InstallResult> => {
     const started = Date.now();
     try {
-      const installed = await INSTALLERS[service](config);
+      const installed = await INSTALLERS[service](config, progress);
       return { service, installed, ms: Date.now() - started };
     } catch (error) {
       throw error instanceof CaplineError ? error : failure(service, error);
