@@ -1,6 +1,6 @@
 import type { Admin, ConfigResourceTypes, ConfigSource, IResourceConfigEntry } from "kafkajs";
 import { CaplineError } from "../core/errors.ts";
-import type { TopicSpec } from "./names.ts";
+import { partitionsText, type TopicSpec } from "./names.ts";
 import type { SetupItem } from "./report.ts";
 
 // kafkajs is CommonJS and Node cannot see its enums as named ESM exports: the protocol values.
@@ -55,7 +55,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
         name: spec.topic,
         status: differences.length ? "differs" : "unchanged",
         differences,
-        detail: `${state.partitions} partitions`,
+        detail: partitionsText(state.partitions),
       });
       continue;
     }
@@ -66,7 +66,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       name: spec.topic,
       status: "created",
       differences: [],
-      detail: `${spec.partitions} partitions`,
+      detail: partitionsText(spec.partitions),
     });
   }
   return items;

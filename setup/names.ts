@@ -44,3 +44,8 @@ export function consumerGroup(clientId: string, suffix: ConsumerGroupSuffix): st
 export function consumerGroups(clientId: string): string[] {
   return CONSUMER_GROUP_SUFFIXES.map((s) => consumerGroup(clientId, s));
 }
+
+/** `1 partition`, `6 partitions`. */
+export function partitionsText(n: number): string {
+  return `${n} partition${n === 1 ? "" : "s"}`;
+}

@@ -10,7 +10,7 @@ import {
   recreateTopic,
 } from "./kafka.ts";
 import { emptyBucket, listObjectNames } from "./minio.ts";
-import { checkpointTopic, consumerGroups } from "./names.ts";
+import { checkpointTopic, consumerGroups, partitionsText } from "./names.ts";
 import { deleteQueueKeys, queueKeyPattern, queueKeys } from "./redis.ts";
 import type { SetupItem, Store } from "./report.ts";
 import { withService } from "./service-errors.ts";
@@ -103,7 +103,7 @@ export async function planReset(services: Services, targets: ResetTargets): Prom
         count: state ? await countMessages(admin, topic) : 0,
         unit: "messages",
         action: state
-          ? `delete and recreate empty (${state.partitions} partitions, same settings)`
+          ? `delete and recreate empty (${partitionsText(state.partitions)}, same settings)`
           : "absent, skipped",
       });
     }
