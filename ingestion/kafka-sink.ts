@@ -14,6 +14,7 @@ import { createKafka } from "../core/clients/kafka.ts";
 import type { Config } from "../core/config/index.ts";
 import { CaplineError, describeError, ServiceUnavailableError } from "../core/errors.ts";
 import { logger } from "../core/logging.ts";
+import { installKafkajsFastPath } from "./kafkajs-fast.ts";
 import type { RowCounts } from "./rows.ts";
 
 /**
@@ -54,6 +55,8 @@ export interface SinkOptions {
   fileId: string;
   /** Messages per produce request (the chunk is split into several requests of this size). */
   requestMessages?: number;
+  /** Use the faster, byte-identical kafkajs record encoder. @defaultValue true */
+  fastPath?: boolean;
 }
 
 export function checkpointTopicOf(topic: string): string {
@@ -215,6 +218,7 @@ export class IngestSink {
     private readonly config: Config,
     private readonly options: SinkOptions,
   ) {
+    if (options.fastPath !== false) installKafkajsFastPath();
     this.kafka = createKafka(config, { logCreator: quietLogCreator() });
     this.admin = this.kafka.admin();
     // Kafka limits transactional ids and group ids to 249 characters; a sha256 is 64.
