@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { action, configureErrors, printConfig, withExamples } from "../core/cli/index.ts";
 import { registerKibana } from "../kibana/index.ts";
 import { registerMonitor } from "../monitoring/index.ts";
+import { registerProcessing } from "../processing/index.ts";
 import { registerSetupCommands } from "../setup/index.ts";
 import { registerStackCommands } from "../stack/cli.ts";
 import { registerDemo } from "./demo.ts";
@@ -17,6 +18,7 @@ registerStackCommands(program);
 registerSetupCommands(program);
 registerKibana(program);
 registerMonitor(program);
+registerProcessing(program);
 
 withExamples(
   program

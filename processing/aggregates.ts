@@ -66,24 +66,62 @@ export function dimensionKeys(e: CaplineEvent): Array<[Dimension, string]> {
   ];
 }
 
+/** The events of a range grouped by the aggregate document they count in. */
+export interface SalesGroup<E> {
+  id: string;
+  bucket: string;
+  dimension: Dimension;
+  key: string;
+  items: E[];
+}
+
+export function groupSales<E>(
+  items: readonly E[],
+  eventOf: (item: E) => CaplineEvent,
+  granularity: Granularity,
+): Map<string, SalesGroup<E>> {
+  const bucketOf = granularity === "daily" ? dayBucket : hourBucket;
+  const out = new Map<string, SalesGroup<E>>();
+  for (const item of items) {
+    const e = eventOf(item);
+    const bucket = bucketOf(toMillis(e.event_time));
+    for (const [dimension, key] of dimensionKeys(e)) {
+      const id = salesDocId(bucket, dimension, key);
+      const group = out.get(id);
+      if (group) group.items.push(item);
+      else out.set(id, { id, bucket, dimension, key, items: [item] });
+    }
+  }
+  return out;
+}
+
+/** The delta of some events to one aggregate document. */
+export function salesDelta(
+  group: Omit<SalesGroup<unknown>, "items">,
+  events: readonly CaplineEvent[],
+): SalesDelta {
+  const d: SalesDelta = {
+    id: group.id,
+    bucket: group.bucket,
+    dimension: group.dimension,
+    key: group.key,
+    views: 0,
+    carts: 0,
+    removes: 0,
+    purchases: 0,
+    revenueCents: 0,
+  };
+  for (const e of events) addEvent(d, e);
+  return d;
+}
+
 export function salesDeltas(
   events: readonly CaplineEvent[],
   granularity: Granularity,
 ): Map<string, SalesDelta> {
-  const bucketOf = granularity === "daily" ? dayBucket : hourBucket;
   const out = new Map<string, SalesDelta>();
-  for (const e of events) {
-    const bucket = bucketOf(toMillis(e.event_time));
-    for (const [dimension, key] of dimensionKeys(e)) {
-      const id = salesDocId(bucket, dimension, key);
-      let d = out.get(id);
-      if (!d) {
-        d = { id, bucket, dimension, key, views: 0, carts: 0, removes: 0, purchases: 0, revenueCents: 0 };
-        out.set(id, d);
-      }
-      addEvent(d, e);
-    }
-  }
+  for (const group of groupSales(events, (e) => e, granularity).values())
+    out.set(group.id, salesDelta(group, group.items));
   return out;
 }
 

@@ -37,6 +37,8 @@ export function hdfsStore(client: WebHdfsClient, root: string): LakeStore {
   };
 }
 
+const FILE_CONCURRENCY = 4;
+
 export interface ArchiveResult {
   files: Array<{ key: string; rows: number; bytes: number }>;
   rows: number;
@@ -50,11 +52,17 @@ export async function archiveRange(
   rows: readonly RangeEvent[],
 ): Promise<ArchiveResult> {
   const result: ArchiveResult = { files: [], rows: 0, bytes: 0 };
-  for (const file of lakeFiles(topic, partition, rows)) {
-    const bytes = await encodeParquet(partition, file.events);
-    await Promise.all(stores.map((store) => withRetries(() => store.put(file.key, bytes))));
-    record(result, file, bytes.length);
-  }
+  const files = lakeFiles(topic, partition, rows);
+  // A few files at once: each store write is mostly a network round trip (two for HDFS).
+  let next = 0;
+  const lane = async () => {
+    for (let file = files[next++]; file; file = files[next++]) {
+      const bytes = await encodeParquet(partition, file.events);
+      await Promise.all(stores.map((store) => withRetries(() => store.put(file.key, bytes))));
+      record(result, file, bytes.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FILE_CONCURRENCY, files.length) }, lane));
   return result;
 }
 

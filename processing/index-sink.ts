@@ -1,10 +1,11 @@
 import type { Client } from "@elastic/elasticsearch";
+import type { CaplineEvent } from "../core/schema/events.ts";
 import { aliasName } from "../core/schema/indices.ts";
-import { type Granularity, mergeSales, type SalesDocument, salesDeltas } from "./aggregates.ts";
+import { type Granularity, groupSales, mergeSales, type SalesDocument, salesDelta } from "./aggregates.ts";
 import { type DocMerge, type WriteStats, writeDocuments } from "./es-writer.ts";
 import type { RangeEvent } from "./lake.ts";
 import { mergeProfile, type ProfileDocument, profileDeltas } from "./profiles.ts";
-import type { OffsetRange } from "./watermark.ts";
+import { type OffsetRange, type Watermarks, watermarkOf } from "./watermark.ts";
 
 /**
  * The index sink: one range of one partition into profiles, sales-daily and sales-hourly. Safe to
@@ -25,21 +26,64 @@ export async function indexRange(
   range: OffsetRange,
   rows: readonly RangeEvent[],
 ): Promise<IndexResult> {
-  const events = rows.map((r) => r.event);
-  const now = new Date();
-  const profileItems: DocMerge<ProfileDocument>[] = [...profileDeltas(events).values()].map((delta) => ({
-    id: delta.user_id,
-    merge: (current) => mergeProfile(current, delta, range, now),
-  }));
-  const salesItems = (g: Granularity): DocMerge<SalesDocument>[] =>
-    [...salesDeltas(events, g).values()].map((delta) => ({
-      id: delta.id,
-      merge: (current) => mergeSales(current, delta, range, now),
-    }));
+  const plan = planIndex(range, rows);
   const [profiles, daily, hourly] = await Promise.all([
-    writeDocuments(es, aliasName(indexPrefix, "profiles"), profileItems),
-    writeDocuments(es, aliasName(indexPrefix, "sales-daily"), salesItems("daily")),
-    writeDocuments(es, aliasName(indexPrefix, "sales-hourly"), salesItems("hourly")),
+    writeDocuments(es, aliasName(indexPrefix, "profiles"), plan.profiles),
+    writeDocuments(es, aliasName(indexPrefix, "sales-daily"), plan.daily),
+    writeDocuments(es, aliasName(indexPrefix, "sales-hourly"), plan.hourly),
   ]);
-  return { events: events.length, profiles, daily, hourly };
+  return { events: rows.length, profiles, daily, hourly };
+}
+
+export interface IndexPlan {
+  profiles: DocMerge<ProfileDocument>[];
+  daily: DocMerge<SalesDocument>[];
+  hourly: DocMerge<SalesDocument>[];
+}
+
+/** The document merges of one range (pure: the writer supplies the current documents). */
+export function planIndex(
+  range: OffsetRange,
+  rows: readonly RangeEvent[],
+  now: Date = new Date(),
+): IndexPlan {
+  const byUser = new Map<string, RangeEvent[]>();
+  for (const row of rows) {
+    const list = byUser.get(row.event.user_id);
+    if (list) list.push(row);
+    else byUser.set(row.event.user_id, [row]);
+  }
+  const profiles: DocMerge<ProfileDocument>[] = [...byUser].map(([user, list]) => ({
+    id: user,
+    merge: (current) => {
+      const fresh = unapplied(current?.state.wm, range, list);
+      const delta = fresh && profileDeltas(fresh).get(user);
+      return delta ? mergeProfile(current, delta, range, now) : null;
+    },
+  }));
+  const sales = (g: Granularity): DocMerge<SalesDocument>[] =>
+    [...groupSales(rows, (r) => r.event, g).values()].map((group) => ({
+      id: group.id,
+      merge: (current) => {
+        const fresh = unapplied(current?.state.wm, range, group.items);
+        return fresh && fresh.length > 0 ? mergeSales(current, salesDelta(group, fresh), range, now) : null;
+      },
+    }));
+  return { profiles, daily: sales("daily"), hourly: sales("hourly") };
+}
+
+/**
+ * The events of the range the document does not contain yet: those above its watermark for the
+ * partition. Filtering by offset (not only comparing range ends) makes a replay that cuts the
+ * partition differently — after a consumer-group offset reset, say — still count every event
+ * exactly once. `undefined` when the whole range is already in the document.
+ */
+export function unapplied(
+  watermarks: Watermarks | undefined,
+  range: OffsetRange,
+  rows: readonly RangeEvent[],
+): CaplineEvent[] | undefined {
+  const wm = watermarkOf(watermarks, range.partition);
+  if (range.last <= wm) return undefined;
+  return rows.filter((r) => r.offset > wm).map((r) => r.event);
 }

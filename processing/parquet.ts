@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { ParquetSchema, ParquetWriter } from "parquetjs-lite";
+import parquet from "parquetjs-lite";
 import type { RangeEvent } from "./lake.ts";
 import { toMillis } from "./time.ts";
 
@@ -10,6 +10,8 @@ import { toMillis } from "./time.ts";
  * The Kafka partition and offset of each row are kept: they identify a row across files, which
  * compaction and audits rely on.
  */
+
+const { ParquetSchema, ParquetWriter } = parquet;
 
 const snappy = { compression: "SNAPPY" } as const;
 

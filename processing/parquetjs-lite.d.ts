@@ -35,4 +35,12 @@ declare module "parquetjs-lite" {
     getRowCount(): number;
     close(): Promise<void>;
   }
+
+  /** Node's ESM loader sees only the CommonJS default export of this package. */
+  const parquet: {
+    ParquetSchema: typeof ParquetSchema;
+    ParquetWriter: typeof ParquetWriter;
+    ParquetReader: typeof ParquetReader;
+  };
+  export default parquet;
 }

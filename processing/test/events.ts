@@ -21,15 +21,15 @@ const TYPES: EventType[] = ["view", "view", "view", "view", "cart", "remove_from
 const CATEGORIES = ["electronics.smartphone", "appliances.kitchen", "apparel.shoes", null];
 const BRANDS = ["apple", "samsung", "xiaomi", null, "bosch"];
 
-export function generateEvents(count: number, seed = 1, users = 40): CaplineEvent[] {
+export function generateEvents(count: number, seed = 1, users = 40, days = 21): CaplineEvent[] {
   const rand = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const base = Date.parse("2019-10-28T00:00:00.000Z");
   const out: CaplineEvent[] = [];
   for (let i = 0; i < count; i++) {
     const user = `5${String(Math.floor(rand() * users)).padStart(18, "0")}`;
-    // About three weeks, in random order: late and out-of-order events on purpose.
-    const ms = base + Math.floor(rand() * 21 * 86_400_000);
+    // Spread over `days`, in random order: late and out-of-order events on purpose.
+    const ms = base + Math.floor(rand() * days * 86_400_000);
     const cents = Math.floor(rand() * 200_000);
     out.push({
       event_id: `e${seed}-${i}`,

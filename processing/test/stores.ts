@@ -5,6 +5,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import type { Client } from "@elastic/elasticsearch";
 import type * as Minio from "minio";
 import type { WebHdfsClient } from "../../core/clients/webhdfs.ts";
+import { aliasName, concreteIndexName, INDEX_NAMES } from "../../core/schema/indices.ts";
 
 /** Test helpers that read back what the sinks wrote, through the services' own APIs. */
 
@@ -120,4 +121,12 @@ export async function hdfsFiles(client: WebHdfsClient, root: string): Promise<Ma
   };
   await walk(`${root}/events`, "events");
   return out;
+}
+
+/** Deletes the indices and templates `ensureIndices` made under a test prefix (no wildcards: the server refuses them). */
+export async function deleteTestIndices(es: Client, prefix: string): Promise<void> {
+  const names = INDEX_NAMES.map((n) => concreteIndexName(prefix, n));
+  await es.indices.delete({ index: names, ignore_unavailable: true });
+  for (const n of INDEX_NAMES)
+    await es.indices.deleteIndexTemplate({ name: aliasName(prefix, n) }).catch(() => undefined);
 }

@@ -1,0 +1,92 @@
+import { Argument, type Command, Option } from "commander";
+import { action, config, ExitCode, output, positiveInt, withExamples } from "../core/cli/index.ts";
+import { logger } from "../core/logging.ts";
+import { type ProcessSummary, type Role, runProcess } from "./run.ts";
+
+interface ProcessFlags {
+  concurrency?: number;
+  untilIdle?: boolean;
+  rangeSize?: number;
+  maxInFlight?: number;
+  json?: boolean;
+}
+
+function human(s: ProcessSummary): string {
+  const parts = [`process (${s.role}) ${s.status === "idle" ? "finished: lag 0, queues empty" : "stopped"}`];
+  parts.push(`in ${s.seconds.toFixed(1)} s`);
+  if (s.dispatcher)
+    parts.push(
+      `dispatched ${s.dispatcher.events} events in ${s.dispatcher.ranges} ranges (${s.dispatcher.dlq} to the DLQ), ${s.events_per_second} events/s`,
+    );
+  if (s.workers) parts.push(`archived ${s.workers.archived}, indexed ${s.workers.indexed} events`);
+  return parts.join("; ");
+}
+
+/** Registers `capline process [all|dispatcher|worker]`. */
+export function registerProcessing(program: Command): void {
+  withExamples(
+    program
+      .command("process")
+      .description(
+        "consume the events topic into the Parquet lake (MinIO + HDFS) and Elasticsearch, exactly once. " +
+          "Roles: all (default; dispatcher and workers in one process), dispatcher (Kafka → BullMQ queues), " +
+          "worker (archive and index jobs; run as many as you like). Ctrl-C/SIGTERM stop cleanly: work in " +
+          "flight is finished, or replayed by the next run; never lost or doubled. " +
+          "Exit codes: 0 stopped or idle, 1 failure, 2 bad usage, 4 a service unavailable, 130 interrupted.",
+      )
+      .addArgument(
+        new Argument("[role]", "all | dispatcher | worker")
+          .choices(["all", "dispatcher", "worker"])
+          .default("all"),
+      )
+      .option(
+        "--concurrency <n>",
+        "jobs at once per queue in this process (default 2)",
+        positiveInt("--concurrency"),
+      )
+      .option("--until-idle", "exit 0 once the lag is zero and the queues are empty")
+      .option(
+        "--range-size <n>",
+        "largest range of messages per job (default 5000)",
+        positiveInt("--range-size"),
+      )
+      .option(
+        "--max-in-flight <n>",
+        "ranges in flight per partition before it is paused (default 8)",
+        positiveInt("--max-in-flight"),
+      )
+      .addOption(new Option("--json", "print the summary as JSON"))
+      .action(
+        action(async (role: Role, flags: ProcessFlags) => {
+          const log = logger("process");
+          let interrupted: NodeJS.Signals | undefined;
+          const stopSignal = new Promise<void>((resolve) => {
+            const stop = (signal: NodeJS.Signals) => {
+              if (interrupted) return;
+              interrupted = signal;
+              log.info({ signal }, "stopping: finishing jobs in hand; the rest is replayed by the next run");
+              resolve();
+            };
+            process.once("SIGINT", stop);
+            process.once("SIGTERM", stop);
+          });
+          const summary = await runProcess(config(), {
+            role,
+            ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+            ...(flags.rangeSize ? { rangeSize: flags.rangeSize } : {}),
+            ...(flags.maxInFlight ? { maxInFlight: flags.maxInFlight } : {}),
+            untilIdle: flags.untilIdle === true,
+            stopSignal,
+            onProgress: (p) => log.info(p, "progress"),
+          });
+          output(summary, flags.json, () => human(summary));
+          return interrupted === "SIGINT" ? ExitCode.ABORTED : ExitCode.OK;
+        }),
+      ),
+    [
+      "capline process --until-idle            # the simple case: everything, then exit",
+      "capline process dispatcher              # one per machine set; partitions shared by the group",
+      "capline process worker --concurrency 4  # add as many as you need",
+    ],
+  );
+}

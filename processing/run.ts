@@ -1,0 +1,188 @@
+import { Queue } from "bullmq";
+import type { Admin } from "kafkajs";
+import { createElasticsearch } from "../core/clients/elasticsearch.ts";
+import { createKafka } from "../core/clients/kafka.ts";
+import { createMinio } from "../core/clients/minio.ts";
+import { createRedis } from "../core/clients/redis.ts";
+import { createWebHdfs } from "../core/clients/webhdfs.ts";
+import type { Config } from "../core/config/index.ts";
+import { describeError } from "../core/errors.ts";
+import { logger } from "../core/logging.ts";
+import { hdfsStore, type LakeStore, minioStore } from "./archive-sink.ts";
+import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
+import { ARCHIVE_QUEUE, INDEX_QUEUE, type RangeJobData } from "./jobs.ts";
+import { sleep } from "./retry.ts";
+import { type WorkerStats, Workers } from "./worker.ts";
+
+/** `capline process`: the dispatcher, the workers, or both in one process. */
+
+export type Role = "all" | "dispatcher" | "worker";
+
+export interface ProcessOptions {
+  role: Role;
+  /** Jobs at once per queue in this process. @defaultValue 2 */
+  concurrency?: number;
+  /** Exit once every partition is committed to its end and the queues are empty. */
+  untilIdle?: boolean;
+  rangeSize?: number;
+  maxInFlight?: number;
+  /** Called with a progress line every few seconds. */
+  onProgress?: (p: ProcessSummary) => void;
+  /** Resolves to stop the run (SIGINT/SIGTERM). */
+  stopSignal?: Promise<unknown>;
+}
+
+export interface ProcessSummary {
+  role: Role;
+  status: "idle" | "stopped";
+  seconds: number;
+  dispatcher?: DispatcherStats;
+  workers?: WorkerStats;
+  events_per_second: number;
+}
+
+export function dispatcherGroup(config: Config): string {
+  return `${config.kafka.clientId}-dispatcher`;
+}
+
+export function lakeStores(config: Config): LakeStore[] {
+  const stores: LakeStore[] = [];
+  if (config.archive.minio) stores.push(minioStore(createMinio(config), config.minio.bucket));
+  if (config.archive.hdfs) stores.push(hdfsStore(createWebHdfs(config), config.hdfs.root));
+  return stores;
+}
+
+/**
+ * Idle: every partition of the topic is committed to its end (or empty) by the dispatcher group,
+ * and no archive or index job is waiting, running or delayed.
+ */
+export async function isIdle(config: Config, admin: Admin, queues: Queue<RangeJobData>[]): Promise<boolean> {
+  const topic = config.kafka.topic;
+  const [ends, committed] = await Promise.all([
+    admin.fetchTopicOffsets(topic),
+    admin.fetchOffsets({ groupId: dispatcherGroup(config), topics: [topic] }),
+  ]);
+  const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
+  for (const end of ends) {
+    const high = Number(end.high);
+    if (high === Number(end.low)) continue;
+    if ((done.get(end.partition) ?? -1) < high) return false;
+  }
+  for (const queue of queues) {
+    const counts = await queue.getJobCounts(
+      "waiting",
+      "active",
+      "delayed",
+      "prioritized",
+      "waiting-children",
+    );
+    if (Object.values(counts).some((n) => n > 0)) return false;
+  }
+  return true;
+}
+
+export async function runProcess(config: Config, options: ProcessOptions): Promise<ProcessSummary> {
+  const log = logger("process");
+  const started = performance.now();
+  const connection = { url: config.redis.url, maxRetriesPerRequest: null } as const;
+  const kafka = createKafka(config);
+  const redis = createRedis(config);
+  const es = createElasticsearch(config);
+  const admin = kafka.admin();
+  const queues = [ARCHIVE_QUEUE, INDEX_QUEUE].map(
+    (name) => new Queue<RangeJobData>(name, { connection, prefix: config.redis.queuePrefix }),
+  );
+  let dispatcher: Dispatcher | undefined;
+  let workers: Workers | undefined;
+  let fatal: Error | undefined;
+  let wake: () => void = () => undefined;
+  const fatalSeen = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  try {
+    await admin.connect();
+    if (options.role !== "dispatcher") {
+      workers = new Workers(
+        es,
+        redis,
+        {
+          queuePrefix: config.redis.queuePrefix,
+          connection,
+          concurrency: options.concurrency ?? 2,
+          indexPrefix: config.elasticsearch.indexPrefix,
+          stores: lakeStores(config),
+        },
+        logger("worker"),
+      );
+      workers.start();
+    }
+    if (options.role !== "worker") {
+      dispatcher = new Dispatcher(
+        kafka,
+        redis,
+        {
+          topic: config.kafka.topic,
+          dlqTopic: config.kafka.dlqTopic,
+          groupId: dispatcherGroup(config),
+          queuePrefix: config.redis.queuePrefix,
+          connection,
+          ...(options.rangeSize ? { rangeSize: options.rangeSize } : {}),
+          ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+        },
+        logger("dispatcher"),
+      );
+      await dispatcher.start((error) => {
+        fatal = error;
+        wake();
+      });
+    }
+    const summary = (status: ProcessSummary["status"]): ProcessSummary => {
+      const seconds = (performance.now() - started) / 1000;
+      const events = dispatcher?.stats.events ?? workers?.stats.indexed ?? 0;
+      return {
+        role: options.role,
+        status,
+        seconds: Math.round(seconds * 1000) / 1000,
+        ...(dispatcher ? { dispatcher: { ...dispatcher.stats } } : {}),
+        ...(workers ? { workers: { ...workers.stats } } : {}),
+        events_per_second: seconds > 0 ? Math.round(events / seconds) : 0,
+      };
+    };
+    let stopRequested = false;
+    void options.stopSignal?.then(() => {
+      stopRequested = true;
+      wake();
+    });
+    let idleChecks = 0;
+    let lastProgress = performance.now();
+    for (;;) {
+      if (fatal) throw fatal;
+      if (stopRequested) return summary("stopped");
+      if (options.untilIdle) {
+        const idle = await isIdle(config, admin, queues).catch((error: unknown) => {
+          log.warn({ error: describeError(error) }, "idle check failed");
+          return false;
+        });
+        // Twice in a row, a moment apart: a range cut between the two checks is not missed.
+        idleChecks = idle ? idleChecks + 1 : 0;
+        if (idleChecks >= 2) return summary("idle");
+      }
+      if (options.onProgress && performance.now() - lastProgress > 5000) {
+        lastProgress = performance.now();
+        options.onProgress(summary("stopped"));
+      }
+      await Promise.race([sleep(500), fatalSeen]);
+    }
+  } finally {
+    await dispatcher
+      ?.stop()
+      .catch((error: unknown) => log.warn({ error: describeError(error) }, "dispatcher stop"));
+    await workers
+      ?.stop()
+      .catch((error: unknown) => log.warn({ error: describeError(error) }, "workers stop"));
+    await Promise.all(queues.map((q) => q.close())).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    redis.disconnect();
+    await es.close().catch(() => undefined);
+  }
+}

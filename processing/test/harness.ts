@@ -1,0 +1,172 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
+import { createElasticsearch } from "../../core/clients/elasticsearch.ts";
+import { createKafka } from "../../core/clients/kafka.ts";
+import { createMinio } from "../../core/clients/minio.ts";
+import { createRedis } from "../../core/clients/redis.ts";
+import { createWebHdfs } from "../../core/clients/webhdfs.ts";
+import { type Config, loadConfig } from "../../core/config/index.ts";
+import type { CaplineEvent } from "../../core/schema/events.ts";
+import { aliasName } from "../../core/schema/indices.ts";
+import { ensureIndices } from "../../setup/elasticsearch.ts";
+import { deleteQueueKeys } from "../../setup/redis.ts";
+import type { SalesDocument } from "../aggregates.ts";
+import type { ProfileDocument } from "../profiles.ts";
+import { referenceProfiles, referenceSales } from "./events.ts";
+import { allDocuments, deleteTestIndices, hdfsFiles, minioFiles, readParquetFiles } from "./stores.ts";
+
+/**
+ * An isolated pipeline for one integration test: its own topic, consumer group, queue prefix,
+ * index prefix, bucket and HDFS root (all named with a random UUID), the environment to run
+ * `capline process` children against them, checks against the independent reference, and cleanup.
+ */
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "capline.mjs");
+
+export class Pipeline {
+  readonly id = randomUUID().slice(0, 13);
+  readonly name = `ptest-${this.id}`;
+  readonly env: Record<string, string>;
+  readonly config: Config;
+  readonly es;
+  readonly minio;
+  readonly hdfs;
+  readonly kafka;
+  readonly children = new Set<ChildProcess>();
+
+  constructor(options: { hdfs: boolean }) {
+    this.env = {
+      KAFKA_TOPIC: this.name,
+      KAFKA_DLQ_TOPIC: `${this.name}.dlq`,
+      KAFKA_CLIENT_ID: this.name,
+      QUEUE_PREFIX: this.name,
+      ELASTICSEARCH_INDEX_PREFIX: this.name,
+      MINIO_BUCKET: this.name,
+      HDFS_ROOT: `/${this.name}`,
+      ARCHIVE_MINIO: "true",
+      ARCHIVE_HDFS: String(options.hdfs),
+      LOG_LEVEL: "warn",
+    };
+    this.config = loadConfig({ env: { ...process.env, ...this.env } });
+    this.es = createElasticsearch(this.config);
+    this.minio = createMinio(this.config);
+    this.hdfs = createWebHdfs(this.config);
+    this.kafka = createKafka(this.config);
+  }
+
+  async setup(): Promise<void> {
+    await ensureIndices(this.es, this.name, { shards: 1, replicas: 0 });
+    await this.minio.makeBucket(this.name, this.config.minio.region);
+    if (this.config.archive.hdfs) await this.hdfs.mkdirs(`/${this.name}`);
+  }
+
+  /** Starts `capline process ...args` as a child process against this pipeline. */
+  spawn(args: string[], env: Record<string, string> = {}): ChildProcess {
+    const child = spawn(process.execPath, [BIN, "process", ...args], {
+      env: { ...process.env, ...this.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.children.add(child);
+    child.on("exit", () => this.children.delete(child));
+    return child;
+  }
+
+  /** Runs a child to its end: exit code and stdout. */
+  async run(
+    args: string[],
+    timeoutMs = 240_000,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = this.spawn(args);
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (d) => {
+      stdout += String(d);
+    });
+    child.stderr?.on("data", (d) => {
+      stderr += String(d);
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    clearTimeout(timer);
+    return { code, stdout, stderr };
+  }
+
+  /** Every profile, daily and hourly aggregate, and the Parquet rows in each store, against the reference. */
+  async verify(events: readonly CaplineEvent[]): Promise<void> {
+    const profiles = await allDocuments<ProfileDocument>(this.es, aliasName(this.name, "profiles"));
+    const want = referenceProfiles(events);
+    expect(profiles.size).toBe(want.size);
+    for (const [user, ref] of want) {
+      const p = profiles.get(user);
+      expect(
+        p && {
+          views: p.views,
+          carts: p.carts,
+          removes: p.removes,
+          purchases: p.purchases,
+          total_spent: p.total_spent,
+          first_seen: p.first_seen,
+          last_seen: p.last_seen,
+          sessions: p.sessions,
+          last_purchase_at: p.last_purchase_at,
+        },
+        `profile ${user}`,
+      ).toEqual(ref);
+    }
+    for (const [name, ref] of [
+      ["sales-daily", referenceSales(events)],
+      ["sales-hourly", referenceSales(events, true)],
+    ] as const) {
+      const docs = await allDocuments<SalesDocument>(this.es, aliasName(this.name, name));
+      expect(docs.size, name).toBe(ref.size);
+      for (const [id, w] of ref) {
+        const d = docs.get(id);
+        expect(
+          d && {
+            views: d.views,
+            carts: d.carts,
+            removes: d.removes,
+            purchases: d.purchases,
+            revenue: d.revenue,
+          },
+          `${name} ${id}`,
+        ).toEqual(w);
+      }
+    }
+    const stores = [await minioFiles(this.minio, this.name)];
+    if (this.config.archive.hdfs) stores.push(await hdfsFiles(this.hdfs, `/${this.name}`));
+    const perDay = new Map<string, number>();
+    for (const e of events)
+      perDay.set(e.event_time.slice(0, 10), (perDay.get(e.event_time.slice(0, 10)) ?? 0) + 1);
+    for (const files of stores) {
+      const rows = await readParquetFiles(files);
+      const ids = new Set(rows.map((r) => r.event_id));
+      expect(rows.length).toBe(events.length);
+      expect(ids.size).toBe(events.length);
+      const days = new Map<string, number>();
+      for (const r of rows) days.set(r.dt, (days.get(r.dt) ?? 0) + 1);
+      expect(days).toEqual(perDay);
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    for (const child of this.children) child.kill("SIGKILL");
+    await deleteTestIndices(this.es, this.name).catch(() => undefined);
+    await this.es.close();
+    const files = await minioFiles(this.minio, this.name, "").catch(() => new Map<string, Buffer>());
+    if (files.size > 0) await this.minio.removeObjects(this.name, [...files.keys()]).catch(() => undefined);
+    await this.minio.removeBucket(this.name).catch(() => undefined);
+    await this.hdfs.delete(`/${this.name}`, { recursive: true }).catch(() => undefined);
+    const redis = createRedis(this.config);
+    await deleteQueueKeys(redis, this.name).catch(() => undefined);
+    redis.disconnect();
+    const admin = this.kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([`${this.name}-dispatcher`]).catch(() => undefined);
+    await admin.deleteTopics({ topics: [this.name, `${this.name}.dlq`] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
