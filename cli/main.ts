@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerReports } from "../analytics/index.ts";
 import { action, configureErrors, printConfig, withExamples } from "../core/cli/index.ts";
 import { registerKibana } from "../kibana/index.ts";
 import { registerMonitor } from "../monitoring/index.ts";
@@ -19,6 +20,7 @@ registerSetupCommands(program);
 registerKibana(program);
 registerMonitor(program);
 registerProcessing(program);
+registerReports(program);
 
 withExamples(
   program

@@ -21,6 +21,8 @@ export const ErrorCodes = [
   "STACK_FAILED",
   /** The user declined a confirmation, or the command was interrupted. */
   "ABORTED",
+  /** The indices a command reads are empty or missing (nothing ingested and processed yet). */
+  "NO_DATA",
   /** A bug or an unexpected state. */
   "INTERNAL",
 ] as const;

@@ -17,6 +17,8 @@ export const ExitCode = {
   UNAVAILABLE: 4,
   /** An existing index/topic/bucket conflicts with what capline expects. */
   CONFLICT: 5,
+  /** Nothing to read yet: the indices are empty or missing (reports: run ingest and process). */
+  NO_DATA: 6,
   /** The user declined a confirmation or interrupted the command. */
   ABORTED: 130,
 } as const;
@@ -36,6 +38,8 @@ export function exitCodeFor(error: unknown): ExitCodeValue {
       return ExitCode.CONFLICT;
     case "ABORTED":
       return ExitCode.ABORTED;
+    case "NO_DATA":
+      return ExitCode.NO_DATA;
     default:
       return ExitCode.FAILURE;
   }

@@ -1,0 +1,43 @@
+import type { ReportResult, Table } from "../model.ts";
+import { rawCell } from "./values.ts";
+
+/**
+ * CSV (RFC 4180, CRLF). Spreadsheets run a cell that starts with = + - @ (or a tab / CR that
+ * they strip first) as a formula: such text cells get a leading single quote (the OWASP advice),
+ * numbers stay numbers. Several sections become blocks separated by an empty line, each led by a
+ * one-cell title row `# Section title`.
+ */
+
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+export function csvCell(text: string, numeric = false): string {
+  let value = text;
+  if (!numeric && FORMULA_START.test(value)) value = `'${value}`;
+  if (/[",\r\n]/.test(value) || value !== value.trim()) return `"${value.replace(/"/g, '""')}"`;
+  return value;
+}
+
+export function tableToCsv(table: Table): string {
+  const lines = [table.columns.map((c) => csvCell(c.label)).join(",")];
+  for (const row of table.rows)
+    lines.push(
+      table.columns
+        .map((c) => {
+          const value = row[c.key] ?? null;
+          return csvCell(rawCell(value, c.kind), typeof value === "number");
+        })
+        .join(","),
+    );
+  return lines.join("\r\n");
+}
+
+export function renderCsv(results: readonly ReportResult[]): string {
+  const blocks: string[] = [];
+  const single = results.length === 1 && results[0]?.sections.length === 1;
+  for (const r of results)
+    for (const s of r.sections) {
+      const title = results.length > 1 ? `${r.title}: ${s.title}` : s.title;
+      blocks.push(single ? tableToCsv(s.table) : `${csvCell(`# ${title}`)}\r\n${tableToCsv(s.table)}`);
+    }
+  return `${blocks.join("\r\n\r\n")}\r\n`;
+}

@@ -1,0 +1,99 @@
+import { foldHourly, type HourBucket, roundCents, WEEKDAYS } from "../math.ts";
+import { type Json, readSums, SALES_SUMS, salesQuery } from "../source.ts";
+import { col, filterNote, oneSalesFilter, type ReportContext, type ReportOutput } from "./common.ts";
+
+/**
+ * Activity by hour of day × day of week (UTC). Elasticsearch sums the hourly aggregates per
+ * hour of the range (one bucket per hour: bounded by the length of the range, never by the
+ * number of events or customers); Node folds those hours into the 7 × 24 grid. A range longer
+ * than search.max_buckets hours (65,536 by default: about 7 years) is refused by Elasticsearch.
+ */
+export async function hourly({ source, params: p }: ReportContext): Promise<ReportOutput> {
+  oneSalesFilter(p, "hourly");
+  const answer = await source.search(
+    "sales-hourly",
+    {
+      size: 0,
+      query: salesQuery(p),
+      aggs: {
+        hours: {
+          date_histogram: { field: "bucket", calendar_interval: "hour", time_zone: "UTC", min_doc_count: 1 },
+          aggs: SALES_SUMS,
+        },
+      },
+    },
+    "sum activity per hour",
+  );
+  const buckets: HourBucket[] = ((answer.aggregations?.hours?.buckets ?? []) as Json[]).map((b) => ({
+    ms: Number(b.key),
+    ...readSums(b),
+  }));
+  const cells = foldHourly(buckets);
+  const byHour = Array.from({ length: 24 }, (_, hour) => {
+    const of = cells.filter((c) => c.hour === hour);
+    return {
+      hour,
+      events: of.reduce((a, c) => a + c.events, 0),
+      views: of.reduce((a, c) => a + c.views, 0),
+      purchases: of.reduce((a, c) => a + c.purchases, 0),
+      revenue: roundCents(of.reduce((a, c) => a + c.revenue, 0)),
+    };
+  });
+  const byWeekday = WEEKDAYS.map((name, weekday) => {
+    const of = cells.filter((c) => c.weekday === weekday);
+    return {
+      weekday: name,
+      events: of.reduce((a, c) => a + c.events, 0),
+      views: of.reduce((a, c) => a + c.views, 0),
+      purchases: of.reduce((a, c) => a + c.purchases, 0),
+      revenue: roundCents(of.reduce((a, c) => a + c.revenue, 0)),
+    };
+  });
+  const hours = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, "0"));
+  const grid = (field: "events" | "revenue") =>
+    WEEKDAYS.map((_, d) => hours.map((_, h) => cells[d * 24 + h]?.[field] ?? 0));
+  const figures = [
+    col("events", "Events", "int"),
+    col("views", "Views", "int"),
+    col("purchases", "Purchases", "int"),
+    col("revenue", "Revenue", "money"),
+  ];
+  const total = byHour.reduce((a, h) => a + h.events, 0);
+  return {
+    title: "Activity by hour and weekday (UTC)",
+    data: {
+      hours_with_data: buckets.length,
+      by_hour: byHour,
+      by_weekday: byWeekday,
+      cells: cells.map((c) => ({ ...c, weekday: WEEKDAYS[c.weekday] })),
+    },
+    empty: total === 0,
+    sections: [
+      {
+        title: "By hour of day (UTC)",
+        notes: [filterNote(p)],
+        table: { columns: [col("hour", "Hour", "int"), ...figures], rows: byHour },
+        chart: {
+          type: "heatmap",
+          label: "Events by weekday × hour",
+          kind: "int",
+          rows: [...WEEKDAYS],
+          columns: hours,
+          values: grid("events"),
+        },
+      },
+      {
+        title: "By day of week",
+        table: { columns: [col("weekday", "Weekday"), ...figures], rows: byWeekday },
+        chart: {
+          type: "heatmap",
+          label: "Revenue by weekday × hour",
+          kind: "money",
+          rows: [...WEEKDAYS],
+          columns: hours,
+          values: grid("revenue"),
+        },
+      },
+    ],
+  };
+}
