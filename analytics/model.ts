@@ -10,6 +10,8 @@ export interface Column {
   key: string;
   label: string;
   kind: ColumnKind;
+  /** Never shortened in text tables (identifiers people copy: customer ids). */
+  keep?: boolean;
 }
 
 export type Cell = string | number | null;

@@ -2,12 +2,13 @@ import type { ReportResult, Section, Table } from "../model.ts";
 import { displayCell, isNumeric } from "./values.ts";
 
 /**
- * Plain-text tables that fit the terminal: text columns are shortened with "…" first (never
- * below MIN_TEXT); if the table is still too wide its columns are split into several tables,
+ * Plain-text tables that fit the terminal: free-text columns are shortened with "…" first (never
+ * below MIN_TEXT); the first column, columns marked `keep` (customer ids), numbers and dates are
+ * never cut. If the table is still too wide its columns are split into several tables,
  * each repeating the first column, so no line is ever wider than `width`.
  */
 
-const MIN_TEXT = 8;
+const MIN_TEXT = 12;
 const GAP = "  ";
 
 /** Display width of a string (code points; the reports' text is not East-Asian wide). */
@@ -34,19 +35,28 @@ function totalWidth(widths: readonly number[]): number {
 /** Renders one table within `width` columns. */
 export function renderTable(table: Table, width: number): string {
   if (table.columns.length === 0) return "";
-  const cells = table.rows.map((row) => table.columns.map((c) => displayCell(row[c.key] ?? null, c.kind)));
+  // Control characters (a newline in a brand name) would break the grid: shown as spaces.
+  const cells = table.rows.map((row) =>
+    table.columns.map((c) => displayCell(row[c.key] ?? null, c.kind).replace(/[\u0000-\u001f\u007f]+/g, " ")),
+  );
   const widths = table.columns.map((c, i) => Math.max(len(c.label), ...cells.map((r) => len(r[i] ?? ""))));
-  // Shrink the widest text column one step at a time until it fits or all are at the floor.
-  while (totalWidth(widths) > width) {
-    let widest = -1;
-    for (let i = 0; i < widths.length; i++) {
-      const column = table.columns[i];
-      if (!column || isNumeric(column.kind)) continue;
-      const w = widths[i] ?? 0;
-      if (w > MIN_TEXT && (widest < 0 || w > (widths[widest] ?? 0))) widest = i;
+  // Shrink the widest free-text column one step at a time until it fits; the first column only
+  // when the others are at their floor (it names the row and is repeated in split tables).
+  const shrinkable = (i: number, firstToo: boolean) => {
+    const column = table.columns[i];
+    if (!column || column.keep || isNumeric(column.kind) || column.kind === "date") return false;
+    return i > 0 || firstToo;
+  };
+  for (const firstToo of [false, true]) {
+    while (totalWidth(widths) > width) {
+      let widest = -1;
+      for (let i = 0; i < widths.length; i++) {
+        const w = widths[i] ?? 0;
+        if (shrinkable(i, firstToo) && w > MIN_TEXT && (widest < 0 || w > (widths[widest] ?? 0))) widest = i;
+      }
+      if (widest < 0) break;
+      widths[widest] = (widths[widest] ?? 0) - 1;
     }
-    if (widest < 0) break;
-    widths[widest] = (widths[widest] ?? 0) - 1;
   }
   // Still too wide: split the columns into groups that fit, each led by the first column.
   const groups: number[][] = [];
@@ -60,8 +70,7 @@ export function renderTable(table: Table, width: number): string {
   }
   groups.push(current);
   const blocks = groups.map((group) => {
-    // A single column wider than the terminal (only possible with a tiny width): cut it.
-    const w = group.map((j) => Math.min(widths[j] ?? 0, Math.max(1, width)));
+    const w = group.map((j) => widths[j] ?? 0);
     const line = (values: string[], header: boolean) =>
       group
         .map((j, k) => {
@@ -72,12 +81,14 @@ export function renderTable(table: Table, width: number): string {
         })
         .join(GAP)
         .trimEnd();
+    // Only a very narrow terminal gets here with a line still too long (kept ids, big numbers).
+    const fit = (text: string) => truncate(text, width);
     const header = line(
       table.columns.map((c) => c.label),
       true,
     );
     const rule = w.map((x) => "─".repeat(x)).join(GAP);
-    return [header, truncate(rule, width), ...cells.map((r) => line(r, false))].join("\n");
+    return [fit(header), fit(rule), ...cells.map((r) => fit(line(r, false)))].join("\n");
   });
   return blocks.join("\n\n");
 }

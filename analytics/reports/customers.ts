@@ -5,7 +5,7 @@ import { col, filterNote, type ReportContext, type ReportOutput } from "./common
 
 /** The profile fields the report shows (never `state`, the processing bookkeeping). */
 const FIELDS: Column[] = [
-  col("user_id", "Customer"),
+  { ...col("user_id", "Customer"), keep: true },
   col("total_spent", "Spent", "money"),
   col("purchases", "Purchases", "int"),
   col("avg_order_value", "AOV", "money"),
