@@ -70,7 +70,6 @@ const FATAL_TYPES = new Set([
   "TOPIC_AUTHORIZATION_FAILED",
   "MESSAGE_TOO_LARGE",
   "RECORD_LIST_TOO_LARGE",
-  "INVALID_TXN_STATE",
 ]);
 
 function errorType(error: unknown): string | undefined {
@@ -95,7 +94,13 @@ function quietLogCreator(): KafkaConfig["logCreator"] {
     ({ level, log: entry }) => {
       const { message, ...rest } = entry;
       if (message.startsWith("Limiting retries for the idempotent producer")) return;
-      const retriable = typeof rest.error === "string" && /coordinator|leader|loading/i.test(rest.error);
+      // Connection failures and a restarting broker's answers are handled (and reported once, as
+      // a warning) by the sink; kafkajs's own line per retry would bury that.
+      const text = `${message} ${typeof rest.error === "string" ? rest.error : ""}`;
+      const retriable =
+        /coordinator|leader|loading|ECONNREFUSED|Connection error|seed broker|does not host this topic-partition|Connection timeout/i.test(
+          text,
+        );
       if (retriable) log.debug(rest, message);
       else if (level <= logLevel.ERROR) log.error(rest, message);
       else if (level <= logLevel.WARN) log.warn(rest, message);
