@@ -13,8 +13,11 @@ import type { MonitorOptions } from "../options.ts";
 export interface MonitorState {
   /** DLQ size at the previous round. */
   dlq?: { total: number; at: number };
-  /** The dispatcher group's committed offsets, and when this process last saw them move. */
-  committed?: { signature: string; changedAt: number };
+  /**
+   * The dispatcher group's committed offsets as last seen, since when (first sight or last
+   * change), and whether this process has seen them move.
+   */
+  committed?: { signature: string; since: number; moved: boolean };
 }
 
 export interface CheckContext {

@@ -182,9 +182,9 @@ export async function checkLag(ctx: CheckContext): Promise<CheckOutcome> {
   const now = Date.now();
   const signature = lags.map((p) => `${p.partition}:${p.committed ?? "-"}`).join(",");
   const seen = ctx.state.committed;
-  if (!seen || seen.signature !== signature)
-    ctx.state.committed = { signature, changedAt: seen ? now : Number.NaN };
-  const observed = ctx.state.committed?.changedAt;
+  if (!seen) ctx.state.committed = { signature, since: now, moved: false };
+  else if (seen.signature !== signature) ctx.state.committed = { signature, since: now, moved: true };
+  const watched = ctx.state.committed ?? { signature, since: now, moved: false };
   let ops: OpsFacts | undefined;
   try {
     ops = await opsFacts(ctx);
@@ -192,8 +192,12 @@ export async function checkLag(ctx: CheckContext): Promise<CheckOutcome> {
     // Elasticsearch's own row says why; the lag stands on Kafka's answer alone.
     ops = undefined;
   }
-  const progressAt = Math.max(Number.isFinite(observed) ? (observed as number) : 0, ops?.lastProcessAt ?? 0);
+  const opsProgress = ops?.lastProcessAt ?? 0;
+  // Known progress: a move this process saw, or the newest processing record.
+  const progressAt = Math.max(watched.moved ? watched.since : 0, opsProgress);
   const progressAge = progressAt > 0 ? (now - progressAt) / 1000 : undefined;
+  // Quiet time: also counts from the first sight of unchanged offsets (a lower bound in watch/serve).
+  const quietSeconds = (now - Math.max(watched.since, opsProgress)) / 1000;
   if (progressAge !== undefined) samples.push({ metric: "last_progress_age_seconds", value: progressAge });
   const neverCommitted = lags.every((p) => p.committed === null);
   const details = {
@@ -226,10 +230,10 @@ export async function checkLag(ctx: CheckContext): Promise<CheckOutcome> {
       details,
       samples,
     };
-  if (progressAge !== undefined && progressAge >= t.stallSeconds)
+  if (quietSeconds >= t.stallSeconds)
     return {
       status: "WARN",
-      reason: `${base}: stalled, no progress for ${Math.round(progressAge)} s (MONITOR_STALL_SECONDS=${t.stallSeconds})`,
+      reason: `${base}: stalled, no progress for ${Math.round(quietSeconds)} s (MONITOR_STALL_SECONDS=${t.stallSeconds})`,
       details,
       samples,
     };
