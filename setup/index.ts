@@ -9,7 +9,6 @@ export {
   checkpointTopic,
   consumerGroup,
   consumerGroups,
-  DLQ_PARTITIONS,
   type TopicSpec,
   topicSpecs,
 } from "./names.ts";

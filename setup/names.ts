@@ -12,17 +12,16 @@ export interface TopicSpec {
 }
 
 /**
- * The refused-rows topic has one partition: it is small, and one partition keeps rejects in the
- * order they were found, which is how people read them.
+ * The topics `capline setup` creates: events and DLQ, both with KAFKA_PARTITIONS partitions. The
+ * DLQ is keyed like the events, and the ingester (which creates missing topics itself) uses the
+ * same count, so whichever runs first leaves the same topics.
  */
-export const DLQ_PARTITIONS = 1;
-
-/** The topics `capline setup` creates: events (KAFKA_PARTITIONS) and the DLQ. */
 export function topicSpecs(config: Config): TopicSpec[] {
   const replicationFactor = config.kafka.replicationFactor;
+  const partitions = config.kafka.partitions;
   return [
-    { topic: config.kafka.topic, partitions: config.kafka.partitions, replicationFactor },
-    { topic: config.kafka.dlqTopic, partitions: DLQ_PARTITIONS, replicationFactor },
+    { topic: config.kafka.topic, partitions, replicationFactor },
+    { topic: config.kafka.dlqTopic, partitions, replicationFactor },
   ];
 }
 

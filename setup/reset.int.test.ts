@@ -182,7 +182,7 @@ describe("capline reset", () => {
     });
     // Same topic shapes and settings as before; indices, aliases, bucket and HDFS root still there.
     expect(await describeTopic(admin, config.kafka.topic)).toMatchObject({ partitions: 3 });
-    expect(await describeTopic(admin, config.kafka.dlqTopic)).toMatchObject({ partitions: 1 });
+    expect(await describeTopic(admin, config.kafka.dlqTopic)).toMatchObject({ partitions: 3 });
     const described = await admin.describeConfigs({
       resources: [{ type: 2, name: checkpoints, configNames: ["cleanup.policy"] }],
       includeSynonyms: false,

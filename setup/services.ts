@@ -1,6 +1,6 @@
 import type { Client as Elasticsearch } from "@elastic/elasticsearch";
 import type { Redis } from "ioredis";
-import type { Admin } from "kafkajs";
+import { type Admin, logLevel } from "kafkajs";
 import type * as Minio from "minio";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import { createKafka } from "../core/clients/kafka.ts";
@@ -53,7 +53,12 @@ export function openServices(config: Config): Services {
   };
   // Retry an unreachable broker for about KAFKA_CONNECT_TIMEOUT_MS, then name it (exit 4).
   const retries = Math.max(1, Math.ceil(config.kafka.connectTimeoutMs / 2_000));
-  const kafka = createKafka(config, { retry: { initialRetryTime: 300, maxRetryTime: 2_000, retries } });
+  // kafkajs logs every retriable protocol answer at error level (NOT_LEADER while a new topic elects
+  // its leaders...); setup waits those out and reports real failures itself, so it stays quiet.
+  const kafka = createKafka(config, {
+    retry: { initialRetryTime: 300, maxRetryTime: 2_000, retries },
+    logLevel: logLevel.NOTHING,
+  });
   let admin: Promise<Admin> | undefined;
   let redis: Promise<Redis> | undefined;
   const es = createElasticsearch(config, { maxRetries: 2, requestTimeout: 30_000 });

@@ -53,7 +53,7 @@ describe("capline setup", () => {
       partitions: 3,
       replicationFactor: 1,
     });
-    expect((await describeTopic(admin, config.kafka.dlqTopic))?.partitions).toBe(1);
+    expect((await describeTopic(admin, config.kafka.dlqTopic))?.partitions).toBe(3);
     const profiles = concreteIndexName(config.elasticsearch.indexPrefix, "profiles");
     const mapping = await services.es.indices.getMapping({
       index: aliasName(config.elasticsearch.indexPrefix, "profiles"),
