@@ -5,9 +5,11 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { Admin, Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import { createKafka } from "../core/clients/kafka.ts";
 import { PROJECT_ROOT } from "../core/config/index.ts";
 import type { CaplineEvent, RejectedRow } from "../core/schema/events.ts";
+import { aliasName, concreteIndexName, mappingFor } from "../core/schema/indices.ts";
 import { startService, stopService } from "../stack/index.ts";
 import { testConfig, uniqueName } from "../test/support/index.ts";
 import { CsvParser } from "./csv-parser.ts";
@@ -23,6 +25,8 @@ const CLI = join(PROJECT_ROOT, "bin", "capline.mjs");
 let kafka: Kafka;
 let admin: Admin;
 const topics: string[] = [];
+// No alias of this prefix exists: the CLI runs of these tests leave the shared ops index alone.
+const quietPrefix = uniqueName("noops");
 
 beforeAll(async () => {
   kafka = createKafka(config);
@@ -53,7 +57,7 @@ interface CliResult {
 function startCli(args: string[], env: Record<string, string> = {}, stdin?: Buffer): ChildProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, LOG_LEVEL: "warn", ...env },
+    env: { ...process.env, LOG_LEVEL: "warn", ELASTICSEARCH_INDEX_PREFIX: quietPrefix, ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
   child.stdin?.end(stdin);
@@ -80,7 +84,7 @@ function runCli(args: string[], env: Record<string, string> = {}, stdin?: Buffer
 function runNpx(args: string[]): Promise<CliResult> {
   const child = spawn("npx", ["capline", ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, LOG_LEVEL: "warn" },
+    env: { ...process.env, LOG_LEVEL: "warn", ELASTICSEARCH_INDEX_PREFIX: quietPrefix },
     stdio: ["ignore", "pipe", "pipe"],
   });
   return finished(child);
@@ -301,6 +305,57 @@ describe("capline ingest against the real Kafka", () => {
     });
     expect(down.code).toBe(4);
     expect(down.stderr).toMatch(/Kafka is not reachable at 127\.0\.0\.1:1/);
+  });
+
+  it("writes one ops record per ingested file to Elasticsearch, and never fails for Elasticsearch", async () => {
+    const topic = newTopic("ops");
+    const prefix = uniqueName("ops");
+    const es = createElasticsearch(config);
+    const index = concreteIndexName(prefix, "ops");
+    await es.indices.create({
+      index,
+      mappings: mappingFor("ops"),
+      aliases: { [aliasName(prefix, "ops")]: {} },
+    });
+    try {
+      const file = join(dir, "ops.csv");
+      writeFileSync(
+        file,
+        "user_id,event_type,product_id,price,timestamp\n1,view,2,3.00,2019-10-01 00:00:00\n1,view,2,x,2019-10-01 00:00:00\n",
+      );
+      const args = ["ingest", file, "--json", "--topic", topic, "--dlq-topic", `${topic}.dlq`];
+      const result = await runCli(args, { ELASTICSEARCH_INDEX_PREFIX: prefix });
+      expect(result.code, result.stderr).toBe(3);
+      await es.indices.refresh({ index });
+      const found = await es.search<Record<string, unknown>>({ index: aliasName(prefix, "ops") });
+      expect(found.hits.hits.map((h) => h._source)).toEqual([
+        expect.objectContaining({
+          kind: "ingest",
+          file,
+          topic,
+          status: "done",
+          rows: 2,
+          sent: 1,
+          rejected: 1,
+          duplicates: 0,
+          rejected_by_reason: expect.objectContaining({ bad_price: 1 }),
+        }),
+      ]);
+      // Elasticsearch unreachable: a warning, the same exit code.
+      const other = join(dir, "ops2.csv");
+      writeFileSync(
+        other,
+        "user_id,event_type,product_id,price,timestamp\n5,view,2,3.00,2019-10-01 00:00:00\n",
+      );
+      const down = await runCli(["ingest", other, "--topic", topic, "--dlq-topic", `${topic}.dlq`], {
+        ELASTICSEARCH_URL: "http://127.0.0.1:1",
+      });
+      expect(down.code, down.stderr).toBe(0);
+      expect(down.stderr).toMatch(/could not write the ingest ops record/);
+    } finally {
+      await es.indices.delete({ index }).catch(() => undefined);
+      await es.close();
+    }
   });
 
   it("gives every row exactly once after a kill -9 in the middle of a file and a rerun", async () => {
