@@ -11,7 +11,7 @@ import { checkpointTopic, consumerGroup } from "./names.ts";
 import { queueKeys } from "./redis.ts";
 import { executeReset, planReset, type ResetPlan, resetTargets } from "./reset.ts";
 import { runSetup, setupTargets } from "./setup.ts";
-import { randomEnv, removeAll, runCli, servicesFor } from "./test/fixtures.ts";
+import { randomEnv, removeAll, runCli, runCliOnTerminal, servicesFor } from "./test/fixtures.ts";
 
 describe("capline reset", () => {
   const env = randomEnv("reset");
@@ -139,6 +139,17 @@ describe("capline reset", () => {
     const run = await runCli(["reset"], env);
     expect(run.code).toBe(ExitCode.USAGE);
     expect(run.stderr).toContain("pass --yes to confirm");
+    expect(await holdings()).toEqual(before);
+  });
+
+  it("asks on a terminal, and a 'no' deletes nothing (exit 130)", async () => {
+    const before = await holdings();
+    const run = await runCliOnTerminal(["reset"], env, "n\n");
+    expect(run.code).toBe(ExitCode.ABORTED);
+    expect(run.stdout).toContain("capline reset will delete:");
+    expect(run.stdout).toMatch(new RegExp(`topic\\s+${config.kafka.topic}\\s+7 messages`));
+    expect(run.stdout).toContain("Delete all of this? [y/N]");
+    expect(run.stdout).toContain("reset cancelled; nothing was deleted");
     expect(await holdings()).toEqual(before);
   });
 

@@ -79,3 +79,30 @@ export function runCli(args: string[], env: Partial<Record<ConfigVariable, strin
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/**
+ * Runs `capline <args>` on a pseudo-terminal (util-linux `script`), typing `input`: what a person
+ * at a terminal sees and answers.
+ */
+export function runCliOnTerminal(
+  args: string[],
+  env: Partial<Record<ConfigVariable, string>>,
+  input: string,
+): Promise<CliRun> {
+  const command = [process.execPath, join(PROJECT_ROOT, "bin", "capline.mjs"), ...args]
+    .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+    .join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      env: { ...process.env, ...env, LOG_LEVEL: "warn" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(input);
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
