@@ -1,19 +1,38 @@
 import type * as Minio from "minio";
-import type { WebHdfsClient } from "../core/clients/webhdfs.ts";
-import { type LakeFile, lakeFiles, type RangeEvent } from "./lake.ts";
+import { isWebHdfsNotFound, type WebHdfsClient } from "../core/clients/webhdfs.ts";
+import { type LakeFile, lakeFiles, lakeKey, parseLakeKey, type RangeEvent, uncoveredRuns } from "./lake.ts";
 import { encodeParquet } from "./parquet.ts";
 import { withRetries } from "./retry.ts";
 
 /**
  * The archive sink: a range's events as Parquet in every enabled lake store. Each file is encoded
- * once and the same bytes go to each store, under names that depend only on the range, so
- * re-archiving a range (a retry, a replay) overwrites files with identical ones.
+ * once and the same bytes go to each store. Names depend only on the rows, and before writing the
+ * sink lists the files the day already has for the partition: rows some file already holds are
+ * not written again (`uncoveredRuns`). So a retry writes nothing, and a replay that cut the
+ * partition differently (after an offset reset) adds only what is missing.
  */
 
 export interface LakeStore {
   readonly name: "minio" | "hdfs";
   /** Writes the object/file whole: a reader sees the old version or the new one, never a part. */
   put(key: string, bytes: Buffer): Promise<void>;
+  /** Offset intervals of the files of one day and partition already in the store. */
+  existing(dt: string, topic: string, partition: number): Promise<Array<[number, number]>>;
+}
+
+function intervals(
+  names: Iterable<string>,
+  dt: string,
+  topic: string,
+  partition: number,
+): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const name of names) {
+    const parsed = parseLakeKey(name);
+    if (parsed && parsed.dt === dt && parsed.topic === topic && parsed.partition === partition)
+      out.push([parsed.first, parsed.last]);
+  }
+  return out;
 }
 
 /** S3 PUT of a whole object is atomic by itself. */
@@ -25,6 +44,19 @@ export function minioStore(client: Minio.Client, bucket: string): LakeStore {
         "Content-Type": "application/vnd.apache.parquet",
       });
     },
+    existing: async (dt, topic, partition) => {
+      const prefix = `events/dt=${dt}/${topic}+${partition}+`;
+      const names: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const stream = client.listObjectsV2(bucket, prefix, false);
+        stream.on("data", (o) => {
+          if (o.name) names.push(o.name);
+        });
+        stream.on("error", reject);
+        stream.on("end", () => resolve());
+      });
+      return intervals(names, dt, topic, partition);
+    },
   };
 }
 
@@ -34,14 +66,31 @@ export function hdfsStore(client: WebHdfsClient, root: string): LakeStore {
   return {
     name: "hdfs",
     put: (key, bytes) => client.writeAtomically(`${base}/${key}`, bytes, { overwrite: true }),
+    existing: async (dt, topic, partition) => {
+      const dir = `events/dt=${dt}`;
+      const entries = await client.listStatus(`${base}/${dir}`).catch((error: unknown) => {
+        if (isWebHdfsNotFound(error)) return [];
+        throw error;
+      });
+      return intervals(
+        entries.map((e) => `${dir}/${e.pathSuffix}`),
+        dt,
+        topic,
+        partition,
+      );
+    },
   };
 }
 
+/** Files of a range written at once; each write is mostly a network round trip (two for HDFS). */
 const FILE_CONCURRENCY = 4;
 
 export interface ArchiveResult {
+  /** Files written (in any store). */
   files: Array<{ key: string; rows: number; bytes: number }>;
+  /** Rows of the range. */
   rows: number;
+  /** Bytes written (each file counted once, however many stores). */
   bytes: number;
 }
 
@@ -51,23 +100,46 @@ export async function archiveRange(
   partition: number,
   rows: readonly RangeEvent[],
 ): Promise<ArchiveResult> {
-  const result: ArchiveResult = { files: [], rows: 0, bytes: 0 };
-  const files = lakeFiles(topic, partition, rows);
-  // A few files at once: each store write is mostly a network round trip (two for HDFS).
+  const result: ArchiveResult = { files: [], rows: rows.length, bytes: 0 };
+  const days = lakeFiles(topic, partition, rows);
   let next = 0;
   const lane = async () => {
-    for (let file = files[next++]; file; file = files[next++]) {
-      const bytes = await encodeParquet(partition, file.events);
-      await Promise.all(stores.map((store) => withRetries(() => store.put(file.key, bytes))));
-      record(result, file, bytes.length);
-    }
+    for (let day = days[next++]; day; day = days[next++])
+      await archiveDay(stores, topic, partition, day, result);
   };
-  await Promise.all(Array.from({ length: Math.min(FILE_CONCURRENCY, files.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(FILE_CONCURRENCY, days.length) }, lane));
   return result;
 }
 
-function record(result: ArchiveResult, file: LakeFile, bytes: number): void {
-  result.files.push({ key: file.key, rows: file.events.length, bytes });
-  result.rows += file.events.length;
-  result.bytes += bytes;
+async function archiveDay(
+  stores: readonly LakeStore[],
+  topic: string,
+  partition: number,
+  day: LakeFile,
+  result: ArchiveResult,
+): Promise<void> {
+  // Encoded once per distinct file, whatever the number of stores that need it.
+  const encoded = new Map<string, Promise<Buffer>>();
+  const encode = (key: string, run: RangeEvent[]) => {
+    let bytes = encoded.get(key);
+    if (!bytes) {
+      bytes = encodeParquet(partition, run);
+      encoded.set(key, bytes);
+      void bytes.then((b) => {
+        result.files.push({ key, rows: run.length, bytes: b.length });
+        result.bytes += b.length;
+      });
+    }
+    return bytes;
+  };
+  await Promise.all(
+    stores.map(async (store) => {
+      const existing = await withRetries(() => store.existing(day.dt, topic, partition));
+      for (const run of uncoveredRuns(day.events, existing)) {
+        const key = lakeKey(day.dt, topic, partition, run[0]?.offset ?? 0, run[run.length - 1]?.offset ?? 0);
+        const bytes = await encode(key, run);
+        await withRetries(() => store.put(key, bytes));
+      }
+    }),
+  );
 }

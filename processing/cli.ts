@@ -8,6 +8,7 @@ interface ProcessFlags {
   untilIdle?: boolean;
   rangeSize?: number;
   maxInFlight?: number;
+  lockMs?: number;
   json?: boolean;
 }
 
@@ -55,6 +56,11 @@ export function registerProcessing(program: Command): void {
         "ranges in flight per partition before it is paused (default 8)",
         positiveInt("--max-in-flight"),
       )
+      .option(
+        "--lock-ms <ms>",
+        "job lock: a job of a worker that died runs again after this long (default 30000)",
+        positiveInt("--lock-ms", 1000),
+      )
       .addOption(new Option("--json", "print the summary as JSON"))
       .action(
         action(async (role: Role, flags: ProcessFlags) => {
@@ -75,6 +81,7 @@ export function registerProcessing(program: Command): void {
             ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
             ...(flags.rangeSize ? { rangeSize: flags.rangeSize } : {}),
             ...(flags.maxInFlight ? { maxInFlight: flags.maxInFlight } : {}),
+            ...(flags.lockMs ? { lockMs: flags.lockMs } : {}),
             untilIdle: flags.untilIdle === true,
             stopSignal,
             onProgress: (p) => log.info(p, "progress"),

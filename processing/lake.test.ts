@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
-import { lakeFiles, lakeKey, parseLakeKey, type RangeEvent } from "./lake.ts";
+import { lakeFiles, lakeKey, parseLakeKey, type RangeEvent, uncoveredRuns } from "./lake.ts";
 import { encodeParquet } from "./parquet.ts";
 import { generateEvents } from "./test/events.ts";
 
@@ -35,6 +35,34 @@ describe("lake keys", () => {
       expect(f.key).toBe(lakeKey(f.dt, "t", 1, offsets[0] ?? -1, offsets[offsets.length - 1] ?? -1));
     }
     expect(files.map((f) => f.dt)).toEqual([...new Set(files.map((f) => f.dt))].sort());
+  });
+});
+
+describe("uncoveredRuns", () => {
+  const rows = (offsets: number[]): RangeEvent[] => {
+    const [e] = generateEvents(1, 1);
+    return offsets.map((offset) => ({ offset, event: e as RangeEvent["event"] }));
+  };
+  const offsets = (runs: RangeEvent[][]) => runs.map((r) => r.map((x) => x.offset));
+  it("writes everything when nothing exists, nothing when the range is there already", () => {
+    expect(offsets(uncoveredRuns(rows([1, 2, 4]), []))).toEqual([[1, 2, 4]]);
+    expect(offsets(uncoveredRuns(rows([1, 2, 4]), [[1, 4]]))).toEqual([]);
+  });
+  it("keeps only the rows outside existing files, split around covered rows", () => {
+    // A replay cut [0..9] where files [0-3] and [6-7] exist (from other cuts).
+    const replay = rows([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(
+      offsets(
+        uncoveredRuns(replay, [
+          [0, 3],
+          [6, 7],
+        ]),
+      ),
+    ).toEqual([
+      [4, 5],
+      [8, 9],
+    ]);
+    expect(offsets(uncoveredRuns(replay, [[20, 30]]))).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
   });
 });
 

@@ -71,3 +71,27 @@ export function lakeFiles(topic: string, partition: number, events: readonly Ran
       };
     });
 }
+
+/**
+ * The rows of one lake file (one dt, one partition, offset order) that no existing file holds,
+ * as runs to write. A file named `<p>+<a>-<b>` holds every row of its partition and day with an
+ * offset in [a, b] (it was written from a contiguous range), so a row inside an existing interval
+ * is archived already; the rows left are split wherever a covered row lies between them, which
+ * keeps that property true for the new files too. With no existing file this is the whole list;
+ * when the same range is archived again it is empty.
+ */
+export function uncoveredRuns(
+  rows: readonly RangeEvent[],
+  existing: ReadonlyArray<readonly [first: number, last: number]>,
+): RangeEvent[][] {
+  const runs: RangeEvent[][] = [];
+  let current: RangeEvent[] = [];
+  for (const row of rows) {
+    if (existing.some(([a, b]) => a <= row.offset && row.offset <= b)) {
+      if (current.length > 0) runs.push(current);
+      current = [];
+    } else current.push(row);
+  }
+  if (current.length > 0) runs.push(current);
+  return runs;
+}

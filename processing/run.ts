@@ -26,6 +26,8 @@ export interface ProcessOptions {
   untilIdle?: boolean;
   rangeSize?: number;
   maxInFlight?: number;
+  /** Job lock; a killed worker's job runs again after this long. @defaultValue 30000 */
+  lockMs?: number;
   /** Called with a progress line every few seconds. */
   onProgress?: (p: ProcessSummary) => void;
   /** Resolves to stop the run (SIGINT/SIGTERM). */
@@ -111,6 +113,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
           concurrency: options.concurrency ?? 2,
           indexPrefix: config.elasticsearch.indexPrefix,
           stores: lakeStores(config),
+          ...(options.lockMs ? { lockDurationMs: options.lockMs } : {}),
         },
         logger("worker"),
       );

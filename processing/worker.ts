@@ -58,6 +58,8 @@ export class Workers {
       prefix: this.options.queuePrefix,
       concurrency: this.options.concurrency ?? 2,
       lockDuration: this.options.lockDurationMs ?? 30_000,
+      // Look for jobs of dead workers as often as a lock can expire.
+      stalledInterval: this.options.lockDurationMs ?? 30_000,
       // A job whose worker died is run again, not failed: a killed worker must not lose a range.
       maxStalledCount: 1_000_000,
       settings: { backoffStrategy: cappedBackoff },

@@ -166,7 +166,8 @@ export class Pipeline {
     const admin = this.kafka.admin();
     await admin.connect();
     await admin.deleteGroups([`${this.name}-dispatcher`]).catch(() => undefined);
-    await admin.deleteTopics({ topics: [this.name, `${this.name}.dlq`] }).catch(() => undefined);
+    const topics = (await admin.listTopics()).filter((t) => t === this.name || t === `${this.name}.dlq`);
+    if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.disconnect();
   }
 }
