@@ -1,5 +1,12 @@
-import { describe, expect, it } from "vitest";
-import { createFastRecord, originalRecordEncoder } from "./kafkajs-fast.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  createFastProduceRequest,
+  createFastRecord,
+  installKafkajsFastPath,
+  originalProduceRequest,
+  originalRecordEncoder,
+  produceDeps,
+} from "./kafkajs-fast.ts";
 
 describe("the fast kafkajs record encoder", () => {
   const original = originalRecordEncoder();
@@ -37,5 +44,80 @@ describe("the fast kafkajs record encoder", () => {
   it("falls back to kafkajs for records with headers", () => {
     const args = { key: "k", value: "v", headers: { h: "1" } };
     expect(fast(args).buffer.equals(original(args).buffer)).toBe(true);
+  });
+});
+
+describe("the fast kafkajs produce request", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+  // The gzip codec of the fast path (level 1) is what both sides use once installed.
+  installKafkajsFastPath();
+  const deps = produceDeps();
+  const original = originalProduceRequest();
+  const fast = createFastProduceRequest(original, deps);
+  const Long = deps.Long as { fromInt(v: number): unknown; fromString(v: string): unknown };
+
+  const encode = async (fn: typeof fast, args: Parameters<typeof fast>[0]) => {
+    const request = fn(args) as { encode(): Promise<{ buffer: Buffer }>; apiKey: number; apiVersion: number };
+    return { bytes: (await request.encode()).buffer, apiKey: request.apiKey, apiVersion: request.apiVersion };
+  };
+
+  it.each([0, 1])("writes exactly kafkajs's bytes (compression %i)", async (compression) => {
+    vi.spyOn(Date, "now").mockReturnValue(1_700_000_000_123);
+    const messages = (n: number, seed: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        key: i % 7 === 0 ? null : String(1_515_915_625_519_388_267n + BigInt(i * seed)),
+        value:
+          i % 3 === 0 ? Buffer.from(`{"n":${i},"b":"Löwe 😀"}`) : `{"n":${i},"v":"${"x".repeat(i % 200)}"}`,
+        partition: seed,
+      }));
+    const args = {
+      acks: -1,
+      timeout: 30_000,
+      transactionalId: "capline-ingest.t.abc",
+      producerId: Long.fromString("123456789012"),
+      producerEpoch: 7,
+      compression,
+      topicData: [
+        {
+          topic: "events",
+          partitions: [
+            { partition: 0, firstSequence: 0, messages: messages(1, 1) },
+            { partition: 3, firstSequence: 4_000, messages: messages(300, 3) },
+          ],
+        },
+        { topic: "events.dlq", partitions: [{ partition: 1, firstSequence: 12, messages: messages(5, 5) }] },
+      ],
+    };
+    const a = await encode(original, args);
+    const b = await encode(fast, args);
+    expect(b.apiKey).toBe(a.apiKey);
+    expect(b.apiVersion).toBe(a.apiVersion);
+    expect(b.bytes.equals(a.bytes)).toBe(true);
+  });
+
+  it("leaves messages with timestamps or headers to kafkajs", async () => {
+    vi.spyOn(Date, "now").mockReturnValue(1_700_000_000_123);
+    const args = {
+      acks: 1,
+      timeout: 1000,
+      compression: 0,
+      topicData: [
+        {
+          topic: "t",
+          partitions: [
+            {
+              partition: 0,
+              messages: [
+                { key: "a", value: "b", timestamp: "1600000000000" },
+                { key: "c", value: "d", headers: { h: "x" } },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    expect((await encode(fast, args)).bytes.equals((await encode(original, args)).bytes)).toBe(true);
   });
 });
