@@ -85,11 +85,17 @@ export function openServices(config: Config): Services {
           connectTimeout: 5_000,
           retryStrategy: (times) => (times > 3 ? null : 300),
         });
+        // ioredis reports each failed attempt as an "error" event as well as rejecting connect();
+        // keep the first (it says why: ECONNREFUSED...) for the message instead of printing it.
+        let reason: unknown;
+        r.on("error", (error: unknown) => {
+          reason ??= error;
+        });
         try {
           await r.connect();
         } catch (error) {
           r.disconnect();
-          throw error;
+          throw reason ?? error;
         }
         return r;
       });

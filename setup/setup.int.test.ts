@@ -140,4 +140,14 @@ describe("capline setup with a service down", () => {
     expect(run.code).toBe(ExitCode.UNAVAILABLE);
     expect(run.stderr).toContain("capline: Kafka is not reachable at 127.0.0.1:1");
   });
+
+  it("reset names Redis and its address when it is down, before deleting anything (exit 4)", async () => {
+    const env = { ...randomEnv("down"), REDIS_URL: "redis://127.0.0.1:1" };
+    const run = await runCli(["reset", "--yes"], env);
+    expect(run.code).toBe(ExitCode.UNAVAILABLE);
+    expect(run.stderr).toContain(
+      "capline: Redis is not reachable at redis://127.0.0.1:1: connect: connect ECONNREFUSED",
+    );
+    expect(run.stderr).not.toContain("Unhandled error event");
+  });
 });
