@@ -293,13 +293,16 @@ export async function ensureStackUp(config: Config, options: EnsureOptions = {})
             .map((r) => r.service)
             .join(", ")} in ${((Date.now() - installing) / 1000).toFixed(1)}s`,
         );
-      const outcomes = await Promise.allSettled(toStart.map((name) => launchAndWait(config, name, options)));
+      // Each service's time to ready is measured from the start of `up` to its own first good answer.
+      const outcomes = await Promise.allSettled(
+        toStart.map((name) => launchAndWait(config, name, options).then(() => Date.now() - t0)),
+      );
       const failures: CaplineError[] = [];
       for (const [i, outcome] of outcomes.entries()) {
         const name = toStart[i] as ServiceName;
         if (outcome.status === "fulfilled") {
           const [state] = await serviceStatus(config, [name]);
-          if (state) result.set(name, { ...state, how: "started", readyMs: Date.now() - t0 });
+          if (state) result.set(name, { ...state, how: "started", readyMs: outcome.value });
         } else {
           failures.push(
             outcome.reason instanceof CaplineError
