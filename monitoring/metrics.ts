@@ -19,9 +19,15 @@ export const METRICS: Record<MetricName, MetricSpec> = {
   },
   events_rejected: { help: "Rows rejected by ingest runs (to the DLQ)", labels: [] },
   events_processed: { help: "Events written by each sink (ops index)", labels: ["sink"] },
-  dlq_messages: { help: "Messages in the DLQ topic (end minus start offsets)", labels: [] },
+  dlq_messages: {
+    help: "Offsets in the DLQ topic (end minus start; transaction markers included)",
+    labels: [],
+  },
   dlq_growth: { help: "DLQ growth since the previous round of checks", labels: [] },
-  topic_messages: { help: "Messages in a topic (end minus start offsets)", labels: ["topic"] },
+  topic_messages: {
+    help: "Offsets in a topic (end minus start; transaction markers included)",
+    labels: ["topic"],
+  },
   consumer_lag: {
     help: "Committed offset behind the end of the partition",
     labels: ["group", "topic", "partition"],

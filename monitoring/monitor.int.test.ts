@@ -1,4 +1,7 @@
+import { rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafka } from "../core/clients/kafka.ts";
@@ -14,6 +17,7 @@ import { runChecks } from "./run.ts";
 import { MonitorServer } from "./server.ts";
 import { parsePrometheusText, sampleValue } from "./test/prometheus.ts";
 import type { MonitorReport } from "./types.ts";
+import { watch } from "./watch.ts";
 
 /**
  * Against the real stack. Every test works in its own namespace (topic, group, index prefix,
@@ -243,6 +247,69 @@ describe("capline monitor on the running stack", () => {
     }
   }, 90_000);
 
+  it("with a real ingest and no dispatcher, lag appears; `capline process` catches up and clears it", async () => {
+    // Its own namespace: the dispatcher group here must start from nothing.
+    const env = randomEnv("monitor-e2e");
+    const config = testConfig(env);
+    const services = servicesFor(env);
+    expect((await runSetup(services, setupTargets(config))).ok).toBe(true);
+    const file = join(tmpdir(), `${config.kafka.topic}.csv`);
+    try {
+      const gen = await runCli(
+        ["generate", "--out", file, "--events", "1500", "--days", "2", "--seed", "7"],
+        env,
+      );
+      expect(gen.code).toBe(0);
+      const ingest = await runCli(["ingest", file, "--json"], env);
+      expect(ingest.code).toBe(0);
+      const admin = await services.admin();
+      const ends = await admin.fetchTopicOffsets(config.kafka.topic);
+      const expectedLag = ends.reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+      // The ops record of the ingest becomes searchable at the next refresh (the monitor never forces one).
+      await services.es.indices.refresh({ index: `${config.elasticsearch.indexPrefix}-ops` });
+      const state: MonitorState = {};
+      const opts = monitorOptions(config, { only: "pipeline.lag,pipeline.freshness,pipeline.dlq,minio" });
+      const before = byName(await runChecks(config, opts, state));
+      expect(before["pipeline.lag"]?.status).toBe("WARN");
+      expect(before["pipeline.lag"]?.details.total).toBe(expectedLag);
+      expect(before["pipeline.lag"]?.reason).toMatch(
+        /messages waiting and group .* never committed: start `capline process`$/,
+      );
+      expect(before["pipeline.freshness"]?.details.processed).toEqual({});
+      const ingested = before["pipeline.freshness"]?.details.ingested as number;
+      expect(ingested).toBeGreaterThan(1_000);
+
+      const processed = await runCli(["process", "--until-idle"], env);
+      expect(processed.code).toBe(0);
+      await services.es.indices.refresh({ index: `${config.elasticsearch.indexPrefix}-*` });
+      const after = byName(await runChecks(config, opts, state));
+      expect(after["pipeline.lag"]?.status).toBe("OK");
+      expect(after["pipeline.lag"]?.details.total).toBe(0);
+      expect(after["pipeline.freshness"]).toMatchObject({
+        status: "OK",
+        details: { ingested, processed: { archive: ingested, index: ingested } },
+      });
+      // The newest processed event is the newest event time in the profiles, read independently.
+      const newest = await services.es.search({
+        index: `${config.elasticsearch.indexPrefix}-profiles`,
+        size: 1,
+        sort: [{ last_seen: "desc" }],
+        _source: ["last_seen"],
+      });
+      const lastSeen =
+        (newest.hits.hits[0]?._source as { last_seen?: string } | undefined)?.last_seen ?? "none";
+      expect(after["pipeline.freshness"]?.details.newestProcessedEvent).toBe(
+        new Date(lastSeen).toISOString(),
+      );
+      expect(after.minio?.reason).toMatch(/newest object written \d+ s ago \(events\/dt=\d{4}-\d{2}-\d{2}\//);
+      expect(after["pipeline.dlq"]?.details.growth).toBe(0);
+    } finally {
+      rmSync(file, { force: true });
+      await removeAll(services, config);
+      await services.close();
+    }
+  }, 180_000);
+
   it("serves /healthz, /readyz, /status and /metrics (valid Prometheus text), with a cache", async () => {
     const server = new MonitorServer(config, monitorOptions(config), {
       port: 0,
@@ -282,7 +349,10 @@ describe("capline monitor on the running stack", () => {
         ).toBe(0);
       expect(sampleValue(families, "capline_queue_jobs", { queue: "index", state: "waiting" })).toBe(0);
       expect(sampleValue(families, "capline_queue_workers", { queue: "archive" })).toBe(0);
-      expect(sampleValue(families, "capline_topic_messages", { topic: config.kafka.topic })).toBe(9);
+      const ends = await (await services.admin()).fetchTopicOffsets(config.kafka.topic);
+      expect(sampleValue(families, "capline_topic_messages", { topic: config.kafka.topic })).toBe(
+        ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0),
+      );
       expect(sampleValue(families, "capline_dlq_messages")).toBe(0);
       expect(sampleValue(families, "capline_hdfs_live_datanodes")).toBeGreaterThanOrEqual(1);
       expect(
@@ -383,6 +453,28 @@ describe("capline monitor commands", () => {
     });
     expect(code).toBe(0);
   }, 60_000);
+
+  it("--watch on a terminal redraws the whole table in place each round", async () => {
+    const writes: string[] = [];
+    const controller = new AbortController();
+    const rounds = await watch(config, monitorOptions(config, { only: "redis" }), {
+      intervalSeconds: 1,
+      json: false,
+      tty: true,
+      color: true,
+      signal: controller.signal,
+      write: (text) => {
+        writes.push(text);
+        if (writes.length === 2) controller.abort();
+      },
+    });
+    expect(rounds).toBe(2);
+    for (const w of writes) {
+      expect(w.startsWith("\x1b[H\x1b[2J")).toBe(true);
+      expect(w.split("\n").some((l) => /^redis +/.test(l) && l.includes("\x1b[32mOK"))).toBe(true);
+      expect(w).toMatch(/every 1 s; Ctrl-C to quit\n$/);
+    }
+  }, 30_000);
 
   it("monitor --watch off a terminal prints one line per change and exits 0 on Ctrl-C", async () => {
     const { spawn } = await import("node:child_process");

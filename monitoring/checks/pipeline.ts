@@ -312,7 +312,8 @@ export async function checkDlq(ctx: CheckContext): Promise<CheckOutcome> {
   const percent = eventsSize > 0 ? (size / eventsSize) * 100 : size > 0 ? 100 : 0;
   const details = { dlq: size, events: eventsSize, percent, growth: growth ?? null };
   const since = growth !== undefined ? `, +${growth} since the previous check` : "";
-  const reason = `${size} in ${dlqTopic} (${percent.toFixed(2)}% of ${eventsSize} in ${topic})${since}`;
+  // Offsets, not records: each Kafka transaction also leaves a marker that takes one offset.
+  const reason = `${size} offsets in ${dlqTopic} (${percent.toFixed(2)}% of ${eventsSize} in ${topic})${since}`;
   const t = ctx.options.thresholds;
   if (size > 0 && percent > t.dlqWarnPercent)
     return {
