@@ -49,7 +49,7 @@ function addCheckOptions(command: Command): Command {
     )
     .option("--only <checks>", "run only these checks, comma-separated")
     .addOption(
-      new Option("--kibana <mode>", "optional | required | off (MONITOR_KIBANA, default optional)").choices([
+      new Option("--kibana <mode>", "what a missing Kibana is (MONITOR_KIBANA, default optional)").choices([
         "optional",
         "required",
         "off",
@@ -73,8 +73,8 @@ export function registerMonitor(program: Command): void {
     program
       .command("monitor")
       .description(
-        "check every part of the pipeline now: Kafka, Elasticsearch, MinIO, HDFS, Redis, BullMQ, Kibana,\n" +
-          "consumer lag, freshness and DLQ. Table of OK/WARN/DOWN with reason and URL.\n" +
+        "check every part of the pipeline now (Kafka, Elasticsearch, MinIO, HDFS, Redis, BullMQ, Kibana, " +
+          "consumer lag, freshness, DLQ): a table of OK/WARN/DOWN/SKIP with the reason and the URL. " +
           "Exit 0 all OK (or skipped), 1 some WARN, 2 some DOWN (2 also for a bad flag). See docs/monitoring.md.",
       )
       .option("--json", "print the report as JSON (with --watch: one JSON line per round)")
