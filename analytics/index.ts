@@ -5,6 +5,13 @@
 export { registerReports } from "./cli.ts";
 export { render } from "./format/index.ts";
 export type { ReportResult } from "./model.ts";
-export { FORMATS, parseParams, REPORT_NAMES, type ReportName, type ReportParams } from "./options.ts";
+export {
+  FORMATS,
+  parseParams,
+  type RawReportFlags,
+  REPORT_NAMES,
+  type ReportName,
+  type ReportParams,
+} from "./options.ts";
 export { REPORTS, runReports } from "./run.ts";
 export { NoDataError } from "./source.ts";

@@ -1,5 +1,6 @@
 import { type Client, errors as esErrors } from "@elastic/elasticsearch";
 import { CaplineError, describeError, ServiceUnavailableError } from "../core/errors.ts";
+import { UNKNOWN_KEY } from "../core/schema/events.ts";
 import { aliasName, type IndexName } from "../core/schema/indices.ts";
 import { dayAligned, type ReportParams } from "./options.ts";
 
@@ -158,7 +159,7 @@ export function salesQuery(p: ReportParams, dimension?: "category" | "brand" | "
 
 /**
  * Customers of the range and filter: profiles whose activity span [first_seen, last_seen]
- * overlaps [from, to), narrowed by top_category / top_brand.
+ * overlaps [from, to), narrowed by top_category / top_brand (`unknown`: profiles without one).
  */
 export function profileQuery(p: ReportParams, mode: "overlap" | "first_seen" = "overlap"): Query {
   const filter: Query[] = [];
@@ -167,9 +168,18 @@ export function profileQuery(p: ReportParams, mode: "overlap" | "first_seen" = "
     if (p.to !== undefined) filter.push({ range: { first_seen: { lt: iso(p.to) } } });
     if (p.from !== undefined) filter.push({ range: { last_seen: { gte: iso(p.from) } } });
   }
-  if (p.category !== undefined) filter.push({ term: { top_category: p.category } });
-  if (p.brand !== undefined) filter.push({ term: { top_brand: p.brand } });
-  return { bool: { filter } };
+  const mustNot: Query[] = [];
+  // "unknown" is how the aggregates file a missing category/brand; a profile has none as its top
+  // when none of its events had one.
+  for (const [field, value] of [
+    ["top_category", p.category],
+    ["top_brand", p.brand],
+  ] as const) {
+    if (value === undefined) continue;
+    if (value === UNKNOWN_KEY) mustNot.push({ exists: { field } });
+    else filter.push({ term: { [field]: value } });
+  }
+  return { bool: { filter, ...(mustNot.length > 0 ? { must_not: mustNot } : {}) } };
 }
 
 export const SALES_SUMS = {

@@ -37,7 +37,7 @@ export function renderTable(table: Table, width: number): string {
   if (table.columns.length === 0) return "";
   // Control characters (a newline in a brand name) would break the grid: shown as spaces.
   const cells = table.rows.map((row) =>
-    table.columns.map((c) => displayCell(row[c.key] ?? null, c.kind).replace(/[\u0000-\u001f\u007f]+/g, " ")),
+    table.columns.map((c) => displayCell(row[c.key] ?? null, c.kind).replace(/\p{Cc}+/gu, " ")),
   );
   const widths = table.columns.map((c, i) => Math.max(len(c.label), ...cells.map((r) => len(r[i] ?? ""))));
   // Shrink the widest free-text column one step at a time until it fits; the first column only
@@ -82,19 +82,20 @@ export function renderTable(table: Table, width: number): string {
         .join(GAP)
         .trimEnd();
     // Only a very narrow terminal gets here with a line still too long (kept ids, big numbers).
-    const fit = (text: string) => truncate(text, width);
+    const clip = (text: string) => truncate(text, width);
     const header = line(
       table.columns.map((c) => c.label),
       true,
     );
     const rule = w.map((x) => "─".repeat(x)).join(GAP);
-    return [fit(header), fit(rule), ...cells.map((r) => fit(line(r, false)))].join("\n");
+    return [clip(header), clip(rule), ...cells.map((r) => clip(line(r, false)))].join("\n");
   });
   return blocks.join("\n\n");
 }
 
 function renderSection(section: Section, width: number): string {
-  const out = [section.title, "=".repeat(Math.min(len(section.title), width))];
+  const title = truncate(section.title, width);
+  const out = [title, "=".repeat(len(title))];
   for (const note of section.notes ?? []) out.push(truncate(note, width));
   if (section.notes?.length) out.push("");
   out.push(section.table.rows.length === 0 ? "(no rows)" : renderTable(section.table, width));

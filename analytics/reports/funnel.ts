@@ -1,3 +1,4 @@
+import { UNKNOWN_KEY } from "../../core/schema/events.ts";
 import { type CustomerFunnelCounts, customerFunnelRates, funnelRates } from "../math.ts";
 import type { Row } from "../model.ts";
 import { type Json, profileQuery, readSums, SALES_SUMS, salesIndex, salesQuery } from "../source.ts";
@@ -67,7 +68,7 @@ export async function funnel({ source, params: p }: ReportContext): Promise<Repo
             terms: {
               field: "top_category",
               size: p.top,
-              missing: "(none)",
+              missing: UNKNOWN_KEY,
               order: [{ _count: "desc" }, { _key: "asc" }],
             },
             aggs: steps,
