@@ -120,6 +120,8 @@ export class RowValidator {
   readonly counts: RowCounts = emptyCounts();
   private readonly window: DuplicateWindow;
   private readonly idx: number[];
+  /** The file's columns are the canonical ones in the canonical order (REES46): no remapping. */
+  private readonly identity: boolean;
   private readonly fileJson: string;
 
   constructor(
@@ -129,6 +131,7 @@ export class RowValidator {
   ) {
     this.window = new DuplicateWindow(duplicateWindow);
     this.idx = ROW_FIELDS.map((f) => columns.index[f]);
+    this.identity = columns.columns === ROW_FIELDS.length && this.idx.every((i, k) => i === k);
     this.fileJson = JSON.stringify(fileName);
   }
 
@@ -153,11 +156,13 @@ export class RowValidator {
         `${f.length} field(s) where the header has ${this.columns.columns}`,
       );
     }
-    const idx = this.idx;
-    const values: string[] = new Array(9);
-    for (let k = 0; k < 9; k++) {
-      const i = idx[k] as number;
-      values[k] = i < 0 ? "" : (f[i] as string);
+    let values = f;
+    if (!this.identity) {
+      values = new Array(9);
+      for (let k = 0; k < 9; k++) {
+        const i = this.idx[k] as number;
+        values[k] = i < 0 ? "" : (f[i] as string);
+      }
     }
     const [eventTime, eventType, productId, categoryId, categoryCode, brand, price, userId, userSession] =
       values as [string, string, string, string, string, string, string, string, string];
