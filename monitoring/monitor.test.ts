@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../core/config/index.ts";
 import { UsageError } from "../core/errors.ts";
+import { shownUrl } from "./checks/context.ts";
 import { computeLag } from "./checks/pipeline.ts";
 import { parseInfo } from "./checks/redis.ts";
 import { MonitorMetrics } from "./metrics.ts";
@@ -117,6 +118,17 @@ describe("lag and Redis INFO", () => {
     expect(info.get("maxmemory_policy")).toBe("noeviction");
     expect(info.get("redis_version")).toBe("7.0.15");
     expect(info.has("# Memory")).toBe(false);
+  });
+});
+
+describe("URLs shown", () => {
+  it("uses the Codespaces form for http(s) on loopback, never shows credentials", () => {
+    const codespace = config({ CODESPACES: "true", CODESPACE_NAME: "fuzzy-goat" });
+    expect(shownUrl(codespace, "http://127.0.0.1:9200")).toBe("https://fuzzy-goat-9200.app.github.dev");
+    expect(shownUrl(codespace, "http://kibana:5601")).toBe("http://kibana:5601");
+    expect(shownUrl(codespace, "127.0.0.1:9092,127.0.0.1:9093")).toBe("127.0.0.1:9092,127.0.0.1:9093");
+    expect(shownUrl(codespace, "redis://:s3cret@127.0.0.1:6379")).toBe("redis://127.0.0.1:6379");
+    expect(shownUrl(config(), "http://127.0.0.1:9200")).toBe("http://127.0.0.1:9200");
   });
 });
 

@@ -29,20 +29,24 @@ export interface CheckContext {
   clients: Clients;
 }
 
-/** The URL as a person opens it (Codespaces forwarded form), without credentials. */
+/**
+ * The URL as a person opens it, without credentials: http(s) URLs in the Codespaces forwarded form
+ * when there; Redis URLs and Kafka host:port lists as they are (no browser opens them).
+ */
 export function shownUrl(config: Config, raw: string): string {
-  let clean = raw;
+  let parsed: URL;
   try {
-    const u = new URL(raw);
-    if (u.username || u.password) {
-      u.username = "";
-      u.password = "";
-      clean = u.toString().replace(/\/$/, "");
-    }
+    parsed = new URL(raw);
   } catch {
-    // host:port (Kafka) is not a URL; shown as given.
+    return raw;
   }
-  return publicUrl(config, clean);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    if (!parsed.username && !parsed.password) return raw;
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString().replace(/\/$/, "");
+  }
+  return publicUrl(config, raw);
 }
 
 /**
