@@ -384,8 +384,19 @@ describe("capline monitor on the running stack", () => {
       expect(["stopped", "killed"]).toContain(outcome);
       stopped = true;
       const t0 = performance.now();
-      const report = await runChecks(config, monitorOptions(config));
-      expect(performance.now() - t0).toBeLessThan(timeoutMs + 1_000);
+      // The command too, at the same time (the down time stays a few seconds).
+      const [report, cli] = await Promise.all([
+        runChecks(config, monitorOptions(config)).then((r) => {
+          expect(performance.now() - t0).toBeLessThan(timeoutMs + 1_000);
+          return r;
+        }),
+        runCli(["monitor", "--json"], env),
+      ]);
+      expect(cli.code).toBe(2);
+      expect(notOk(JSON.parse(cli.stdout) as MonitorReport)).toEqual([
+        ["minio", "DOWN", "connection refused"],
+        ["kibana", "SKIP"],
+      ]);
       const minio = byName(report).minio;
       expect(minio).toMatchObject({
         status: "DOWN",
