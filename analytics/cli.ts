@@ -72,7 +72,9 @@ export function registerReports(program: Command): void {
           const params = parseParams(flags);
           const format: Format = flags.json ? "json" : flags.format;
           const started = performance.now();
-          const results = await runReports(config(), name === "all" ? "all" : [name], params);
+          const results = await runReports(config(), name === "all" ? "all" : [name], params, (report, why) =>
+            process.stderr.write(`capline: ${report} left out: ${why}\n`),
+          );
           const text = render(results, format, terminalWidth(flags.width), name === "all");
           if (flags.out) {
             try {

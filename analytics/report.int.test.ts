@@ -675,6 +675,19 @@ describe("the CLI: formats and exit codes", () => {
     const filter = await cli(["report", "products", "--brand", "x"], env);
     expect(filter.code).toBe(2);
     expect(filter.stderr).toContain("--brand does not apply");
+    // `all` with a filter the leaderboards cannot honour: they are left out, the rest answer.
+    const filtered = await cli(["report", "all", "--category", topCategory, "--json"], env);
+    expect(filtered.code, filtered.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(filtered.stdout).reports)).toEqual([
+      "overview",
+      "revenue",
+      "funnel",
+      "segments",
+      "customers",
+      "cohorts",
+      "hourly",
+    ]);
+    expect(filtered.stderr).toContain("products left out: products: --category does not apply");
     const down = await cli(["report", "overview"], { ...env, ELASTICSEARCH_URL: "http://127.0.0.1:1" });
     expect(down.code).toBe(4);
     expect(down.stderr).toContain("Elasticsearch is not reachable at http://127.0.0.1:1");

@@ -1,5 +1,6 @@
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import type { Config } from "../core/config/index.ts";
+import { UsageError } from "../core/errors.ts";
 import type { ReportResult } from "./model.ts";
 import { REPORT_NAMES, type ReportName, type ReportParams } from "./options.ts";
 import { cohorts } from "./reports/cohorts.ts";
@@ -35,6 +36,7 @@ export async function runReports(
   config: Config,
   names: readonly ReportName[] | "all",
   params: ReportParams,
+  onSkip?: (report: ReportName, reason: string) => void,
 ): Promise<ReportResult[]> {
   const es = createElasticsearch(config, { maxRetries: 1 });
   const source = new ReportSource(es, config.elasticsearch.indexPrefix, config.elasticsearch.url);
@@ -45,9 +47,18 @@ export async function runReports(
       const started = performance.now();
       const queries = source.queries;
       const esMs = source.esMs;
-      // `all` asks for every report with one set of flags: a report that cannot honour a filter is
-      // refused with a usage error naming the flag, as when asked alone.
-      const out = await REPORTS[name]({ source, params });
+      let out: Awaited<ReturnType<ReportFn>>;
+      try {
+        out = await REPORTS[name]({ source, params });
+      } catch (error) {
+        // `all` asks every report with one set of flags: one that cannot honour a filter (the
+        // leaderboards with --category) is left out and said so, instead of failing the rest.
+        if (names === "all" && error instanceof UsageError) {
+          onSkip?.(name, error.message);
+          continue;
+        }
+        throw error;
+      }
       const extra: Record<string, unknown> = {};
       if (name === "revenue") extra.by = params.by;
       if (name === "revenue" && params.split) extra.split = params.split;

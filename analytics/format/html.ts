@@ -20,6 +20,7 @@ ul.notes{margin:4px 0;padding-left:18px;color:#444}
 nav a{margin-right:12px}
 svg.chart{display:block;margin:6px 0 10px;max-width:100%;height:auto}
 .empty{color:#a15c00}
+.wide{overflow-x:auto}
 `;
 
 function tableHtml(table: Table): string {
@@ -55,7 +56,7 @@ export function renderHtml(results: readonly ReportResult[], generatedAt: Date =
             : "";
           const chart = s.chart && s.table.rows.length > 0 ? renderChart(s.chart) : "";
           const table = s.table.rows.length === 0 ? "<p><em>(no rows)</em></p>" : tableHtml(s.table);
-          return `<section><h2>${escapeXml(s.title)}</h2>${notes}${chart}${table}</section>`;
+          return `<section><h2>${escapeXml(s.title)}</h2>${notes}${chart}<div class="wide">${table}</div></section>`;
         })
         .join("\n");
       const empty = r.empty ? `<p class="empty">No data in the selected range/filter.</p>` : "";

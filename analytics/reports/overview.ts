@@ -29,6 +29,12 @@ export function topKeysAgg(dimension: "category" | "brand", size: number, order 
   };
 }
 
+/** An ISO time without the noise: `2019-10-21`, `2019-10-20T23:00Z`. */
+function short(iso: string | null | undefined): string {
+  if (!iso) return "–";
+  return iso.replace(/T00:00:00(\.000)?Z$/, "").replace(/:00(\.000)?Z$/, "Z");
+}
+
 export async function overview({ source, params: p }: ReportContext): Promise<ReportOutput> {
   oneSalesFilter(p, "overview");
   const index = salesIndex(p);
@@ -154,7 +160,7 @@ export async function overview({ source, params: p }: ReportContext): Promise<Re
       title: "Key figures",
       notes: [
         filterNote(p),
-        `Data: ${firstBucket?.slice(0, 10) ?? "–"} … ${lastEnd ?? "–"} · newest event hour ${data.freshness.newest_event_hour ?? "–"} · last processed ${data.freshness.last_processed_at ?? "–"}`,
+        `Data in range: ${short(firstBucket)} ≤ t < ${short(lastEnd)} · newest event hour (all data): ${short(data.freshness.newest_event_hour)} · last processed: ${short(data.freshness.last_processed_at)}`,
       ],
       table: {
         columns: [col("figure", "Figure"), col("value", "Value", "text")],
