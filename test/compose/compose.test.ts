@@ -281,7 +281,7 @@ describe("what the app's configuration expects is there", () => {
       expect(minio.MINIO_ROOT_PASSWORD).toBe(dotEnv.MINIO_SECRET_KEY);
     }
     const monitor = configFor(env(serviceOf(base, "monitor")));
-    expect(monitor.monitor).toEqual({ host: "0.0.0.0", port: 9464 });
+    expect(monitor.monitor).toMatchObject({ host: "0.0.0.0", port: 9464, kibana: "required" });
   });
 
   test("app services run the capline commands other stages provide", () => {
