@@ -358,6 +358,51 @@ describe("capline ingest against the real Kafka", () => {
     }
   });
 
+  it("stops at --max-events and on Ctrl-C, and the next run continues from there", async () => {
+    const topic = newTopic("limits");
+    const file = join(dir, "limits.csv");
+    await generate({ out: file, events: 3_000, seed: 17 });
+    const expected = expectedIds(file);
+    const args = [
+      "ingest",
+      file,
+      "--json",
+      "--topic",
+      topic,
+      "--dlq-topic",
+      `${topic}.dlq`,
+      "--chunk-rows",
+      "100",
+    ];
+
+    const first = await runCli([...args, "--max-events", "700"]);
+    expect(first.code, first.stderr).toBe(0);
+    const s1 = parseSummary(first.stdout);
+    expect(s1.files[0]?.status).toBe("stopped");
+    expect(s1.sent).toBe(700);
+    expect(s1.rows).toBe(s1.sent + s1.rejected + s1.duplicates);
+
+    // Ctrl-C while paced: the chunk under way is committed, exit 130.
+    const child = startCli([...args, "--rate", "500"]);
+    const exited = finished(child);
+    await new Promise((r) => setTimeout(r, 4_000));
+    child.kill("SIGINT");
+    const second = await exited;
+    expect(second.code, second.stderr).toBe(130);
+    const s2 = parseSummary(second.stdout);
+    expect(s2.files[0]?.status).toBe("interrupted");
+    expect(s2.files[0]?.resumedFromLine).toBe(s1.files[0]?.lastLine);
+    expect(s2.sent).toBeGreaterThan(700);
+    expect(s2.sent).toBeLessThan(expected.length);
+
+    const last = await runCli(args);
+    expect(last.code, last.stderr).toBe(0);
+    expect(parseSummary(last.stdout).sent).toBe(expected.length);
+    const ids = (await readTopic(topic)).map((m) => (JSON.parse(m.value) as CaplineEvent).event_id);
+    expect(ids.length).toBe(expected.length);
+    expect(new Set(ids)).toEqual(new Set(expected));
+  });
+
   it("gives every row exactly once after a kill -9 in the middle of a file and a rerun", async () => {
     const topic = newTopic("kill");
     const file = join(dir, "kill.csv");

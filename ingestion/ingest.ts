@@ -11,8 +11,8 @@ import { type ColumnMap, parseMapOption, type RowField, resolveHeader } from "./
 import { describeSource, fileIdentity, type InputSource, openText } from "./input.ts";
 import { type Checkpoint, IngestSink, waitForKafka } from "./kafka-sink.ts";
 import { writeOpsRecord } from "./ops-record.ts";
+import { Pacer } from "./pacer.ts";
 import { DEFAULT_DUPLICATE_WINDOW, emptyCounts, type RowCounts, RowValidator } from "./rows.ts";
-import { isoToMillis } from "./timestamp.ts";
 import type { FileStatus, FileSummary, IngestOptions, IngestSummary } from "./types.ts";
 
 export const DEFAULT_CHUNK_ROWS = 50_000;
@@ -57,33 +57,6 @@ interface RunContext {
   /** Events still allowed by --max-events. */
   remaining: number;
   pacer: Pacer;
-}
-
-/** --rate and --replay-speed: how long to wait before sending the next event. */
-class Pacer {
-  private readonly start = Date.now();
-  private sent = 0;
-  private firstEventMs: number | undefined;
-  constructor(
-    private readonly rate: number | undefined,
-    private readonly replaySpeed: number | undefined,
-  ) {}
-  get active(): boolean {
-    return this.rate !== undefined || this.replaySpeed !== undefined;
-  }
-  /** Milliseconds to wait before this event goes out. */
-  delayFor(eventIso: string): number {
-    const now = Date.now();
-    let wait = 0;
-    if (this.rate !== undefined) wait = Math.max(wait, this.start + (this.sent / this.rate) * 1000 - now);
-    if (this.replaySpeed !== undefined) {
-      const ms = isoToMillis(eventIso);
-      this.firstEventMs ??= ms;
-      wait = Math.max(wait, this.start + (ms - this.firstEventMs) / this.replaySpeed - now);
-    }
-    this.sent++;
-    return wait;
-  }
 }
 
 export async function runIngest(config: Config, options: IngestOptions): Promise<IngestSummary> {

@@ -398,8 +398,15 @@ export class IngestSink {
   private async commitOnce(chunk: Chunk): Promise<void> {
     const producer = this.producer;
     if (!producer) throw new CaplineError("INTERNAL", "the ingest sink is not open");
+    const t0 = performance.now();
     const txn = await producer.transaction();
+    const timings: Record<string, number> = {};
+    const lap = (name: string, since: number) => {
+      timings[name] = Math.round(performance.now() - since);
+      return performance.now();
+    };
     try {
+      await this.assignPartitions(this.options.topic, []);
       const partitions = this.partitionMetadata.get(this.options.topic)?.length ?? 1;
       // One produce request per chunk when the partitions allow: every request is a round trip with
       // the transactional producer (one in flight). 10,000 event values of about 330 bytes make a
@@ -427,8 +434,11 @@ export class IngestSink {
             topic: this.checkpointTopic,
             messages: [{ key: chunk.checkpoint.fileId, value: cpJson, partition: 0 }],
           });
+        const tSend = performance.now();
         await txn.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.GZIP });
+        lap(`send${j}`, tSend);
       }
+      let t = performance.now();
       await txn.sendOffsets({
         consumerGroupId: this.groupId,
         topics: [
@@ -438,7 +448,14 @@ export class IngestSink {
           },
         ],
       });
+      t = lap("offsets", t);
       await txn.commit();
+      lap("commit", t);
+      lap("total", t0);
+      this.log.debug(
+        { line: chunk.checkpoint.line, events: chunk.events.length, ms: timings },
+        "chunk committed",
+      );
     } catch (error) {
       await txn.abort().catch(() => undefined);
       throw error;
