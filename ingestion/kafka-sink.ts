@@ -198,6 +198,8 @@ export async function ensureTopics(
     // Another ingest may have created them in between: only fail if they are still missing.
     const now = new Set(await admin.listTopics());
     if (wanted.some((t) => !now.has(t.topic))) {
+      // A broker still starting answers with retriable errors: let the caller's retry loop see them.
+      if ((error as { retriable?: boolean }).retriable === true) throw error;
       throw new CaplineError("SERVICE_ERROR", `cannot create Kafka topics: ${describeError(error)}`, {
         cause: error,
       });
