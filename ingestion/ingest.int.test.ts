@@ -439,12 +439,12 @@ describe("capline ingest against the real Kafka", () => {
     // Kill once some chunks are committed, while the next ones are under way.
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const existing = await admin.listTopics();
-      if (existing.includes(topic)) {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        const total = offsets.reduce((s, o) => s + Number(o.high), 0);
-        if (total >= 60_000) break;
-      }
+      // Right after the ingest creates the topic, its leaders may not be elected yet: ask again.
+      const total = await admin
+        .fetchTopicOffsets(topic)
+        .then((offsets) => offsets.reduce((s, o) => s + Number(o.high), 0))
+        .catch(() => 0);
+      if (total >= 60_000) break;
       if (Date.now() > deadline) throw new Error("the ingest made no progress");
       await new Promise((r) => setTimeout(r, 100));
     }
