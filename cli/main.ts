@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerReports } from "../analytics/index.ts";
 import { action, configureErrors, printConfig, withExamples } from "../core/cli/index.ts";
+import { registerIngestion } from "../ingestion/index.ts";
 import { registerKibana } from "../kibana/index.ts";
 import { registerMonitor } from "../monitoring/index.ts";
 import { registerProcessing } from "../processing/index.ts";
@@ -17,6 +18,7 @@ const program = new Command("capline")
 configureErrors(program);
 registerStackCommands(program);
 registerSetupCommands(program);
+registerIngestion(program);
 registerKibana(program);
 registerMonitor(program);
 registerProcessing(program);
