@@ -123,10 +123,20 @@ export function registerIngestion(program: Command): void {
     program
       .command("ingest")
       .description(
-        "validate CSV rows and send them to Kafka exactly once (refused rows to the DLQ); resumable.\n" +
-          "Exit codes: 0 all rows sent, 3 done but some rows refused, 2 bad usage / unreadable file /\n" +
-          "refused header, 4 Kafka unavailable, 5 a file was already ingested (use --force), 130 interrupted\n" +
-          "(run again to resume).",
+        "validate CSV rows and send them to Kafka exactly once (refused rows to the DLQ); resumable",
+      )
+      .addHelpText(
+        "after",
+        [
+          "",
+          "Exit codes:",
+          "  0    every row sent (or counted as a duplicate)",
+          "  3    done, but some rows were refused (DLQ, --rejects)",
+          "  2    bad usage, unreadable or empty file, header lacking a required column",
+          "  4    Kafka unavailable (KAFKA_BROKERS; retried for KAFKA_CONNECT_TIMEOUT_MS)",
+          "  5    a file was already ingested completely (nothing sent; --force to resend)",
+          "  130  interrupted (run the same command again to resume)",
+        ].join("\n"),
       )
       .argument("<files...>", "CSV files (.gz too), or - for standard input")
       .option("--topic <topic>", "events topic (default KAFKA_TOPIC)")
