@@ -72,6 +72,18 @@ export function hdfsStore(client: WebHdfsClient, root: string): LakeStore {
         if (isWebHdfsNotFound(error)) return [];
         throw error;
       });
+      // A writer killed between its temporary file and the rename leaves the hidden temporary
+      // behind (readers skip hidden names). Old ones of this partition are swept here; deleting a
+      // live writer's temporary would only make its rename fail and its job retry.
+      const stale = Date.now() - TEMP_MAX_AGE_MS;
+      const prefix = `.${topic}+${partition}+`;
+      for (const e of entries)
+        if (
+          e.pathSuffix.startsWith(prefix) &&
+          e.pathSuffix.includes(".parquet.tmp-") &&
+          e.modificationTime < stale
+        )
+          await client.delete(`${base}/${dir}/${e.pathSuffix}`).catch(() => false);
       return intervals(
         entries.map((e) => `${dir}/${e.pathSuffix}`),
         dt,
@@ -81,6 +93,9 @@ export function hdfsStore(client: WebHdfsClient, root: string): LakeStore {
     },
   };
 }
+
+/** Age after which a leftover temporary file in HDFS is removed. */
+export const TEMP_MAX_AGE_MS = 10 * 60_000;
 
 /** Files of a range written at once; each write is mostly a network round trip (two for HDFS). */
 const FILE_CONCURRENCY = 4;

@@ -9,6 +9,7 @@ interface ProcessFlags {
   rangeSize?: number;
   maxInFlight?: number;
   lockMs?: number;
+  rfmEvery?: number;
   json?: boolean;
 }
 
@@ -61,6 +62,11 @@ export function registerProcessing(program: Command): void {
         "job lock: a job of a worker that died runs again after this long (default 30000)",
         positiveInt("--lock-ms", 1000),
       )
+      .option(
+        "--rfm-every <s>",
+        "recompute RFM scores and segments every s seconds (default 300; 0 = never)",
+        positiveInt("--rfm-every", 0),
+      )
       .addOption(new Option("--json", "print the summary as JSON"))
       .action(
         action(async (role: Role, flags: ProcessFlags) => {
@@ -82,6 +88,7 @@ export function registerProcessing(program: Command): void {
             ...(flags.rangeSize ? { rangeSize: flags.rangeSize } : {}),
             ...(flags.maxInFlight ? { maxInFlight: flags.maxInFlight } : {}),
             ...(flags.lockMs ? { lockMs: flags.lockMs } : {}),
+            ...(flags.rfmEvery !== undefined ? { rfmEveryMs: flags.rfmEvery * 1000 } : {}),
             untilIdle: flags.untilIdle === true,
             stopSignal,
             onProgress: (p) => log.info(p, "progress"),

@@ -4,7 +4,7 @@ import { createRedis } from "../core/clients/redis.ts";
 import { sleep } from "./retry.ts";
 import { generateEvents, rng } from "./test/events.ts";
 import { Pipeline } from "./test/harness.ts";
-import { produceEvents } from "./test/produce.ts";
+import { createTopic, produceEvents } from "./test/produce.ts";
 import { minioFiles } from "./test/stores.ts";
 
 /**
@@ -17,7 +17,10 @@ describe("faults", () => {
   const pipeline = new Pipeline({ hdfs: true });
   const events = generateEvents(12_000, 77, 300, 3);
 
-  beforeAll(() => pipeline.setup());
+  beforeAll(async () => {
+    await pipeline.setup();
+    await createTopic(pipeline.kafka, pipeline.name, 3);
+  });
   afterAll(() => pipeline.cleanup());
 
   it("kill -9 of workers and the dispatcher mid-run, then restart: nothing lost, nothing doubled", async () => {
@@ -25,26 +28,33 @@ describe("faults", () => {
     const producing = produceEvents(pipeline.kafka, pipeline.name, 3, events, { batch: 400 });
     const dispatcherArgs = ["dispatcher", "--range-size", "300", "--max-in-flight", "4"];
     const workerArgs = ["worker", "--concurrency", "3", "--lock-ms", "3000"];
-    // The topic must exist before a dispatcher subscribes.
-    await sleep(1500);
-    let dispatcher: ChildProcess = pipeline.spawn(dispatcherArgs);
-    const workers: ChildProcess[] = [pipeline.spawn(workerArgs), pipeline.spawn(workerArgs)];
+    let dispatcher: ChildProcess | undefined;
+    const workers: ChildProcess[] = [];
     let kills = 0;
-    const until = Date.now() + 40_000;
-    while (Date.now() < until) {
-      await sleep(1500 + rand() * 2500);
-      if (rand() < 0.6) {
-        const i = Math.floor(rand() * workers.length);
-        workers[i]?.kill("SIGKILL");
-        workers[i] = pipeline.spawn(workerArgs);
-      } else {
-        dispatcher.kill("SIGKILL");
-        dispatcher = pipeline.spawn(dispatcherArgs);
+    try {
+      dispatcher = pipeline.spawn(dispatcherArgs);
+      workers.push(pipeline.spawn(workerArgs), pipeline.spawn(workerArgs));
+      // Workers die every few seconds; the dispatcher twice (a dead group member keeps its partitions
+      // until its session times out, 30 s, so killing it more often would only stall the run).
+      const started = Date.now();
+      const dispatcherKills = [12_000, 30_000];
+      while (Date.now() - started < 45_000) {
+        await sleep(1500 + rand() * 2500);
+        if (dispatcherKills.length > 0 && Date.now() - started > (dispatcherKills[0] ?? 0)) {
+          dispatcherKills.shift();
+          dispatcher?.kill("SIGKILL");
+          dispatcher = pipeline.spawn(dispatcherArgs);
+        } else {
+          const i = Math.floor(rand() * workers.length);
+          workers[i]?.kill("SIGKILL");
+          workers[i] = pipeline.spawn(workerArgs);
+        }
+        kills++;
       }
-      kills++;
+      await producing;
+    } finally {
+      for (const child of [dispatcher, ...workers]) child?.kill("SIGKILL");
     }
-    await producing;
-    for (const child of [dispatcher, ...workers]) child.kill("SIGKILL");
     expect(kills).toBeGreaterThan(8);
     // The kills hit a pipeline at work: part of the data was already through before the final run.
     expect((await minioFiles(pipeline.minio, pipeline.name)).size).toBeGreaterThan(0);

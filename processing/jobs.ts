@@ -17,6 +17,8 @@ import { type OffsetRange, rangeId } from "./watermark.ts";
 
 export const ARCHIVE_QUEUE = "archive";
 export const INDEX_QUEUE = "index";
+/** The periodic RFM recomputation (a BullMQ job scheduler). */
+export const RFM_QUEUE = "rfm";
 export type SinkName = typeof ARCHIVE_QUEUE | typeof INDEX_QUEUE;
 
 export interface RangeJobData extends OffsetRange {

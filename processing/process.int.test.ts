@@ -24,6 +24,9 @@ describe("capline process end to end", () => {
     const summary = JSON.parse(run.stdout);
     expect(summary).toMatchObject({ status: "idle", dispatcher: { events: 6000, dlq: 2 } });
     await pipeline.verify(events);
+    // --until-idle scores RFM before exiting.
+    expect(summary.rfm.purchasers).toBeGreaterThan(0);
+    await pipeline.verifyRfm(events);
   });
 
   it("a second run finds nothing to do and changes nothing", async () => {

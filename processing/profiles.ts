@@ -1,4 +1,5 @@
 import type { CaplineEvent } from "../core/schema/events.ts";
+import { NO_PURCHASE_SEGMENT } from "./rfm.ts";
 import { isoMillis, isoWeekMonday, toMillis } from "./time.ts";
 import { advance, type OffsetRange, shouldApply, type Watermarks } from "./watermark.ts";
 
@@ -160,7 +161,14 @@ function addCounts(a: Record<string, number>, b: Map<string, number>): Record<st
   return out;
 }
 
-const NO_RFM: RfmFields = { recency_days: null, r: null, f: null, m: null, rfm_score: null, segment: null };
+const NO_RFM: Readonly<RfmFields> = {
+  recency_days: null,
+  r: null,
+  f: null,
+  m: null,
+  rfm_score: null,
+  segment: null,
+};
 
 /**
  * Merges a range's delta into a stored profile (or creates it). Returns `null` when the document
@@ -205,7 +213,11 @@ export function mergeProfile(
         rfm_score: current.rfm_score,
         segment: current.segment,
       }
-    : NO_RFM;
+    : { ...NO_RFM };
+  // Without a purchase a customer is a prospect; a first purchase leaves the segment to the next
+  // RFM run (which scores purchasers only).
+  if (rfm.segment === null || rfm.segment === NO_PURCHASE_SEGMENT)
+    rfm.segment = counts.purchases === 0 ? NO_PURCHASE_SEGMENT : null;
   return {
     user_id: delta.user_id,
     first_seen: isoMillis(firstMs),

@@ -6,12 +6,13 @@ import { createMinio } from "../core/clients/minio.ts";
 import { createRedis } from "../core/clients/redis.ts";
 import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
-import { describeError } from "../core/errors.ts";
+import { CaplineError, describeError } from "../core/errors.ts";
 import { logger } from "../core/logging.ts";
 import { hdfsStore, type LakeStore, minioStore } from "./archive-sink.ts";
 import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
-import { ARCHIVE_QUEUE, INDEX_QUEUE, type RangeJobData } from "./jobs.ts";
+import { ARCHIVE_QUEUE, INDEX_QUEUE, type RangeJobData, RFM_QUEUE } from "./jobs.ts";
 import { sleep } from "./retry.ts";
+import { type RfmRunResult, recomputeRfm } from "./rfm-job.ts";
 import { type WorkerStats, Workers } from "./worker.ts";
 
 /** `capline process`: the dispatcher, the workers, or both in one process. */
@@ -28,6 +29,8 @@ export interface ProcessOptions {
   maxInFlight?: number;
   /** Job lock; a killed worker's job runs again after this long. @defaultValue 30000 */
   lockMs?: number;
+  /** Period of the RFM recomputation job (0: never). @defaultValue 300000 */
+  rfmEveryMs?: number;
   /** Called with a progress line every few seconds. */
   onProgress?: (p: ProcessSummary) => void;
   /** Resolves to stop the run (SIGINT/SIGTERM). */
@@ -40,6 +43,8 @@ export interface ProcessSummary {
   seconds: number;
   dispatcher?: DispatcherStats;
   workers?: WorkerStats;
+  /** The RFM run made before exiting with --until-idle (dispatcher or all). */
+  rfm?: RfmRunResult;
   events_per_second: number;
 }
 
@@ -103,6 +108,12 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
   });
   try {
     await admin.connect();
+    const topics = await admin.listTopics();
+    if (!topics.includes(config.kafka.topic))
+      throw new CaplineError(
+        "CONFIG_INVALID",
+        `Kafka topic "${config.kafka.topic}" (KAFKA_TOPIC) does not exist at ${config.kafka.brokers.join(",")}; run \`capline setup\` first`,
+      );
     if (options.role !== "dispatcher") {
       workers = new Workers(
         es,
@@ -138,6 +149,19 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
         fatal = error;
         wake();
       });
+      const every = options.rfmEveryMs ?? 300_000;
+      const rfmQueue = new Queue(RFM_QUEUE, { connection, prefix: config.redis.queuePrefix });
+      try {
+        if (every > 0)
+          await rfmQueue.upsertJobScheduler(
+            "rfm-periodic",
+            { every },
+            { name: RFM_QUEUE, opts: { removeOnComplete: 20, removeOnFail: 20, attempts: 1 } },
+          );
+        else await rfmQueue.removeJobScheduler("rfm-periodic");
+      } finally {
+        await rfmQueue.close();
+      }
     }
     const summary = (status: ProcessSummary["status"]): ProcessSummary => {
       const seconds = (performance.now() - started) / 1000;
@@ -168,7 +192,12 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
         });
         // Twice in a row, a moment apart: a range cut between the two checks is not missed.
         idleChecks = idle ? idleChecks + 1 : 0;
-        if (idleChecks >= 2) return summary("idle");
+        if (idleChecks >= 2) {
+          // Scores as of everything processed, so a script's next step sees final segments.
+          const rfm =
+            options.role === "worker" ? undefined : await recomputeRfm(es, config.elasticsearch.indexPrefix);
+          return { ...summary("idle"), ...(rfm ? { rfm } : {}) };
+        }
       }
       if (options.onProgress && performance.now() - lastProgress > 5000) {
         lastProgress = performance.now();

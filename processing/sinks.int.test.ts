@@ -15,7 +15,7 @@ import { indexRange } from "./index-sink.ts";
 import type { ProfileDocument } from "./profiles.ts";
 import { generateEvents, referenceProfiles, referenceSales } from "./test/events.ts";
 import { cutRanges } from "./test/ranges.ts";
-import { allDocuments, deleteTestIndices, hdfsFiles, minioFiles, readParquetFiles } from "./test/stores.ts";
+import { allDocuments, deleteTestIndices, hdfsTree, minioFiles, readParquetFiles } from "./test/stores.ts";
 
 const config = loadConfig();
 const id = randomUUID();
@@ -152,8 +152,9 @@ describe("archive sink", () => {
       const again = hdfsRanges[0]?.[0];
       if (again)
         expect((await archiveRange([store], topic, again.range.partition, again.rows)).files).toEqual([]);
-      const files = await hdfsFiles(hdfs, root);
-      await checkLake(files, hdfsEvents); // also proves no temporary file was left behind
+      const { visible: files, hidden } = await hdfsTree(hdfs, root);
+      expect(hidden).toEqual([]); // no temporary file left behind
+      await checkLake(files, hdfsEvents);
       expect([...files.keys()].sort()).toEqual([...seen.keys()].sort());
       for (const [key, bytes] of files) expect(bytes.equals(seen.get(key) ?? Buffer.alloc(0))).toBe(true);
     } finally {

@@ -6,7 +6,15 @@ import type { Logger } from "../core/logging.ts";
 import { aliasName } from "../core/schema/indices.ts";
 import { archiveRange, type LakeStore } from "./archive-sink.ts";
 import { indexRange } from "./index-sink.ts";
-import { ARCHIVE_QUEUE, INDEX_QUEUE, loadPayload, type RangeJobData, type SinkName } from "./jobs.ts";
+import {
+  ARCHIVE_QUEUE,
+  INDEX_QUEUE,
+  loadPayload,
+  type RangeJobData,
+  RFM_QUEUE,
+  type SinkName,
+} from "./jobs.ts";
+import { recomputeRfm } from "./rfm-job.ts";
 import { rangeId } from "./watermark.ts";
 
 /**
@@ -81,6 +89,23 @@ export class Workers {
       worker.on("error", (error) => this.log.warn({ sink, error: describeError(error) }, "worker error"));
       this.workers.push(worker);
     }
+    // RFM runs one at a time (it reads and scores every purchaser).
+    const rfm = new Worker(
+      RFM_QUEUE,
+      async () => {
+        const result = await recomputeRfm(this.es, this.options.indexPrefix);
+        this.log.info(result, "RFM scores recomputed");
+        return result;
+      },
+      { ...common, concurrency: 1 },
+    );
+    rfm.on("failed", (_job, error) =>
+      this.log.warn({ error: describeError(error) }, "RFM run failed; next run retries"),
+    );
+    rfm.on("error", (error) =>
+      this.log.warn({ sink: RFM_QUEUE, error: describeError(error) }, "worker error"),
+    );
+    this.workers.push(rfm as unknown as Worker<RangeJobData>);
   }
 
   /** Finishes the jobs in hand and stops taking new ones. */

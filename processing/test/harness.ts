@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
@@ -16,7 +18,7 @@ import { deleteQueueKeys } from "../../setup/redis.ts";
 import type { SalesDocument } from "../aggregates.ts";
 import type { ProfileDocument } from "../profiles.ts";
 import { referenceProfiles, referenceSales } from "./events.ts";
-import { allDocuments, deleteTestIndices, hdfsFiles, minioFiles, readParquetFiles } from "./stores.ts";
+import { allDocuments, deleteTestIndices, hdfsTree, minioFiles, readParquetFiles } from "./stores.ts";
 
 /**
  * An isolated pipeline for one integration test: its own topic, consumer group, queue prefix,
@@ -36,6 +38,8 @@ export class Pipeline {
   readonly hdfs;
   readonly kafka;
   readonly children = new Set<ChildProcess>();
+  /** Where the children's output goes (kept after the test, for post-mortems). */
+  readonly logFile = join(tmpdir(), `${this.name}.log`);
 
   constructor(options: { hdfs: boolean }) {
     this.env = {
@@ -71,6 +75,10 @@ export class Pipeline {
     });
     this.children.add(child);
     child.on("exit", () => this.children.delete(child));
+    // Drain the output into a log file: a full pipe would block the child (pino writes synchronously).
+    const log = createWriteStream(this.logFile, { flags: "a" });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
     return child;
   }
 
@@ -137,18 +145,81 @@ export class Pipeline {
       }
     }
     const stores = [await minioFiles(this.minio, this.name)];
-    if (this.config.archive.hdfs) stores.push(await hdfsFiles(this.hdfs, `/${this.name}`));
+    if (this.config.archive.hdfs) {
+      const tree = await hdfsTree(this.hdfs, `/${this.name}`);
+      stores.push(tree.visible);
+      // A worker killed between writing the temporary file and renaming it leaves a hidden
+      // `.name.tmp-<uuid>` that readers skip (and the sink sweeps after 10 minutes); nothing else.
+      for (const name of tree.hidden) expect(name).toMatch(/\/\.[^/]+\.parquet\.tmp-[0-9a-f-]{36}$/);
+    }
     const perDay = new Map<string, number>();
     for (const e of events)
       perDay.set(e.event_time.slice(0, 10), (perDay.get(e.event_time.slice(0, 10)) ?? 0) + 1);
     for (const files of stores) {
       const rows = await readParquetFiles(files);
       const ids = new Set(rows.map((r) => r.event_id));
+      if (rows.length !== events.length) {
+        // Say which files hold a row twice: the first thing anyone debugging this needs.
+        const where = new Map<string, string[]>();
+        for (const r of rows)
+          where.set(r.event_id, [...(where.get(r.event_id) ?? []), `${r.file}@${r.kafka_offset}`]);
+        const twice = [...where.values()].filter((w) => w.length > 1).slice(0, 5);
+        const fileNames = [...files.keys()].sort();
+        expect.soft({ store: stores.indexOf(files), twice, files: fileNames.length }).toBeNull();
+        console.error(JSON.stringify({ twice, fileNames }, null, 1));
+      }
       expect(rows.length).toBe(events.length);
       expect(ids.size).toBe(events.length);
       const days = new Map<string, number>();
       for (const r of rows) days.set(r.dt, (days.get(r.dt) ?? 0) + 1);
       expect(days).toEqual(perDay);
+    }
+  }
+
+  /**
+   * RFM fields of every profile against an independent scoring: a score is 1 + floor(5 × (number
+   * of purchasers with a strictly worse value) / purchasers), recency in whole days before the
+   * newest event time of the data, segments from the documented grid.
+   */
+  async verifyRfm(events: readonly CaplineEvent[]): Promise<void> {
+    const profiles = await allDocuments<ProfileDocument>(this.es, aliasName(this.name, "profiles"));
+    const ref = referenceProfiles(events);
+    const asOf = Math.max(...events.map((e) => Date.parse(e.event_time)));
+    const buyers = [...ref].filter(([, p]) => p.purchases > 0);
+    const recency = new Map(
+      buyers.map(([u, p]) => [u, Math.floor((asOf - Date.parse(p.last_purchase_at ?? "")) / 86_400_000)]),
+    );
+    const score = (value: number, all: number[], higherIsBetter: boolean) =>
+      1 + Math.floor((5 * all.filter((v) => (higherIsBetter ? v < value : v > value)).length) / all.length);
+    const grid: Record<string, string> = {};
+    const rows = [
+      ["New", "Potential loyalist", "Potential loyalist", "Champions", "Champions"],
+      ["Promising", "Potential loyalist", "Potential loyalist", "Loyal", "Loyal"],
+      ["Need attention", "Need attention", "Need attention", "Loyal", "Loyal"],
+      ["Hibernating", "Hibernating", "At risk", "At risk", "At risk"],
+      ["Lost", "Hibernating", "At risk", "At risk", "At risk"],
+    ];
+    rows.forEach((row, i) => {
+      row.forEach((segment, j) => {
+        grid[`${5 - i}${j + 1}`] = segment;
+      });
+    });
+    const recencies = [...recency.values()];
+    const freqs = buyers.map(([, p]) => p.purchases);
+    const money = buyers.map(([, p]) => Math.round(p.total_spent * 100));
+    for (const [user, p] of ref) {
+      const doc = profiles.get(user);
+      if (p.purchases === 0) {
+        expect(doc?.segment, user).toBe("Prospect");
+        continue;
+      }
+      const r = score(recency.get(user) ?? 0, recencies, false);
+      const f = score(p.purchases, freqs, true);
+      const m = score(Math.round(p.total_spent * 100), money, true);
+      expect(
+        { recency_days: doc?.recency_days, r: doc?.r, f: doc?.f, m: doc?.m, segment: doc?.segment },
+        user,
+      ).toEqual({ recency_days: recency.get(user), r, f, m, segment: grid[`${r}${f}`] });
     }
   }
 

@@ -9,10 +9,7 @@ export async function produceEvents(
   events: readonly CaplineEvent[],
   options: { poison?: string[]; batch?: number } = {},
 ): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  await admin.disconnect();
+  await createTopic(kafka, topic, partitions);
   const producer = kafka.producer({
     transactionalId: `${topic}-test-producer`,
     idempotent: true,
@@ -30,5 +27,28 @@ export async function produceEvents(
     }
   } finally {
     await producer.disconnect();
+  }
+}
+
+/** Creates a topic and waits until every partition has a leader (a loaded broker can take a while). */
+export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+        const parts = meta.topics[0]?.partitions ?? [];
+        if (parts.length === partitions && parts.every((p) => p.leader >= 0)) return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  } finally {
+    await admin.disconnect();
   }
 }

@@ -104,9 +104,20 @@ export async function removeBucket(client: Minio.Client, bucket: string): Promis
   await client.removeBucket(bucket);
 }
 
-/** Every file under `root/events`, relative key → bytes (hidden temporary names included, to catch leftovers). */
+/**
+ * Every file under `root/events` that readers see, relative key → bytes, and the hidden ones
+ * (names starting with "." — temporary files of writes that never finished) apart.
+ */
 export async function hdfsFiles(client: WebHdfsClient, root: string): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
+  return (await hdfsTree(client, root)).visible;
+}
+
+export async function hdfsTree(
+  client: WebHdfsClient,
+  root: string,
+): Promise<{ visible: Map<string, Buffer>; hidden: string[] }> {
+  const visible = new Map<string, Buffer>();
+  const hidden: string[] = [];
   const walk = async (dir: string, rel: string): Promise<void> => {
     const entries = await client.listStatus(dir).catch((error: unknown) => {
       if ((error as { notFound?: boolean }).notFound) return [];
@@ -116,11 +127,12 @@ export async function hdfsFiles(client: WebHdfsClient, root: string): Promise<Ma
       const path = `${dir}/${e.pathSuffix}`;
       const key = rel ? `${rel}/${e.pathSuffix}` : e.pathSuffix;
       if (e.type === "DIRECTORY") await walk(path, key);
-      else out.set(key, await client.open(path));
+      else if (e.pathSuffix.startsWith(".")) hidden.push(key);
+      else visible.set(key, await client.open(path));
     }
   };
   await walk(`${root}/events`, "events");
-  return out;
+  return { visible, hidden };
 }
 
 /** Deletes the indices and templates `ensureIndices` made under a test prefix (no wildcards: the server refuses them). */
