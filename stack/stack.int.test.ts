@@ -9,7 +9,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import { testConfig, uniqueName } from "../test/support/index.ts";
-import { SERVICE_NAMES, serviceStatus, startService, stopService } from "./index.ts";
+import { ensureStackUp, SERVICE_NAMES, serviceStatus, startService, stopService } from "./index.ts";
 import { probe } from "./probes.ts";
 
 const config = testConfig();
@@ -183,6 +183,31 @@ describe("starting and stopping single services", () => {
     await expect(fetch(`http://127.0.0.1:${api}/minio/health/live`)).rejects.toThrow();
     expect((await startService(own, "minio")).state).toBe("up");
     expect((await fetch(`http://127.0.0.1:${api}/minio/health/live`)).status).toBe(200);
+  });
+
+  it("names a service that fails to start, with the end of its log", async () => {
+    // A port held by a program that accepts connections but never answers like Redis.
+    // (resume: read and drop what probes send, so their sockets close and `close()` can finish)
+    const squatter = createServer((socket) => socket.on("error", () => undefined).resume());
+    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+    const address = squatter.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const own = testConfig({ CAPLINE_STACK_DIR: stateDir, REDIS_URL: `redis://127.0.0.1:${port}` });
+    try {
+      const failure = await ensureStackUp(own, { services: ["redis"], docker: false }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(Error);
+      const message = (failure as Error).message;
+      expect(message).toContain("failed to start: redis");
+      expect(message).toContain(`redis://127.0.0.1:${port}`);
+      // The tail of the server's own log says why.
+      expect(message).toMatch(/Address already in use/);
+      expect((failure as { code?: string }).code).toBe("STACK_FAILED");
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 
   it("never stops a service it did not start", async () => {
