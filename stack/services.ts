@@ -141,7 +141,8 @@ async function prepareElasticsearch(config: Config, paths: StackPaths): Promise<
   const launch = elasticsearchLaunch(config, home, javaHome(), { configDir, dataDir, logsDir });
   if (!isRoot()) return { launch };
   const ids = serviceUserIds(config.stack.serviceUser);
-  chownTree(dir, ids.uid, ids.gid);
+  // Once: afterwards everything in it is written by the service user itself.
+  if (statSync(dir).uid !== ids.uid || statSync(configDir).uid !== ids.uid) chownTree(dir, ids.uid, ids.gid);
   // The service user needs to reach its folders through the state directory.
   chmodSync(config.stack.stateDir, 0o755);
   return { launch: { ...launch, env: { ...launch.env, HOME: dir } }, ids };
