@@ -177,9 +177,14 @@ export class Dispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.consumer.disconnect().catch(() => undefined);
     // A final pass commits what completed meanwhile; whatever is still in flight is replayed by
     // the next owner of the partition (idempotent).
+    for (const partition of [...this.states.keys()])
+      await this.withLock(partition, async () => {
+        const state = this.states.get(partition);
+        if (state) await this.progress(state);
+      }).catch((error: unknown) => this.log.warn({ error: describeError(error) }, "final commit skipped"));
+    await this.consumer.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
     await Promise.all([this.archiveQueue.close(), this.indexQueue.close()]);

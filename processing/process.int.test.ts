@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sleep } from "./retry.ts";
 import { generateEvents } from "./test/events.ts";
 import { Pipeline } from "./test/harness.ts";
 import { produceEvents } from "./test/produce.ts";
@@ -33,6 +34,37 @@ describe("capline process end to end", () => {
     const run = await pipeline.run(["--until-idle", "--json"]);
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ status: "idle", dispatcher: { events: 0 } });
+    await pipeline.verify(events);
+  });
+});
+
+describe("capline process stops cleanly on SIGTERM and SIGINT", () => {
+  const pipeline = new Pipeline({ hdfs: false });
+  const events = generateEvents(8000, 5, 150, 2);
+
+  beforeAll(async () => {
+    await pipeline.setup();
+    await produceEvents(pipeline.kafka, pipeline.name, 3, events);
+  });
+  afterAll(() => pipeline.cleanup());
+
+  for (const [signal, code] of [
+    ["SIGTERM", 0],
+    ["SIGINT", 130],
+  ] as const)
+    it(`${signal} mid-run: exit ${code} within seconds; the next run completes exactly`, async () => {
+      const child = pipeline.spawn(["--range-size", "200", "--json"]);
+      await sleep(6000);
+      const stoppedAt = Date.now();
+      child.kill(signal);
+      const exit = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+      expect(exit).toBe(code);
+      expect(Date.now() - stoppedAt).toBeLessThan(30_000);
+    });
+
+  it("after the interrupted runs, --until-idle completes and equals the reference", async () => {
+    const run = await pipeline.run(["--until-idle", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
     await pipeline.verify(events);
   });
 });
