@@ -1,19 +1,29 @@
 import { randomUUID } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
+import { Worker } from "node:worker_threads";
 import type { Message } from "kafkajs";
 import type { Config } from "../core/config/index.ts";
-import { CaplineError } from "../core/errors.ts";
+import { CaplineError, type ErrorCode } from "../core/errors.ts";
 import { logger } from "../core/logging.ts";
 import { Progress } from "../core/progress.ts";
 import type { RejectedRow } from "../core/schema/events.ts";
-import { CsvParser, type CsvRecord } from "./csv-parser.ts";
-import { type ColumnMap, parseMapOption, type RowField, resolveHeader } from "./header.ts";
-import { describeSource, fileIdentity, type InputSource, openText } from "./input.ts";
+import {
+  type ChunkEvents,
+  type ChunkerEvent,
+  type ChunkerParams,
+  MAX_CHUNKS_AHEAD,
+  type ProgressCells,
+  runChunker,
+  type StopFlag,
+} from "./chunker.ts";
+import { parseMapOption, type RowField } from "./header.ts";
+import { describeSource, fileIdentity, type InputSource } from "./input.ts";
 import { type Checkpoint, IngestSink, waitForKafka } from "./kafka-sink.ts";
 import { writeOpsRecord } from "./ops-record.ts";
 import { Pacer } from "./pacer.ts";
-import { DEFAULT_DUPLICATE_WINDOW, emptyCounts, type RowCounts, RowValidator } from "./rows.ts";
-import type { FileStatus, FileSummary, IngestOptions, IngestSummary } from "./types.ts";
+import { compressBatch, type EncodedBatch } from "./record-batch.ts";
+import { DEFAULT_DUPLICATE_WINDOW, emptyCounts, type RowCounts } from "./rows.ts";
+import type { FileSummary, IngestOptions, IngestSummary } from "./types.ts";
 
 export const DEFAULT_CHUNK_ROWS = 50_000;
 
@@ -165,6 +175,141 @@ async function ingestFile(ctx: RunContext, source: InputSource): Promise<FileSum
 
 type StreamResult = Omit<FileSummary, "seconds" | "rowsPerSecond" | "mbPerSecond" | "transactions">;
 
+/**
+ * A chunker event as received; a chunk's batches start compressing the moment it arrives (in
+ * libuv's thread pool), while the previous chunk's transaction is still under way.
+ */
+interface Received {
+  event: ChunkerEvent;
+  batches?: Promise<EncodedBatch[][]>;
+}
+
+function receive(event: ChunkerEvent): Received {
+  if (event.type !== "chunk" || event.events.mode !== "records") return { event };
+  const batches = Promise.all(
+    event.events.slices.map((slice) => Promise.all(slice.map((b) => compressBatch(b)))),
+  );
+  // Awaited by the main loop; a failure here surfaces there, not as an unhandled rejection.
+  batches.catch(() => undefined);
+  return { event, batches };
+}
+
+/** The chunker's events, whether it runs in a worker thread or in-process. */
+interface ChunkerChannel {
+  next(): Promise<Received>;
+  /** One more chunk committed: the chunker may hand over another. */
+  ack(): void;
+  close(): Promise<void>;
+}
+
+/** An unbounded FIFO of events with an awaiting reader (the chunker's credit bounds it). */
+class EventQueue {
+  private readonly items: Received[] = [];
+  private waiter: ((item: Received) => void) | undefined;
+  push(event: ChunkerEvent): void {
+    const item = receive(event);
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = undefined;
+      waiter(item);
+    } else this.items.push(item);
+  }
+  next(): Promise<Received> {
+    const item = this.items.shift();
+    if (item !== undefined) return Promise.resolve(item);
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+}
+
+const WORKER_URL = new URL("./parse-worker.mjs", import.meta.url);
+
+/**
+ * Parsing, validation and encoding in a worker thread: the main thread keeps Kafka's side (one
+ * core each on a two-core machine; BENCHMARKS.md). Batches come back as transferred buffers.
+ */
+function workerChannel(params: ChunkerParams, stop: StopFlag, progress: ProgressCells): ChunkerChannel {
+  const queue = new EventQueue();
+  const worker = new Worker(WORKER_URL, { workerData: { params, stop, progress } });
+  let ended = false;
+  worker.on("message", (event: ChunkerEvent) => {
+    if (event.type === "end" || event.type === "error") ended = true;
+    queue.push(event);
+  });
+  worker.on("error", (error) => {
+    ended = true;
+    queue.push({ type: "error", code: "INTERNAL", message: `parse worker failed: ${error.message}` });
+  });
+  worker.on("exit", (code) => {
+    if (!ended) queue.push({ type: "error", code: "INTERNAL", message: `parse worker exited (${code})` });
+  });
+  return {
+    next: () => queue.next(),
+    ack: () => worker.postMessage({ type: "ack" }),
+    close: async () => {
+      ended = true;
+      await worker.terminate();
+    },
+  };
+}
+
+/** The same chunker on this thread: paced runs (the pacer spans the run's files) and stdin. */
+function inProcessChannel(
+  params: ChunkerParams,
+  stop: StopFlag,
+  progress: ProgressCells,
+  pacer: Pacer,
+): ChunkerChannel {
+  const queue = new EventQueue();
+  let posted = 0;
+  let acked = 0;
+  let wake: (() => void) | undefined;
+  const running = runChunker(params, stop, progress, {
+    pacer,
+    emit(event) {
+      if (event.type === "chunk") posted++;
+      queue.push(event);
+    },
+    async credit() {
+      while (posted - acked >= MAX_CHUNKS_AHEAD) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    },
+  });
+  return {
+    next: () => queue.next(),
+    ack: () => {
+      acked++;
+      wake?.();
+    },
+    close: async () => {
+      // A chunker still waiting for credit (the commit failed) is abandoned with its file handle
+      // closed by the stop flag on its next row; it holds nothing else.
+      Atomics.store(stop, 0, 1);
+      acked = Number.POSITIVE_INFINITY;
+      wake?.();
+      await Promise.race([running, sleep(0)]);
+    },
+  };
+}
+
+function toMessages(events: ChunkEvents): Message[] {
+  if (events.mode !== "messages") return [];
+  const out: Message[] = new Array(events.count);
+  const base = Buffer.from(events.values.buffer, events.values.byteOffset, events.values.byteLength);
+  let start = 0;
+  for (let i = 0; i < events.count; i++) {
+    const end = events.ends[i] as number;
+    out[i] = { key: events.keys[i] as string, value: base.subarray(start, end) };
+    start = end;
+  }
+  return out;
+}
+
 async function streamFile(
   ctx: RunContext,
   source: InputSource,
@@ -173,149 +318,83 @@ async function streamFile(
   resumeLine: number,
   previous: Checkpoint | undefined,
 ): Promise<StreamResult> {
-  const chunkRows = ctx.options.chunkRows ?? DEFAULT_CHUNK_ROWS;
-  const parser = new CsvParser();
-  const text = openText(source);
+  const params: ChunkerParams = {
+    source,
+    resumeLine,
+    chunkRows: ctx.options.chunkRows ?? DEFAULT_CHUNK_ROWS,
+    remaining: ctx.remaining,
+    duplicateWindow: ctx.options.duplicateWindow ?? DEFAULT_DUPLICATE_WINDOW,
+    map: ctx.options.map,
+    partitions: await sink.partitionCount(ctx.topic),
+    mode: sink.acceptsBatches ? "records" : "messages",
+  };
+  const stop: StopFlag = new Int32Array(new SharedArrayBuffer(4));
+  const cells: ProgressCells = new Float64Array(new SharedArrayBuffer(3 * 8));
+  const inWorker = !source.isStdin && !ctx.pacer.active && ctx.options.parseWorker !== false;
   const progress = new Progress({ label: `ingest ${source.name}`, totalBytes: source.size });
-  let columns: ColumnMap | undefined;
-  let validator: RowValidator | undefined;
-  let events: Message[] = [];
-  let rejects: Message[] = [];
-  let chunkStarted = Date.now();
-  let lastLine = resumeLine;
-  let inflight: Promise<void> | undefined;
-  let failure: unknown;
-  let status: FileStatus = "done";
-  const thisRun = { sent: 0, rejected: 0, duplicates: 0 };
-  const rejectKey = source.name;
-
-  const flush = async (done: boolean): Promise<void> => {
-    if (!validator) return;
-    if (inflight) await inflight;
-    if (failure !== undefined) throw failure;
-    const checkpoint: Checkpoint = {
-      v: 1,
-      fileId,
-      file: source.name,
-      line: lastLine,
-      done,
-      counts: structuredClone(validator.counts),
-      runId: ctx.runId,
-      at: new Date().toISOString(),
-    };
-    const chunk = { events, rejects, checkpoint };
-    events = [];
-    rejects = [];
-    chunkStarted = Date.now();
-    inflight = sink.commit(chunk).catch((error: unknown) => {
-      failure = error;
-    });
-  };
-
-  const onRecord = async (record: CsvRecord): Promise<boolean> => {
-    if (!columns || !validator) {
-      if (record.broken !== undefined) {
-        throw new CaplineError(
-          "INPUT_INVALID",
-          `${source.name}: the header row is unreadable (${record.broken})`,
-        );
-      }
-      columns = resolveHeader(record.fields, source.name, ctx.map);
-      parser.setExpectedFields(columns.columns);
-      validator = new RowValidator(
-        columns,
-        source.name,
-        ctx.options.duplicateWindow ?? DEFAULT_DUPLICATE_WINDOW,
-      );
-      if (lastLine === 0) lastLine = record.line;
-      return true;
-    }
-    const outcome = validator.process(record);
-    const replay = record.line <= resumeLine;
-    if (outcome.kind === "reject") ctx.rejects?.write(outcome.row);
-    if (replay) return true;
-    if (outcome.kind === "event") {
-      if (ctx.pacer.active) {
-        const wait = ctx.pacer.delayFor(outcome.event.event_time);
-        if (wait > 0) {
-          if (events.length + rejects.length > 0) await flush(false);
-          await sleep(wait);
-        }
-      }
-      // A Buffer now: the JSON string is a rope of the row's pieces; held for a whole chunk it would be
-      // promoted to the old generation with all of them (most of the GC time before this change).
-      events.push({ key: outcome.event.user_id, value: Buffer.from(outcome.value) });
-      thisRun.sent++;
-      ctx.remaining--;
-    } else if (outcome.kind === "reject") {
-      rejects.push({ key: rejectKey, value: JSON.stringify(outcome.row) });
-      thisRun.rejected++;
-    } else thisRun.duplicates++;
-    lastLine = record.line;
-    const paced = ctx.pacer.active && Date.now() - chunkStarted > 250;
-    if (events.length + rejects.length >= chunkRows || paced) await flush(false);
-    if (ctx.remaining <= 0) {
-      status = "stopped";
-      return false;
-    }
-    if (ctx.options.signal?.aborted) {
-      status = "interrupted";
-      return false;
-    }
-    return true;
-  };
-
-  let rowsSeen = 0;
   const drawProgress = (force = false) =>
-    progress.update(
-      {
-        done: validator?.counts.rows ?? 0,
-        bytes: text.bytesRead(),
-        extra: { rejected: validator?.counts.rejected ?? 0 },
-      },
-      force,
-    );
+    progress.update({ done: cells[0] ?? 0, bytes: cells[2] ?? 0, extra: { rejected: cells[1] ?? 0 } }, force);
+  const onAbort = () => Atomics.store(stop, 0, 1);
+  ctx.options.signal?.addEventListener("abort", onAbort);
+  if (ctx.options.signal?.aborted) onAbort();
+  const ticker = setInterval(() => drawProgress(), 200);
+  ticker.unref();
+  const channel = inWorker
+    ? workerChannel(params, stop, cells)
+    : inProcessChannel(params, stop, cells, ctx.pacer);
+  const rejectKey = source.name;
   try {
-    let going = true;
-    outer: for await (const chunk of text.chunks) {
-      for (const record of parser.push(chunk)) {
-        going = await onRecord(record);
-        if (!going) break outer;
-        if (++rowsSeen % 2048 === 0) drawProgress();
+    for (;;) {
+      const { event, batches } = await channel.next();
+      if (event.type === "error") throw new CaplineError(event.code as ErrorCode, event.message);
+      if (event.type === "header") continue;
+      if (event.type === "replayRejects") {
+        for (const row of event.rows) ctx.rejects?.write(row);
+        continue;
       }
-      if (failure !== undefined) throw failure;
-    }
-    if (going) {
-      for (const record of parser.end()) {
-        going = await onRecord(record);
-        if (!going) break;
+      if (event.type === "chunk") {
+        for (const row of event.rejects) ctx.rejects?.write(row);
+        await sink.commit({
+          events: toMessages(event.events),
+          batches: await batches,
+          rejects: event.rejects.map((row) => ({ key: rejectKey, value: JSON.stringify(row) })),
+          checkpoint: {
+            v: 1,
+            fileId,
+            file: source.name,
+            line: event.line,
+            done: event.done,
+            counts: event.counts,
+            runId: ctx.runId,
+            at: new Date().toISOString(),
+          },
+        });
+        channel.ack();
+        drawProgress();
+        continue;
       }
+      ctx.remaining -= event.thisRun.sent;
+      if (previous && resumeLine > 0 && event.status === "done") {
+        logger("ingest").debug({ file: source.name, previous: previous.counts }, "resumed file finished");
+      }
+      return {
+        file: source.name,
+        fileId,
+        status: event.status,
+        format: event.format,
+        ...event.counts,
+        resumedFromLine: resumeLine,
+        lastLine: event.lastLine,
+        bytes: event.bytes,
+        blankLines: event.blankLines,
+        thisRun: event.thisRun,
+      };
     }
-    if (!columns || !validator) {
-      throw new CaplineError("INPUT_INVALID", `${source.name}: the file is empty (no header row)`);
-    }
-    if (going) lastLine = Math.max(lastLine, resumeLine);
-    await flush(going);
-    if (inflight) await inflight;
-    if (failure !== undefined) throw failure;
   } finally {
+    clearInterval(ticker);
+    ctx.options.signal?.removeEventListener("abort", onAbort);
+    await channel.close();
     drawProgress(true);
     progress.done();
   }
-  if (previous && resumeLine > 0 && status === "done") {
-    logger("ingest").debug({ file: source.name, previous: previous.counts }, "resumed file finished");
-  }
-  const counts = validator.counts;
-  return {
-    file: source.name,
-    fileId,
-    status,
-    format: columns.format,
-    ...counts,
-    resumedFromLine: resumeLine,
-    lastLine,
-    bytes: text.bytesRead(),
-    blankLines: parser.blankLines,
-    thisRun,
-  };
 }

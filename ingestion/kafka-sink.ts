@@ -15,6 +15,7 @@ import type { Config } from "../core/config/index.ts";
 import { CaplineError, describeError, ServiceUnavailableError } from "../core/errors.ts";
 import { logger } from "../core/logging.ts";
 import { installKafkajsFastPath } from "./kafkajs-fast.ts";
+import type { EncodedBatch } from "./record-batch.ts";
 import type { RowCounts } from "./rows.ts";
 
 /**
@@ -44,6 +45,11 @@ export interface Checkpoint {
 
 export interface Chunk {
   events: Message[];
+  /**
+   * The events as finished record batches instead (the parse worker's output; needs the kafkajs
+   * fast path): produce request j carries batches[j], at most one batch per partition.
+   */
+  batches?: EncodedBatch[][];
   rejects: Message[];
   checkpoint: Checkpoint;
 }
@@ -123,6 +129,13 @@ function groupedForKafkajs(messages: Message[]): Message[] {
       const groups: Record<number, Message[]> = {};
       for (const message of this) {
         const p = message.partition as number;
+        const encoded = (message as { encodedBatch?: EncodedBatch }).encodedBatch;
+        if (encoded !== undefined) {
+          // A finished batch stands for `count` messages: kafkajs only takes the group's length
+          // (the idempotent sequence numbers); the fast produce request writes the batch as it is.
+          groups[p] = Object.assign(new Array<Message>(encoded.count), { encodedBatch: encoded });
+          continue;
+        }
         let group = groups[p];
         if (group === undefined) {
           group = [];
@@ -137,6 +150,7 @@ function groupedForKafkajs(messages: Message[]): Message[] {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Waits until a broker answers, retrying with backoff for `connectTimeoutMs`; then throws the
@@ -220,12 +234,14 @@ export class IngestSink {
   private readonly partitionCache = new Map<string, Map<string, number>>();
   /** Transactions committed by this sink (for statistics). */
   transactions = 0;
+  /** Whether chunks may carry finished record batches (the kafkajs fast path is installed). */
+  readonly acceptsBatches: boolean;
 
   constructor(
     private readonly config: Config,
     private readonly options: SinkOptions,
   ) {
-    if (options.fastPath !== false) installKafkajsFastPath();
+    this.acceptsBatches = options.fastPath !== false && installKafkajsFastPath();
     this.kafka = createKafka(config, { logCreator: quietLogCreator() });
     this.admin = this.kafka.admin();
     // Kafka limits transactional ids and group ids to 249 characters; a sha256 is 64.
@@ -369,6 +385,12 @@ export class IngestSink {
     }
   }
 
+  /** Number of partitions of `topic` (metadata fetched once, retried while Kafka is starting). */
+  async partitionCount(topic: string): Promise<number> {
+    await this.retrying("topic metadata", () => this.assignPartitions(topic, []));
+    return this.partitionMetadata.get(topic)?.length ?? 1;
+  }
+
   /** Sets each message's partition exactly as kafkajs's default (Java-compatible murmur2) partitioner would. */
   private async assignPartitions(topic: string, messages: Message[]): Promise<Message[]> {
     let metadata = this.partitionMetadata.get(topic);
@@ -415,13 +437,21 @@ export class IngestSink {
       // 3.3 MB batch that gzip brings to about 290 KB, well under the broker's 1 MB message.max.bytes.
       const per = this.options.requestMessages ?? Math.min(60_000, 10_000 * partitions);
       const cpJson = JSON.stringify(chunk.checkpoint);
-      const slices = Math.max(1, Math.ceil(chunk.events.length / per));
+      const batches = chunk.batches;
+      const slices = Math.max(1, batches ? batches.length : Math.ceil(chunk.events.length / per));
       for (let j = 0; j < slices; j++) {
         // The DLQ records ride with the first request and the checkpoint record with the last:
         // every extra request is one more round trip inside the transaction.
         const topicMessages: TopicMessages[] = [];
-        const events = chunk.events.slice(j * per, (j + 1) * per);
-        if (events.length > 0)
+        const events = batches
+          ? (batches[j] ?? []).map(
+              (batch) =>
+                ({ key: null, value: EMPTY, partition: batch.partition, encodedBatch: batch }) as Message,
+            )
+          : chunk.events.slice(j * per, (j + 1) * per);
+        if (batches && events.length > 0)
+          topicMessages.push({ topic: this.options.topic, messages: groupedForKafkajs(events) });
+        else if (events.length > 0)
           topicMessages.push({
             topic: this.options.topic,
             messages: await this.assignPartitions(this.options.topic, events),
@@ -454,10 +484,8 @@ export class IngestSink {
       await txn.commit();
       lap("commit", t);
       lap("total", t0);
-      this.log.debug(
-        { line: chunk.checkpoint.line, events: chunk.events.length, ms: timings },
-        "chunk committed",
-      );
+      const count = batches ? batches.flat().reduce((n, b) => n + b.count, 0) : chunk.events.length;
+      this.log.debug({ line: chunk.checkpoint.line, events: count, ms: timings }, "chunk committed");
     } catch (error) {
       await txn.abort().catch(() => undefined);
       throw error;

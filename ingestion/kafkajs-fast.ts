@@ -174,6 +174,11 @@ export interface ProduceDeps {
 
 type ProduceRequestFn = (args: ProduceArgs) => unknown;
 
+/** A partition's messages that stand for one finished record batch (see record-batch.ts). */
+interface EncodedMessages {
+  encodedBatch?: { count: number; codec: number; records: Uint8Array };
+}
+
 /** The records of one partition, encoded as kafkajs's record encoder would, into one Buffer. */
 function encodeRecords(messages: ProduceMessage[]): Buffer {
   const n = messages.length;
@@ -249,12 +254,14 @@ export function createFastProduceRequest(original: ProduceRequestFn, deps: Produ
   const { Encoder, Long, crc32C, lookupCodec, apiKey } = deps;
   return (args) => {
     const plain = args.topicData.every((t) =>
-      t.partitions.every((p) =>
-        p.messages.every(
-          (m) =>
-            (m.timestamp === null || m.timestamp === undefined) &&
-            (m.headers === undefined || m.headers === null || Object.keys(m.headers).length === 0),
-        ),
+      t.partitions.every(
+        (p) =>
+          (p.messages as EncodedMessages).encodedBatch !== undefined ||
+          p.messages.every(
+            (m) =>
+              (m.timestamp === null || m.timestamp === undefined) &&
+              (m.headers === undefined || m.headers === null || Object.keys(m.headers).length === 0),
+          ),
       ),
     );
     if (!plain) return original(args);
@@ -269,22 +276,29 @@ export function createFastProduceRequest(original: ProduceRequestFn, deps: Produ
     } = args;
     const encodePartition = async (partition: number, messages: ProduceMessage[], firstSequence = 0) => {
       const now = Date.now();
-      const records = encodeRecords(messages);
-      const attributes = (compression & 0x07) | (transactionalId ? 16 : 0);
+      // A batch finished by the parse worker: its records are encoded and compressed already.
+      const encoded = (messages as EncodedMessages).encodedBatch;
+      const count = encoded ? encoded.count : messages.length;
+      const codec = encoded ? encoded.codec : compression;
+      const attributes = (codec & 0x07) | (transactionalId ? 16 : 0);
       const body = new Encoder()
         .writeInt16(attributes)
-        .writeInt32(messages.length - 1)
+        .writeInt32(count - 1)
         .writeInt64(now)
         .writeInt64(now)
         .writeInt64(producerId)
         .writeInt16(producerEpoch)
         .writeInt32(firstSequence)
-        .writeInt32(messages.length);
-      if (compression === 0) body.writeBuffer(records);
+        .writeInt32(count);
+      if (encoded)
+        body.writeBuffer(
+          Buffer.from(encoded.records.buffer, encoded.records.byteOffset, encoded.records.byteLength),
+        );
+      else if (compression === 0) body.writeBuffer(encodeRecords(messages));
       else {
         const codec = lookupCodec(compression);
         if (!codec) throw new Error(`kafkajs has no codec for compression ${compression}`);
-        body.writeBuffer(await codec.compress(new Encoder().writeBuffer(records)));
+        body.writeBuffer(await codec.compress(new Encoder().writeBuffer(encodeRecords(messages))));
       }
       const batch = new Encoder()
         .writeInt32(0)

@@ -24,6 +24,11 @@ export interface IngestOptions {
   duplicateWindow?: number;
   /** Use the faster, byte-identical kafkajs record encoder (benchmarks turn it off to compare). @defaultValue true */
   kafkajsFastPath?: boolean;
+  /**
+   * Parse, validate and encode in a worker thread (paced runs and stdin always run in-process).
+   * @defaultValue true
+   */
+  parseWorker?: boolean;
   /** Stops the ingest cleanly (Ctrl-C): the chunk under way is committed, a rerun resumes. */
   signal?: AbortSignal;
 }

@@ -1,0 +1,337 @@
+import { CaplineError } from "../core/errors.ts";
+import type { RejectedRow } from "../core/schema/events.ts";
+import { CsvParser, type CsvRecord } from "./csv-parser.ts";
+import { type ColumnMap, parseMapOption, resolveHeader } from "./header.ts";
+import { type InputSource, openText } from "./input.ts";
+import type { Pacer } from "./pacer.ts";
+import { BatchBuilder, type EncodedBatch, partitionOf } from "./record-batch.ts";
+import { type RowCounts, RowValidator } from "./rows.ts";
+import type { FileStatus } from "./types.ts";
+
+/**
+ * The reading side of an ingest: parses and validates a file's rows and cuts them into chunks
+ * (one Kafka transaction each), with everything a chunk needs already encoded. It runs in a worker
+ * thread (ingestion/parse-worker.ts) so that parsing, validation and encoding use one core while
+ * the main thread talks to Kafka on the other; paced runs and stdin run it in-process. Either way
+ * it only talks through `ChunkerIo`: events out, in order, and a credit to wait for before it may
+ * hand over another chunk (backpressure: at most MAX_CHUNKS_AHEAD chunks wait for their commit).
+ *
+ * The chunk rules are the ingester's (docs/ingestion.md): a chunk ends after `chunkRows` events +
+ * refused rows (or every 250 ms when paced, or before a pacing wait), rows up to `resumeLine` are
+ * validated but not sent, and the checkpoint of a chunk is its last row's line with the counts so far.
+ */
+
+export const MAX_CHUNKS_AHEAD = 2;
+
+export interface ChunkerParams {
+  source: InputSource;
+  /** Rows up to this line were committed by an earlier run: validated again, not sent. */
+  resumeLine: number;
+  chunkRows: number;
+  /** Events this run may still send (--max-events); Infinity when unlimited. */
+  remaining: number;
+  duplicateWindow: number;
+  /** The raw --map option. */
+  map: string | undefined;
+  /** Partitions of the events topic (records mode partitions as kafkajs's default partitioner does). */
+  partitions: number;
+  /**
+   * records: events come as finished, compressed record batches per partition (the kafkajs fast
+   * path sends them as they are); messages: as keys and values for kafkajs's ordinary path.
+   */
+  mode: "records" | "messages";
+}
+
+/** Shared with the main thread: [0] = 1 asks the chunker to stop after the current row. */
+export type StopFlag = Int32Array;
+/** Written by the chunker for the progress bar: rows, rejected, bytes read. */
+export type ProgressCells = Float64Array;
+
+export type ChunkEvents =
+  | { mode: "records"; count: number; slices: EncodedBatch[][] }
+  | { mode: "messages"; count: number; keys: string[]; values: Uint8Array; ends: Uint32Array };
+
+export type ChunkerEvent =
+  | { type: "header"; format: string }
+  /** Refused rows of the replayed part (before resumeLine): for the rejects file only. */
+  | { type: "replayRejects"; rows: RejectedRow[] }
+  | {
+      type: "chunk";
+      seq: number;
+      events: ChunkEvents;
+      /** Refused rows of this chunk, in file order: DLQ and rejects file. */
+      rejects: RejectedRow[];
+      line: number;
+      done: boolean;
+      counts: RowCounts;
+    }
+  | {
+      type: "end";
+      status: FileStatus;
+      format: string;
+      counts: RowCounts;
+      lastLine: number;
+      bytes: number;
+      blankLines: number;
+      thisRun: { sent: number; rejected: number; duplicates: number };
+    }
+  | { type: "error"; code: string; message: string };
+
+export interface ChunkerIo {
+  emit(event: ChunkerEvent, transfer?: ArrayBuffer[]): void;
+  /** Resolves once fewer than MAX_CHUNKS_AHEAD emitted chunks await their commit. */
+  credit(): Promise<void>;
+  /** Only in-process: --rate / --replay-speed (its state spans the run's files). */
+  pacer?: Pacer;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Values of a chunk for kafkajs's ordinary path: one buffer, ends of each value. */
+class MessageCollector {
+  keys: string[] = [];
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private length = 0;
+  private ends: number[] = [];
+
+  append(key: string, value: string): void {
+    const n = Buffer.byteLength(value);
+    if (this.length + n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    this.length += this.buf.write(value, this.length, n, "utf8");
+    this.keys.push(key);
+    this.ends.push(this.length);
+  }
+
+  take(): ChunkEvents {
+    const values = new Uint8Array(this.length);
+    values.set(this.buf.subarray(0, this.length));
+    const out: ChunkEvents = {
+      mode: "messages",
+      count: this.keys.length,
+      keys: this.keys,
+      values,
+      ends: Uint32Array.from(this.ends),
+    };
+    this.keys = [];
+    this.ends = [];
+    this.length = 0;
+    return out;
+  }
+}
+
+/** Per-partition batch builders of a chunk (records mode). */
+class RecordCollector {
+  private readonly builders: BatchBuilder[] = [];
+  private readonly finished: EncodedBatch[][] = [];
+  count = 0;
+
+  constructor(private readonly partitions: number) {
+    for (let p = 0; p < partitions; p++) {
+      this.builders.push(new BatchBuilder(p));
+      this.finished.push([]);
+    }
+  }
+
+  append(key: string, value: string): void {
+    const p = partitionOf(key, this.partitions);
+    const builder = this.builders[p] as BatchBuilder;
+    if (builder.full) (this.finished[p] as EncodedBatch[]).push(builder.take() as EncodedBatch);
+    builder.append(key, value);
+    this.count++;
+  }
+
+  /** The chunk's batches as produce requests: slice j holds the j-th batch of each partition. */
+  take(): { events: ChunkEvents; transfer: ArrayBuffer[] } {
+    const slices: EncodedBatch[][] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (let p = 0; p < this.builders.length; p++) {
+      const list = this.finished[p] as EncodedBatch[];
+      const last = (this.builders[p] as BatchBuilder).take();
+      if (last) list.push(last);
+      list.forEach((batch, j) => {
+        const slice = slices[j] ?? [];
+        slices[j] = slice;
+        slice.push(batch);
+        transfer.push(batch.records.buffer as ArrayBuffer);
+      });
+      this.finished[p] = [];
+    }
+    const events: ChunkEvents = { mode: "records", count: this.count, slices };
+    this.count = 0;
+    return { events, transfer };
+  }
+}
+
+/** Runs the reading side of one file; every outcome (errors too) leaves through `io.emit`. */
+export async function runChunker(
+  params: ChunkerParams,
+  stop: StopFlag,
+  progress: ProgressCells,
+  io: ChunkerIo,
+): Promise<void> {
+  try {
+    await chunkFile(params, stop, progress, io);
+  } catch (error) {
+    io.emit({
+      type: "error",
+      code: error instanceof CaplineError ? error.code : "INTERNAL",
+      message: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+async function chunkFile(
+  params: ChunkerParams,
+  stop: StopFlag,
+  progress: ProgressCells,
+  io: ChunkerIo,
+): Promise<void> {
+  const { source, resumeLine, chunkRows } = params;
+  const parser = new CsvParser();
+  const text = openText(source);
+  const map = params.map === undefined ? undefined : parseMapOption(params.map);
+  const pacer = io.pacer?.active ? io.pacer : undefined;
+  const collector =
+    params.mode === "records" ? new RecordCollector(Math.max(1, params.partitions)) : new MessageCollector();
+  let columns: ColumnMap | undefined;
+  let validator: RowValidator | undefined;
+  let rejects: RejectedRow[] = [];
+  let replayRejects: RejectedRow[] = [];
+  let pending = 0;
+  let chunkStarted = Date.now();
+  let lastLine = resumeLine;
+  let status: FileStatus = "done";
+  let remaining = params.remaining;
+  let seq = 0;
+  const thisRun = { sent: 0, rejected: 0, duplicates: 0 };
+
+  const flushReplayRejects = () => {
+    if (replayRejects.length === 0) return;
+    io.emit({ type: "replayRejects", rows: replayRejects });
+    replayRejects = [];
+  };
+
+  const flush = async (done: boolean): Promise<void> => {
+    if (!validator) return;
+    await io.credit();
+    flushReplayRejects();
+    let events: ChunkEvents;
+    let transfer: ArrayBuffer[] = [];
+    if (collector instanceof RecordCollector) ({ events, transfer } = collector.take());
+    else {
+      const messages = collector.take();
+      if (messages.mode === "messages") transfer = [messages.values.buffer as ArrayBuffer];
+      events = messages;
+    }
+    io.emit(
+      {
+        type: "chunk",
+        seq: seq++,
+        events,
+        rejects,
+        line: lastLine,
+        done,
+        counts: structuredClone(validator.counts),
+      },
+      transfer,
+    );
+    rejects = [];
+    pending = 0;
+    chunkStarted = Date.now();
+  };
+
+  const onRecord = async (record: CsvRecord): Promise<boolean> => {
+    if (!columns || !validator) {
+      if (record.broken !== undefined) {
+        throw new CaplineError(
+          "INPUT_INVALID",
+          `${source.name}: the header row is unreadable (${record.broken})`,
+        );
+      }
+      columns = resolveHeader(record.fields, source.name, map);
+      parser.setExpectedFields(columns.columns);
+      validator = new RowValidator(columns, source.name, params.duplicateWindow);
+      io.emit({ type: "header", format: columns.format });
+      if (lastLine === 0) lastLine = record.line;
+      return true;
+    }
+    const outcome = validator.process(record);
+    if (record.line <= resumeLine) {
+      if (outcome.kind === "reject") {
+        replayRejects.push(outcome.row);
+        if (replayRejects.length >= 1000) flushReplayRejects();
+      }
+      return true;
+    }
+    if (outcome.kind === "event") {
+      if (pacer) {
+        const wait = pacer.delayFor(outcome.event.event_time);
+        if (wait > 0) {
+          if (pending > 0) await flush(false);
+          await sleep(wait);
+        }
+      }
+      collector.append(outcome.event.user_id, outcome.value);
+      pending++;
+      thisRun.sent++;
+      remaining--;
+    } else if (outcome.kind === "reject") {
+      rejects.push(outcome.row);
+      pending++;
+      thisRun.rejected++;
+    } else thisRun.duplicates++;
+    lastLine = record.line;
+    const paced = pacer !== undefined && Date.now() - chunkStarted > 250;
+    if (pending >= chunkRows || paced) await flush(false);
+    if (remaining <= 0) {
+      status = "stopped";
+      return false;
+    }
+    if (Atomics.load(stop, 0) !== 0) {
+      status = "interrupted";
+      return false;
+    }
+    return true;
+  };
+
+  const report = () => {
+    progress[0] = validator?.counts.rows ?? 0;
+    progress[1] = validator?.counts.rejected ?? 0;
+    progress[2] = text.bytesRead();
+  };
+
+  let going = true;
+  outer: for await (const chunk of text.chunks) {
+    for (const record of parser.push(chunk)) {
+      going = await onRecord(record);
+      if (!going) break outer;
+    }
+    report();
+  }
+  if (going) {
+    for (const record of parser.end()) {
+      going = await onRecord(record);
+      if (!going) break;
+    }
+  }
+  report();
+  if (!columns || !validator) {
+    throw new CaplineError("INPUT_INVALID", `${source.name}: the file is empty (no header row)`);
+  }
+  if (going) lastLine = Math.max(lastLine, resumeLine);
+  await flush(going);
+  io.emit({
+    type: "end",
+    status,
+    format: columns.format,
+    counts: validator.counts,
+    lastLine,
+    bytes: text.bytesRead(),
+    blankLines: parser.blankLines,
+    thisRun,
+  });
+}

@@ -1,0 +1,176 @@
+import { promisify } from "node:util";
+import { gzip as gzipCallback } from "node:zlib";
+
+/**
+ * The records of one Kafka record batch (magic v2), written as they arrive, in exactly the bytes
+ * kafkajs's record encoder writes (timestamp delta 0, offset delta = position in the batch, no
+ * headers), then compressed. The parse worker builds these so the main thread never sees a row:
+ * it only puts each batch's header around them (producer id, epoch and sequence are known only at
+ * send time, and lie outside the compressed part). A unit test compares the bytes with kafkajs's.
+ * Compression happens on the main thread's side (`compressBatch`, in libuv's thread pool): the
+ * worker's core is the busier one.
+ */
+
+/** Kafka's codec ids (the low three bits of a batch's attributes). */
+export const CODEC_NONE = 0;
+export const CODEC_GZIP = 1;
+
+/** A finished batch of one partition: `records` compressed with `codec` (none as the worker hands it over). */
+export interface EncodedBatch {
+  partition: number;
+  count: number;
+  codec: number;
+  records: Uint8Array;
+}
+
+/**
+ * A batch ends at this many records or raw bytes, whichever comes first: the broker refuses a
+ * compressed batch over message.max.bytes (1 MB by default); 3 MiB of event JSON gzips to about
+ * 270 KB, so even an incompressible surprise stays far from it.
+ */
+export const MAX_BATCH_RECORDS = 10_000;
+export const MAX_BATCH_BYTES = 3 << 20;
+
+const zigzag = (n: number) => ((n << 1) ^ (n >> 31)) >>> 0;
+
+function sizeOfVarUint(u: number): number {
+  let bytes = 1;
+  while (u >= 0x80) {
+    u >>>= 7;
+    bytes++;
+  }
+  return bytes;
+}
+
+function writeVarUint(buf: Buffer, offset: number, u: number): number {
+  while (u >= 0x80) {
+    buf[offset++] = (u & 0x7f) | 0x80;
+    u >>>= 7;
+  }
+  buf[offset++] = u;
+  return offset;
+}
+
+const gzip = promisify(gzipCallback);
+
+/** The batch compressed for the wire (gzip level 1: docs/ingestion.md), in libuv's thread pool. */
+export async function compressBatch(batch: EncodedBatch, codec = CODEC_GZIP): Promise<EncodedBatch> {
+  if (batch.codec !== CODEC_NONE || codec === CODEC_NONE) return batch;
+  if (codec !== CODEC_GZIP) throw new Error(`unsupported codec ${codec}`);
+  const records = await gzip(batch.records, { level: 1 });
+  return { ...batch, codec, records };
+}
+
+/**
+ * murmur2 of the key's UTF-8 bytes as Kafka's Java client (and kafkajs's default partitioner)
+ * computes it, in 32-bit integer arithmetic (kafkajs uses a software 64-bit Long and a Buffer per
+ * key; only the low 32 bits ever matter). Tested equal to kafkajs's on many keys.
+ */
+export function murmur2(key: string): number {
+  let data: Buffer | undefined;
+  let length = key.length;
+  for (let i = 0; i < key.length; i++) {
+    if (key.charCodeAt(i) >= 0x80) {
+      data = Buffer.from(key, "utf8");
+      length = data.length;
+      break;
+    }
+  }
+  const at = data ? (i: number) => data[i] as number : (i: number) => key.charCodeAt(i);
+  const m = 0x5bd1e995;
+  let h = (0x9747b28c ^ length) | 0;
+  const length4 = length >>> 2;
+  for (let i = 0; i < length4; i++) {
+    const i4 = i * 4;
+    let k = at(i4) | (at(i4 + 1) << 8) | (at(i4 + 2) << 16) | (at(i4 + 3) << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> 24;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m) ^ k;
+  }
+  const tail = length & ~3;
+  const rest = length & 3;
+  if (rest === 3) h ^= at(tail + 2) << 16;
+  if (rest >= 2) h ^= at(tail + 1) << 8;
+  if (rest >= 1) {
+    h ^= at(tail);
+    h = Math.imul(h, m);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/** The partition kafkajs's default partitioner gives a keyed message. */
+export function partitionOf(key: string, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}
+
+export class BatchBuilder {
+  private buf: Buffer;
+  private length = 0;
+  /** Records in the current batch. */
+  count = 0;
+
+  constructor(
+    readonly partition: number,
+    initialBytes = 1 << 20,
+  ) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** True when the batch should be finished before another record goes in. */
+  get full(): boolean {
+    return this.count >= MAX_BATCH_RECORDS || this.length >= MAX_BATCH_BYTES;
+  }
+
+  /** Appends one record (key and value as UTF-8). */
+  append(key: string, value: string): void {
+    const kl = Buffer.byteLength(key);
+    const vl = Buffer.byteLength(value);
+    const zOffset = zigzag(this.count);
+    const zKey = zigzag(kl);
+    const zValue = zigzag(vl);
+    // attributes, timestamp delta 0, offset delta, key, value, header count 0
+    const body = 2 + sizeOfVarUint(zOffset) + sizeOfVarUint(zKey) + kl + sizeOfVarUint(zValue) + vl + 1;
+    const zBody = zigzag(body);
+    const need = sizeOfVarUint(zBody) + body;
+    if (this.length + need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + need));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    const buf = this.buf;
+    let o = writeVarUint(buf, this.length, zBody);
+    buf[o++] = 0; // attributes
+    buf[o++] = 0; // timestamp delta 0
+    o = writeVarUint(buf, o, zOffset);
+    o = writeVarUint(buf, o, zKey);
+    o += buf.write(key, o, kl, "utf8");
+    o = writeVarUint(buf, o, zValue);
+    o += buf.write(value, o, vl, "utf8");
+    buf[o++] = 0; // no headers
+    this.length = o;
+    this.count++;
+  }
+
+  /** The records so far, uncompressed (for tests). */
+  raw(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /**
+   * Finishes the batch and starts an empty one; undefined when it holds nothing. The records get
+   * an exact-size copy with its own ArrayBuffer, which is transferred to the main thread.
+   */
+  take(): EncodedBatch | undefined {
+    if (this.count === 0) return undefined;
+    const records = new Uint8Array(this.length);
+    records.set(this.raw());
+    const batch: EncodedBatch = { partition: this.partition, count: this.count, codec: CODEC_NONE, records };
+    this.length = 0;
+    this.count = 0;
+    return batch;
+  }
+}
