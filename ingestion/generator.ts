@@ -1,5 +1,6 @@
 import { once } from "node:events";
-import { closeSync, createWriteStream, existsSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { createGzip } from "node:zlib";
 import { UsageError } from "../core/errors.ts";
 
@@ -330,6 +331,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
       );
     }
   }
+  // A new file's folder is created, as `--out reports/sample.csv` suggests it should be.
+  mkdirSync(dirname(resolve(options.out)), { recursive: true });
   const file = createWriteStream(options.out, { flags: options.append ? "a" : "w" });
   const gzip = options.gzip ? createGzip({ level: 6 }) : undefined;
   if (gzip) gzip.pipe(file);
