@@ -4,7 +4,7 @@ import { action, configureErrors, printConfig, withExamples } from "../core/cli/
 import { registerIngestion } from "../ingestion/index.ts";
 import { registerKibana } from "../kibana/index.ts";
 import { registerMonitor } from "../monitoring/index.ts";
-import { registerProcessing } from "../processing/index.ts";
+import { registerCompact, registerProcessing } from "../processing/index.ts";
 import { registerSetupCommands } from "../setup/index.ts";
 import { registerStackCommands } from "../stack/cli.ts";
 import { registerDemo } from "./demo.ts";
@@ -22,6 +22,7 @@ registerIngestion(program);
 registerKibana(program);
 registerMonitor(program);
 registerProcessing(program);
+registerCompact(program);
 registerReports(program);
 
 withExamples(

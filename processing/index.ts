@@ -4,6 +4,7 @@
  */
 export { type Granularity, mergeSales, type SalesDocument, salesDeltas, salesDocId } from "./aggregates.ts";
 export { registerProcessing } from "./cli.ts";
+export { registerCompact } from "./compact-cli.ts";
 export { lakeFiles, lakeKey, parseLakeKey, type RangeEvent } from "./lake.ts";
 export { encodeParquet, LAKE_COLUMNS } from "./parquet.ts";
 export { mergeProfile, type ProfileDocument, profileDeltas } from "./profiles.ts";

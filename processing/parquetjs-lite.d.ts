@@ -30,7 +30,7 @@ declare module "parquetjs-lite" {
   }
 
   export class ParquetReader {
-    static openBuffer(buffer: Buffer): Promise<ParquetReader>;
+    static openBuffer(buffer: Buffer, options?: { rawStatistics?: boolean }): Promise<ParquetReader>;
     getCursor(): { next(): Promise<Record<string, unknown> | null> };
     getRowCount(): number;
     close(): Promise<void>;
