@@ -1,7 +1,10 @@
 import { createRequire } from "node:module";
 import { gunzipSync } from "node:zlib";
 import { Partitioners } from "kafkajs";
+import { decompressFrameSync } from "lz4-napi";
 import { afterEach, describe, expect, it, vi } from "vitest";
+// Registers kafkajs's LZ4 codec, as every capline client does.
+import "../core/clients/kafka.ts";
 import {
   createFastProduceRequest,
   installKafkajsFastPath,
@@ -12,6 +15,7 @@ import {
 import {
   BatchBuilder,
   CODEC_GZIP,
+  CODEC_LZ4,
   CODEC_NONE,
   compressBatch,
   MAX_BATCH_RECORDS,
@@ -110,9 +114,12 @@ describe("BatchBuilder", () => {
     for (const m of messages) builder.append(m.key, m.value);
     const raw = builder.take();
     if (!raw) throw new Error("empty batch");
-    const gz = await compressBatch(raw);
+    const gz = await compressBatch(raw, CODEC_GZIP);
     expect(gz.codec).toBe(CODEC_GZIP);
     expect(gunzipSync(gz.records).equals(Buffer.from(raw.records))).toBe(true);
+    const lz4 = await compressBatch(raw);
+    expect(lz4.codec).toBe(CODEC_LZ4);
+    expect(decompressFrameSync(Buffer.from(lz4.records)).equals(Buffer.from(raw.records))).toBe(true);
     const args = (compression: number, partitionMessages: unknown[]) => ({
       acks: -1,
       timeout: 30_000,
@@ -129,7 +136,7 @@ describe("BatchBuilder", () => {
     });
     const encode = async (fn: typeof fast, a: Parameters<typeof fast>[0]) =>
       ((await (fn(a) as { encode(): Promise<{ buffer: Buffer }> }).encode()) as { buffer: Buffer }).buffer;
-    for (const batch of [raw, gz]) {
+    for (const batch of [raw, gz, lz4]) {
       const stand = Object.assign(new Array(batch.count), { encodedBatch: batch });
       const ours = await encode(fast, args(batch.codec, stand));
       const theirs = await encode(original, args(batch.codec, messages));

@@ -1,5 +1,6 @@
 import { promisify } from "node:util";
 import { gzip as gzipCallback } from "node:zlib";
+import { compressFrame } from "lz4-napi";
 
 /**
  * The records of one Kafka record batch (magic v2), written as they arrive, in exactly the bytes
@@ -14,6 +15,7 @@ import { gzip as gzipCallback } from "node:zlib";
 /** Kafka's codec ids (the low three bits of a batch's attributes). */
 export const CODEC_NONE = 0;
 export const CODEC_GZIP = 1;
+export const CODEC_LZ4 = 3;
 
 /** A finished batch of one partition: `records` compressed with `codec` (none as the worker hands it over). */
 export interface EncodedBatch {
@@ -54,8 +56,9 @@ function writeVarUint(buf: Buffer, offset: number, u: number): number {
 const gzip = promisify(gzipCallback);
 
 /** The batch compressed for the wire (gzip level 1: docs/ingestion.md), in libuv's thread pool. */
-export async function compressBatch(batch: EncodedBatch, codec = CODEC_GZIP): Promise<EncodedBatch> {
+export async function compressBatch(batch: EncodedBatch, codec = CODEC_LZ4): Promise<EncodedBatch> {
   if (batch.codec !== CODEC_NONE || codec === CODEC_NONE) return batch;
+  if (codec === CODEC_LZ4) return { ...batch, codec, records: await compressFrame(batch.records) };
   if (codec !== CODEC_GZIP) throw new Error(`unsupported codec ${codec}`);
   const records = await gzip(batch.records, { level: 1 });
   return { ...batch, codec, records };
