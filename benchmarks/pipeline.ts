@@ -1,0 +1,290 @@
+/**
+ * `npm run bench:pipeline`: the REES46 electronics size (885,129 generated rows, seed 42) through
+ * `capline ingest` and then `capline process --until-idle` with every sink on (MinIO, HDFS,
+ * Elasticsearch), against the local stack, in a fresh topic, consumer group, queue prefix, index
+ * prefix, bucket and HDFS root (random names, removed afterwards unless --keep). Prints end-to-end
+ * events/s (events ÷ ingest + process wall time), processing-only events/s, per-sink throughput
+ * (from the ops records the workers write per range and sink) and the peak RSS and CPU time of
+ * each process (GNU time, else VmHWM polled from /proc). Writes benchmarks/out/pipeline-latest.json.
+ *
+ *   npm run bench:pipeline [-- --events N] [--keep] [--concurrency N] [--range-size N] [--cpu-prof DIR]
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { createElasticsearch } from "../core/clients/elasticsearch.ts";
+import { createKafka } from "../core/clients/kafka.ts";
+import { createMinio } from "../core/clients/minio.ts";
+import { createRedis } from "../core/clients/redis.ts";
+import { createWebHdfs } from "../core/clients/webhdfs.ts";
+import { loadConfig, PROJECT_ROOT } from "../core/config/index.ts";
+import { aliasName } from "../core/schema/indices.ts";
+import { checkpointTopicOf, generate } from "../ingestion/index.ts";
+import { ensureIndices } from "../setup/elasticsearch.ts";
+import { deleteQueueKeys } from "../setup/redis.ts";
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const events = Number(flag("--events") ?? 885_129);
+const keep = args.includes("--keep");
+const concurrency = flag("--concurrency");
+const rangeSize = flag("--range-size");
+const cpuProf = flag("--cpu-prof");
+
+const name = `bench-pipe-${randomUUID().slice(0, 8)}`;
+const env: Record<string, string> = {
+  KAFKA_TOPIC: name,
+  KAFKA_DLQ_TOPIC: `${name}.dlq`,
+  KAFKA_CLIENT_ID: name,
+  QUEUE_PREFIX: name,
+  ELASTICSEARCH_INDEX_PREFIX: name,
+  MINIO_BUCKET: name,
+  HDFS_ROOT: `/${name}`,
+  ARCHIVE_MINIO: "true",
+  ARCHIVE_HDFS: "true",
+  LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+};
+const childEnv = { ...process.env, ...env };
+const config = loadConfig({ env: childEnv });
+const outDir = join(PROJECT_ROOT, "benchmarks", "out");
+mkdirSync(outDir, { recursive: true });
+const file = join(outDir, `bench-${events}.csv`);
+const BIN = join(PROJECT_ROOT, "bin", "capline.mjs");
+const fmt = new Intl.NumberFormat("en-US");
+
+const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
+function machine() {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  return {
+    cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    ramGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
+}
+
+interface ChildRun {
+  code: number | null;
+  seconds: number;
+  stdout: string;
+  peakRssMiB: number | undefined;
+  cpuSeconds: number | undefined;
+  loadAverage: string;
+}
+
+const timeFile = join(outDir, `${name}.time`);
+const gnuTime = spawnSync("/usr/bin/time", ["-v", "true"]).status === 0;
+
+/** Runs `capline ...args`; peak RSS and CPU from GNU time (or VmHWM polled from /proc). */
+async function runCapline(args: string[], nodeArgs: string[] = []): Promise<ChildRun> {
+  const command = [process.execPath, ...nodeArgs, BIN, ...args];
+  const child = gnuTime
+    ? spawn("/usr/bin/time", ["-v", "-o", timeFile, ...command], {
+        env: childEnv,
+        stdio: ["ignore", "pipe", "pipe"],
+      })
+    : spawn(command[0] ?? process.execPath, command.slice(1), {
+        env: childEnv,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+  let stdout = "";
+  child.stdout.on("data", (d) => {
+    stdout += String(d);
+  });
+  child.stderr.on("data", (d) => process.stderr.write(d));
+  let hwmKiB = 0;
+  const poll = gnuTime
+    ? undefined
+    : setInterval(() => {
+        try {
+          const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+          hwmKiB = Math.max(hwmKiB, Number(/VmHWM:\s*(\d+)/.exec(status)?.[1] ?? 0));
+        } catch {
+          // the child has exited
+        }
+      }, 200);
+  const started = performance.now();
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  const seconds = (performance.now() - started) / 1000;
+  if (poll) clearInterval(poll);
+  const times = gnuTime ? readFileSync(timeFile, "utf8") : "";
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(times)?.[1];
+  const user = /User time \(seconds\): ([\d.]+)/.exec(times)?.[1];
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(times)?.[1];
+  return {
+    code,
+    seconds,
+    stdout,
+    peakRssMiB: rss ? Math.round(Number(rss) / 1024) : hwmKiB > 0 ? Math.round(hwmKiB / 1024) : undefined,
+    cpuSeconds: user && sys ? Number((Number(user) + Number(sys)).toFixed(1)) : undefined,
+    loadAverage: loadAverage(),
+  };
+}
+
+/** The JSON summary a command printed (one object, possibly pretty-printed). */
+function lastJson(text: string): Record<string, unknown> {
+  const start = text.indexOf("{");
+  return start >= 0 ? (JSON.parse(text.slice(start)) as Record<string, unknown>) : {};
+}
+
+if (!existsSync(file)) {
+  const t0 = Date.now();
+  await generate({ out: file, events, seed: 42 });
+  process.stderr.write(`generated ${events} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+const fileMB = Number((statSync(file).size / 1e6).toFixed(1));
+
+const es = createElasticsearch(config);
+const minio = createMinio(config);
+const hdfs = createWebHdfs(config);
+const kafka = createKafka(config);
+
+async function cleanup(): Promise<void> {
+  const indices = await es.cat.indices({ index: `${name}*`, format: "json" }).catch(() => []);
+  for (const i of indices) if (i.index) await es.indices.delete({ index: i.index }).catch(() => undefined);
+  const templates = await es.indices.getIndexTemplate({ name: `${name}*` }).catch(() => undefined);
+  for (const t of templates?.index_templates ?? [])
+    await es.indices.deleteIndexTemplate({ name: t.name }).catch(() => undefined);
+  const keys: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const stream = minio.listObjectsV2(name, "", true);
+    stream.on("data", (o) => {
+      if (o.name) keys.push(o.name);
+    });
+    stream.on("error", reject);
+    stream.on("end", () => resolve());
+  }).catch(() => undefined);
+  for (let i = 0; i < keys.length; i += 1000)
+    await minio.removeObjects(name, keys.slice(i, i + 1000)).catch(() => undefined);
+  await minio.removeBucket(name).catch(() => undefined);
+  await hdfs.delete(`/${name}`, { recursive: true }).catch(() => undefined);
+  const redis = createRedis(config);
+  await deleteQueueKeys(redis, name).catch(() => undefined);
+  redis.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteGroups([`${name}-dispatcher`]).catch(() => undefined);
+  const existing = new Set(await admin.listTopics());
+  const topics = [name, `${name}.dlq`, checkpointTopicOf(name)].filter((t) => existing.has(t));
+  if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+  await admin.disconnect();
+}
+
+interface SinkFigures {
+  ranges: number;
+  events: number;
+  /** Sum of job durations (busy time, jobs overlap). */
+  jobSeconds: number;
+  /** Process start to the sink's last range done. */
+  spanSeconds: number;
+  eventsPerSecond: number;
+}
+
+/** Per-sink throughput from the ops records (one per range and sink). */
+async function sinkFigures(processStartedMs: number): Promise<Record<string, SinkFigures>> {
+  const index = aliasName(name, "ops");
+  await es.indices.refresh({ index });
+  const response = await es.search<{ sink: string; events: number; seconds: number; "@timestamp": string }>({
+    index,
+    size: 10_000,
+    query: { term: { kind: "process" } },
+  });
+  const out: Record<string, SinkFigures> = {};
+  for (const hit of response.hits.hits) {
+    const d = hit._source;
+    if (!d) continue;
+    const f = out[d.sink] ?? { ranges: 0, events: 0, jobSeconds: 0, spanSeconds: 0, eventsPerSecond: 0 };
+    out[d.sink] = f;
+    f.ranges++;
+    f.events += d.events;
+    f.jobSeconds += d.seconds;
+    f.spanSeconds = Math.max(f.spanSeconds, (Date.parse(d["@timestamp"]) - processStartedMs) / 1000);
+  }
+  for (const f of Object.values(out)) {
+    f.jobSeconds = Number(f.jobSeconds.toFixed(1));
+    f.spanSeconds = Number(f.spanSeconds.toFixed(1));
+    f.eventsPerSecond = f.spanSeconds > 0 ? Math.round(f.events / f.spanSeconds) : 0;
+  }
+  return out;
+}
+
+let exitCode = 0;
+try {
+  await ensureIndices(es, name, { shards: 1, replicas: 0 });
+  await minio.makeBucket(name, config.minio.region);
+  await hdfs.mkdirs(`/${name}`);
+  const loadBefore = loadAverage();
+
+  const ingest = await runCapline(["ingest", "--json", file]);
+  if (ingest.code !== 0 && ingest.code !== 3) throw new Error(`capline ingest exited with ${ingest.code}`);
+  const ingestSummary = lastJson(ingest.stdout);
+
+  const processArgs = ["process", "--until-idle", "--json"];
+  if (concurrency) processArgs.push("--concurrency", concurrency);
+  if (rangeSize) processArgs.push("--range-size", rangeSize);
+  const processStartedMs = Date.now();
+  const proc = await runCapline(processArgs, cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`] : []);
+  if (proc.code !== 0) throw new Error(`capline process exited with ${proc.code}`);
+  const processSummary = lastJson(proc.stdout);
+  const dispatched = (processSummary.dispatcher as { events?: number } | undefined)?.events ?? 0;
+  const sinks = await sinkFigures(processStartedMs);
+
+  const total = ingest.seconds + proc.seconds;
+  const result = {
+    at: new Date().toISOString(),
+    machine: machine(),
+    loadAverage: { before: loadBefore, afterIngest: ingest.loadAverage, afterProcess: proc.loadAverage },
+    rows: events,
+    fileMB,
+    events: dispatched,
+    options: { concurrency: concurrency ?? "default", rangeSize: rangeSize ?? "default" },
+    ingest: {
+      seconds: Number(ingest.seconds.toFixed(1)),
+      peakRssMiB: ingest.peakRssMiB,
+      cpuSeconds: ingest.cpuSeconds,
+      summary: ingestSummary,
+    },
+    process: {
+      seconds: Number(proc.seconds.toFixed(1)),
+      peakRssMiB: proc.peakRssMiB,
+      cpuSeconds: proc.cpuSeconds,
+      eventsPerSecond: Math.round(dispatched / proc.seconds),
+      summary: processSummary,
+    },
+    sinks,
+    endToEnd: { seconds: Number(total.toFixed(1)), eventsPerSecond: Math.round(dispatched / total) },
+    target: { endToEndEventsPerSecond: 10_000 },
+  };
+  writeFileSync(join(outDir, "pipeline-latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+  const m = result.machine;
+  console.log(
+    [
+      `machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB, Node ${m.node}; load average before ${loadBefore}, after ingest ${ingest.loadAverage}, after process ${proc.loadAverage}`,
+      `events: ${fmt.format(dispatched)} of ${fmt.format(events)} generated rows (${fileMB} MB)`,
+      `capline ingest:  ${result.ingest.seconds} s, peak RSS ${ingest.peakRssMiB ?? "?"} MiB, CPU ${ingest.cpuSeconds ?? "?"} s`,
+      `capline process: ${result.process.seconds} s = ${fmt.format(result.process.eventsPerSecond)} events/s, peak RSS ${proc.peakRssMiB ?? "?"} MiB, CPU ${proc.cpuSeconds ?? "?"} s`,
+      ...Object.entries(sinks).map(
+        ([sink, f]) =>
+          `  sink ${sink}: ${fmt.format(f.events)} events in ${f.ranges} ranges, done ${f.spanSeconds} s after start = ${fmt.format(f.eventsPerSecond)} events/s (job time ${f.jobSeconds} s)`,
+      ),
+      `end to end: ${result.endToEnd.seconds} s = ${fmt.format(result.endToEnd.eventsPerSecond)} events/s; target >= 10,000 ${
+        result.endToEnd.eventsPerSecond >= 10_000 ? "MET" : "NOT MET"
+      }`,
+    ].join("\n"),
+  );
+} catch (error) {
+  process.stderr.write(`bench:pipeline failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  exitCode = 1;
+} finally {
+  if (!keep) await cleanup().catch(() => undefined);
+  else process.stderr.write(`kept: topic, prefix, bucket and HDFS root ${name}\n`);
+  await es.close();
+  rmSync(timeFile, { force: true });
+}
+process.exit(exitCode);
