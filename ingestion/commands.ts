@@ -150,7 +150,10 @@ export function registerIngestion(program: Command): void {
       .option("--max-events <n>", "stop after n events (a rerun continues)", positiveInt("--max-events"))
       .option("--map <mapping>", "column mapping csvColumn=field,... (fields: the REES46 names)")
       .option("--rejects <file>", "also write refused rows (line, reason, raw text) to this CSV")
-      .option("--force", "send a file again even if it was ingested completely before")
+      .option(
+        "--force",
+        "send a file again even if it was ingested completely before (its events are then processed again: run `capline reset` first to rebuild from scratch)",
+      )
       .option("--chunk-rows <n>", "rows per Kafka transaction (default 50000)", positiveInt("--chunk-rows"))
       .option("--json", "print the summary as one JSON object")
       .action(

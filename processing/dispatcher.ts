@@ -1,6 +1,14 @@
 import { type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  Partitioners,
+  type Producer,
+} from "kafkajs";
 import { describeError } from "../core/errors.ts";
 import type { Logger } from "../core/logging.ts";
 import {
@@ -132,7 +140,14 @@ export class Dispatcher {
       heartbeatInterval: 3_000,
     });
     this.admin = kafka.admin();
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // DLQ records: idempotent, and retried for as long as the broker is away (a bounded retry
+    // count is what kafkajs warns "may invalidate EoS guarantees" about).
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
     const queueOptions = { connection: options.connection, prefix: options.queuePrefix };
     this.archiveQueue = new Queue<RangeJobData>(ARCHIVE_QUEUE, queueOptions);
     this.indexQueue = new Queue<RangeJobData>(INDEX_QUEUE, queueOptions);
