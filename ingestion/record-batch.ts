@@ -111,16 +111,18 @@ export function partitionOf(key: string, partitions: number): number {
 }
 
 export class BatchBuilder {
-  private buf: Buffer;
+  private buf: Buffer | undefined;
+  /** Capacity of the next batch's buffer: the last batch's (a batch's buffer leaves with it). */
+  private capacity: number;
   private length = 0;
   /** Records in the current batch. */
   count = 0;
 
   constructor(
     readonly partition: number,
-    initialBytes = 1 << 20,
+    initialBytes = 256 << 10,
   ) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+    this.capacity = initialBytes;
   }
 
   /** True when the batch should be finished before another record goes in. */
@@ -139,12 +141,13 @@ export class BatchBuilder {
     const body = 2 + sizeOfVarUint(zOffset) + sizeOfVarUint(zKey) + kl + sizeOfVarUint(zValue) + vl + 1;
     const zBody = zigzag(body);
     const need = sizeOfVarUint(zBody) + body;
-    if (this.length + need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + need));
-      this.buf.copy(bigger, 0, 0, this.length);
-      this.buf = bigger;
+    let buf = this.buf ?? Buffer.allocUnsafeSlow(this.capacity);
+    if (this.length + need > buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(buf.length * 2, this.length + need));
+      buf.copy(bigger, 0, 0, this.length);
+      buf = bigger;
     }
-    const buf = this.buf;
+    this.buf = buf;
     let o = writeVarUint(buf, this.length, zBody);
     buf[o++] = 0; // attributes
     buf[o++] = 0; // timestamp delta 0
@@ -160,18 +163,20 @@ export class BatchBuilder {
 
   /** The records so far, uncompressed (for tests). */
   raw(): Buffer {
-    return this.buf.subarray(0, this.length);
+    return this.buf === undefined ? Buffer.alloc(0) : this.buf.subarray(0, this.length);
   }
 
   /**
-   * Finishes the batch and starts an empty one; undefined when it holds nothing. The records get
-   * an exact-size copy with its own ArrayBuffer, which is transferred to the main thread.
+   * Finishes the batch and starts an empty one; undefined when it holds nothing. The records keep
+   * the builder's buffer (its own ArrayBuffer, never pooled: it is transferred to the main thread
+   * as it is) and the builder takes a new one.
    */
   take(): EncodedBatch | undefined {
-    if (this.count === 0) return undefined;
-    const records = new Uint8Array(this.length);
-    records.set(this.raw());
+    if (this.count === 0 || this.buf === undefined) return undefined;
+    const records = new Uint8Array(this.buf.buffer, 0, this.length);
     const batch: EncodedBatch = { partition: this.partition, count: this.count, codec: CODEC_NONE, records };
+    this.capacity = this.buf.length;
+    this.buf = undefined;
     this.length = 0;
     this.count = 0;
     return batch;

@@ -6,6 +6,7 @@ import {
   canonicalRow,
   DuplicateWindow,
   eventIdOf,
+  jsonString,
   parsePrice,
   type RowOutcome,
   RowValidator,
@@ -288,5 +289,28 @@ describe("resolveHeader", () => {
   it("refuses a bad --map", () => {
     expect(() => parseMapOption("ts=when")).toThrow(/--map/);
     expect(() => resolveHeader(["a"], "f", parseMapOption("b=price"))).toThrow(/--map names column/);
+  });
+});
+
+describe("jsonString", () => {
+  it("equals JSON.stringify on plain, escaped, control, unicode and surrogate text", () => {
+    const samples = [
+      "",
+      "apple",
+      "1515915625519388267",
+      "electronics.smartphone",
+      'say "hi"',
+      "back\\slash",
+      "tab\there",
+      "line\nbreak",
+      "\u0000\u001f\u007f",
+      "Löwe бренд 😀",
+      "\ud83d",
+      "x\udc00y",
+      "\u2028\u2029",
+      "</script>",
+    ];
+    for (let c = 0; c < 0x10000; c += 7) samples.push(`a${String.fromCharCode(c)}b`);
+    for (const s of samples) expect(jsonString(s), JSON.stringify(s)).toBe(JSON.stringify(s));
   });
 });
