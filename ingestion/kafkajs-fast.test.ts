@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  crc32c,
   createFastProduceRequest,
   createFastRecord,
   installKafkajsFastPath,
@@ -56,7 +57,7 @@ describe("the fast kafkajs produce request", () => {
   const deps = produceDeps();
   const original = originalProduceRequest();
   const fast = createFastProduceRequest(original, deps);
-  const Long = deps.Long as { fromInt(v: number): unknown; fromString(v: string): unknown };
+  const Long = deps.Long as unknown as { fromInt(v: number): unknown; fromString(v: string): unknown };
 
   const encode = async (fn: typeof fast, args: Parameters<typeof fast>[0]) => {
     const request = fn(args) as { encode(): Promise<{ buffer: Buffer }>; apiKey: number; apiVersion: number };
@@ -119,5 +120,21 @@ describe("the fast kafkajs produce request", () => {
       ],
     };
     expect((await encode(fast, args)).bytes.equals((await encode(original, args)).bytes)).toBe(true);
+  });
+});
+
+describe("crc32c", () => {
+  it("equals kafkajs's CRC-32C on every length and alignment, and continues across pieces", () => {
+    const { crc32C } = produceDeps();
+    const data = Buffer.alloc(4099);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+    expect(crc32c(Buffer.from("123456789"))).toBe(0xe3069283); // the standard check value
+    for (let start = 0; start < 9; start++)
+      for (const length of [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 4090]) {
+        const piece = data.subarray(start, start + length);
+        expect(crc32c(piece), `${start}+${length}`).toBe(crc32C(piece));
+        const cut = length >> 1;
+        expect(crc32c(piece.subarray(cut), crc32c(piece.subarray(0, cut)))).toBe(crc32C(piece));
+      }
   });
 });

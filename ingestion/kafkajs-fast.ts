@@ -166,13 +166,79 @@ interface KafkajsEncoder {
 
 export interface ProduceDeps {
   Encoder: new () => KafkajsEncoder;
-  Long: { fromInt(v: number): unknown };
+  Long: {
+    fromInt(v: number): unknown;
+    fromValue(v: unknown): { getHighBits(): number; getLowBits(): number };
+  };
   crc32C: (buffer: Buffer) => number;
   lookupCodec: (type: number) => { compress(encoder: KafkajsEncoder): Promise<Buffer> } | null;
   apiKey: number;
 }
 
 type ProduceRequestFn = (args: ProduceArgs) => unknown;
+
+/** Bytes of a partition's entry before the CRC-covered body: partition .. crc. */
+const BATCH_HEAD = 29;
+/** The CRC-covered body header: attributes .. record count. */
+const BODY_HEAD = 40;
+
+function writeInt64(buf: Buffer, offset: number, value: number): number {
+  buf.writeInt32BE(Math.floor(value / 2 ** 32), offset);
+  return buf.writeUInt32BE(value >>> 0, offset + 4);
+}
+
+/** CRC-32C tables for slicing by 8 (eight bytes per step instead of kafkajs's one). */
+const CRC_TABLES = (() => {
+  const t = new Int32Array(8 * 256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = t[n] as number;
+    for (let k = 1; k < 8; k++) {
+      c = (t[c & 0xff] as number) ^ (c >>> 8);
+      t[k * 256 + n] = c;
+    }
+  }
+  return t;
+})();
+
+/**
+ * CRC-32C (Castagnoli) of `buf`, continuing from `previous` (the CRC of the bytes before it), as
+ * kafkajs's crc32C computes it (tested equal) at about four times its speed.
+ */
+export function crc32c(buf: Uint8Array, previous = 0): number {
+  const t = CRC_TABLES;
+  let crc = ~previous;
+  const n = buf.length;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const a =
+      ((buf[i] as number) |
+        ((buf[i + 1] as number) << 8) |
+        ((buf[i + 2] as number) << 16) |
+        ((buf[i + 3] as number) << 24)) ^
+      crc;
+    const b =
+      (buf[i + 4] as number) |
+      ((buf[i + 5] as number) << 8) |
+      ((buf[i + 6] as number) << 16) |
+      ((buf[i + 7] as number) << 24);
+    crc =
+      (t[1792 + (a & 0xff)] as number) ^
+      (t[1536 + ((a >>> 8) & 0xff)] as number) ^
+      (t[1280 + ((a >>> 16) & 0xff)] as number) ^
+      (t[1024 + (a >>> 24)] as number) ^
+      (t[768 + (b & 0xff)] as number) ^
+      (t[512 + ((b >>> 8) & 0xff)] as number) ^
+      (t[256 + ((b >>> 16) & 0xff)] as number) ^
+      (t[b >>> 24] as number);
+  }
+  for (; i < n; i++) crc = (t[(crc ^ (buf[i] as number)) & 0xff] as number) ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
 
 /** A partition's messages that stand for one finished record batch (see record-batch.ts). */
 interface EncodedMessages {
@@ -251,7 +317,7 @@ function encodeRecords(messages: ProduceMessage[]): Buffer {
  * messages with their own timestamp or headers go through kafkajs's code.
  */
 export function createFastProduceRequest(original: ProduceRequestFn, deps: ProduceDeps): ProduceRequestFn {
-  const { Encoder, Long, crc32C, lookupCodec, apiKey } = deps;
+  const { Encoder, Long, lookupCodec, apiKey } = deps;
   return (args) => {
     const plain = args.topicData.every((t) =>
       t.partitions.every(
@@ -281,51 +347,63 @@ export function createFastProduceRequest(original: ProduceRequestFn, deps: Produ
       const count = encoded ? encoded.count : messages.length;
       const codec = encoded ? encoded.codec : compression;
       const attributes = (codec & 0x07) | (transactionalId ? 16 : 0);
-      const body = new Encoder()
-        .writeInt16(attributes)
-        .writeInt32(count - 1)
-        .writeInt64(now)
-        .writeInt64(now)
-        .writeInt64(producerId)
-        .writeInt16(producerEpoch)
-        .writeInt32(firstSequence)
-        .writeInt32(count);
+      let records: Buffer;
       if (encoded)
-        body.writeBuffer(
-          Buffer.from(encoded.records.buffer, encoded.records.byteOffset, encoded.records.byteLength),
-        );
-      else if (compression === 0) body.writeBuffer(encodeRecords(messages));
+        records = Buffer.from(encoded.records.buffer, encoded.records.byteOffset, encoded.records.byteLength);
+      else if (compression === 0) records = encodeRecords(messages);
       else {
         const codec = lookupCodec(compression);
         if (!codec) throw new Error(`kafkajs has no codec for compression ${compression}`);
-        body.writeBuffer(await codec.compress(new Encoder().writeBuffer(encodeRecords(messages))));
+        records = await codec.compress(new Encoder().writeBuffer(encodeRecords(messages)));
       }
-      const batch = new Encoder()
-        .writeInt32(0)
-        .writeInt8(2)
-        .writeUInt32(crc32C(body.buffer))
-        .writeEncoder(body);
-      const recordBatch = new Encoder().writeInt64(Long.fromInt(0)).writeBytes(batch.buffer);
-      return new Encoder().writeInt32(partition).writeInt32(recordBatch.size()).writeEncoder(recordBatch);
+      // partition, record set size, then the batch: base offset, length, leader epoch, magic, crc,
+      // and the CRC-covered body header (attributes ... record count) before the records.
+      const head = Buffer.allocUnsafe(BATCH_HEAD + BODY_HEAD);
+      const batchLength = 4 + 1 + 4 + BODY_HEAD + records.length;
+      head.writeInt32BE(partition, 0);
+      head.writeInt32BE(8 + 4 + batchLength, 4);
+      head.writeInt32BE(0, 8); // base offset (int64) 0
+      head.writeInt32BE(0, 12);
+      head.writeInt32BE(batchLength, 16);
+      head.writeInt32BE(0, 20); // partition leader epoch
+      head.writeInt8(2, 24); // magic
+      let o = BATCH_HEAD;
+      o = head.writeInt16BE(attributes, o);
+      o = head.writeInt32BE(count - 1, o);
+      o = writeInt64(head, o, now); // first timestamp
+      o = writeInt64(head, o, now); // max timestamp
+      const pid = Long.fromValue(producerId);
+      o = head.writeInt32BE(pid.getHighBits(), o);
+      o = head.writeInt32BE(pid.getLowBits(), o);
+      o = head.writeInt16BE(producerEpoch, o);
+      o = head.writeInt32BE(firstSequence, o);
+      head.writeInt32BE(count, o);
+      head.writeUInt32BE(crc32c(records, crc32c(head.subarray(BATCH_HEAD))), 25);
+      return [head, records];
     };
     return {
       apiKey,
       apiVersion: 3,
       apiName: "Produce",
       expectResponse: () => acks !== 0,
+      // One exact-size buffer for the whole request: kafkajs's encoders copy a batch once per
+      // nesting level into zero-filled, power-of-two buffers (six copies of every batch).
       encode: async () => {
-        const topics: KafkajsEncoder[] = [];
+        const parts: Buffer[] = [
+          new Encoder()
+            .writeString(transactionalId)
+            .writeInt16(acks)
+            .writeInt32(timeout)
+            .writeInt32(topicData.length).buffer,
+        ];
         for (const { topic, partitions } of topicData) {
-          const encoded: KafkajsEncoder[] = [];
+          parts.push(new Encoder().writeString(topic).writeInt32(partitions.length).buffer);
           for (const p of partitions)
-            encoded.push(await encodePartition(p.partition, p.messages, p.firstSequence));
-          topics.push(new Encoder().writeString(topic).writeArray(encoded));
+            parts.push(...(await encodePartition(p.partition, p.messages, p.firstSequence)));
         }
-        return new Encoder()
-          .writeString(transactionalId)
-          .writeInt16(acks)
-          .writeInt32(timeout)
-          .writeArray(topics);
+        const out = Buffer.concat(parts);
+        // What kafkajs's request framing reads of an Encoder.
+        return { buf: out, buffer: out, size: () => out.length };
       },
     };
   };
