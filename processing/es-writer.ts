@@ -10,6 +10,16 @@ import { backoffMs, isRetryableStatus, sleep, withRetries } from "./retry.ts";
  * `if_primary_term` (or `create` for a new one). A document that changed in between (another
  * partition's job touched the same aggregate) answers 409: it is read and merged again. The merge
  * itself is watermark-guarded, so a document that already contains the range is simply skipped.
+ *
+ * Fewer reads: the first round of a batch does not mget. A document this process wrote recently is
+ * taken from a bounded per-index cache of what it wrote (source, seq_no, primary_term) and written
+ * back with that `if_seq_no`; any other document is assumed new and sent as `create`. Both are
+ * exactly what an mget would have led to *if* the guess is right, and the server checks the guess:
+ * a document changed by anyone else (another process, the RFM job, another partition's aggregate
+ * write) or one that exists but was not cached answers 409, and later rounds mget it as before. So
+ * the cache changes how many requests are made, never what is written. It pays because a profile
+ * is only touched by its own partition's index jobs, which run one at a time, and because
+ * Elasticsearch answers a realtime get of a just-written document by refreshing the shard.
  */
 
 export interface DocMerge<D> {
@@ -23,6 +33,29 @@ export interface WriteStats {
   skipped: number;
   conflicts: number;
   retries: number;
+}
+
+/** Documents cached per index (most recently written kept). */
+const CACHE_DOCUMENTS = 50_000;
+const written = new Map<string, Map<string, Fetched<unknown>>>();
+
+function cacheOf<D>(index: string): Map<string, Fetched<D>> {
+  let cache = written.get(index);
+  if (!cache) {
+    cache = new Map();
+    written.set(index, cache);
+  }
+  return cache as Map<string, Fetched<D>>;
+}
+
+function remember<D>(cache: Map<string, Fetched<D>>, id: string, entry: Fetched<D>): void {
+  // Re-inserted so the Map's order is least recently written first.
+  cache.delete(id);
+  cache.set(id, entry);
+  if (cache.size > CACHE_DOCUMENTS) {
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) cache.delete(oldest);
+  }
 }
 
 export interface WriteOptions {
@@ -59,34 +92,47 @@ export async function writeDocuments<D>(
             details: { index, documents: pending.length },
           },
         );
-      if (round > 0) await sleep(backoffMs(Math.min(round, 6), 50, 2000));
-      pending = await writeRound(es, index, pending, stats);
+      // Round 1 follows the cached/assumed-new guess at once; later ones back off.
+      if (round > 1) await sleep(backoffMs(Math.min(round - 1, 6), 50, 2000));
+      pending = await writeRound(es, index, pending, stats, round === 0);
     }
   }
   return stats;
 }
 
-/** One mget + bulk; returns the items to try again (conflicts, 429/5xx). */
+/**
+ * One bulk, after an mget unless `guess` (then the cache, or "new"); returns the items to try
+ * again (conflicts, 429/5xx).
+ */
 async function writeRound<D>(
   es: Client,
   index: string,
   items: DocMerge<D>[],
   stats: WriteStats,
+  guess: boolean,
 ): Promise<DocMerge<D>[]> {
-  const fetched = await withRetries(() =>
-    mget<D>(
-      es,
-      index,
-      items.map((x) => x.id),
-    ),
-  );
+  const cache = cacheOf<D>(index);
+  const fetched = guess
+    ? cache
+    : await withRetries(() =>
+        mget<D>(
+          es,
+          index,
+          items.map((x) => x.id),
+        ),
+      );
   const operations: unknown[] = [];
   const sent: DocMerge<D>[] = [];
+  const documents: D[] = [];
+  // A skip is decided on what the server holds, never on the cache alone (an index deleted and
+  // recreated under the same name would otherwise look up to date): those items are read next round.
+  const verify: DocMerge<D>[] = [];
   for (const item of items) {
     const current = fetched.get(item.id);
     const next = item.merge(current?.source);
     if (next === null) {
-      stats.skipped++;
+      if (guess && current !== undefined) verify.push(item);
+      else stats.skipped++;
       continue;
     }
     if (current?.source !== undefined && current.seqNo !== undefined && current.primaryTerm !== undefined)
@@ -101,20 +147,29 @@ async function writeRound<D>(
     else operations.push({ create: { _index: index, _id: item.id } });
     operations.push(next);
     sent.push(item);
+    documents.push(next);
   }
-  if (sent.length === 0) return [];
+  if (sent.length === 0) return verify;
   const response = await withRetries(() => es.bulk({ operations }));
-  const again: DocMerge<D>[] = [];
+  const again: DocMerge<D>[] = verify;
   response.items.forEach((entry, n) => {
     const result = entry.index ?? entry.create;
     const item = sent[n];
     if (!result || !item) return;
-    if (result.status >= 200 && result.status < 300) stats.written++;
-    else if (result.status === 409) {
+    if (result.status >= 200 && result.status < 300) {
+      stats.written++;
+      remember(cache, item.id, {
+        source: documents[n],
+        seqNo: result._seq_no,
+        primaryTerm: result._primary_term,
+      });
+    } else if (result.status === 409) {
       stats.conflicts++;
+      cache.delete(item.id);
       again.push(item);
     } else if (isRetryableStatus(result.status)) {
       stats.retries++;
+      cache.delete(item.id);
       again.push(item);
     } else
       throw new CaplineError(
