@@ -101,10 +101,11 @@ function quietLogCreator(): KafkaConfig["logCreator"] {
       const { message, ...rest } = entry;
       if (message.startsWith("Limiting retries for the idempotent producer")) return;
       // Connection failures and a restarting broker's answers are handled (and reported once, as
-      // a warning) by the sink; kafkajs's own line per retry would bury that.
+      // a warning) by the sink; kafkajs's own line per retry would bury that. CONCURRENT_TRANSACTIONS
+      // is the coordinator still writing the previous commit's markers: kafkajs retries it.
       const text = `${message} ${typeof rest.error === "string" ? rest.error : ""}`;
       const retriable =
-        /coordinator|leader|loading|ECONNREFUSED|Connection error|seed broker|does not host this topic-partition|Connection timeout/i.test(
+        /coordinator|leader|loading|ECONNREFUSED|Connection error|seed broker|does not host this topic-partition|Connection timeout|concurrent operation on the same transaction/i.test(
           text,
         );
       if (retriable) log.debug(rest, message);
