@@ -142,8 +142,8 @@ class RecordCollector {
   append(key: string, value: string): void {
     const p = partitionOf(key, this.partitions);
     const builder = this.builders[p] as BatchBuilder;
-    if (builder.full) (this.finished[p] as EncodedBatch[]).push(builder.take() as EncodedBatch);
-    builder.append(key, value);
+    const finished = builder.append(key, value);
+    if (finished) (this.finished[p] as EncodedBatch[]).push(finished);
     this.count++;
   }
 

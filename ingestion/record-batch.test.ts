@@ -18,6 +18,7 @@ import {
   CODEC_LZ4,
   CODEC_NONE,
   compressBatch,
+  MAX_BATCH_BYTES,
   MAX_BATCH_RECORDS,
   murmur2,
   partitionOf,
@@ -93,13 +94,34 @@ describe("BatchBuilder", () => {
     expect(builder.take()).toBeUndefined();
   });
 
-  it("is full at MAX_BATCH_RECORDS records", () => {
+  it("finishes a batch before it would pass MAX_BATCH_RECORDS records or MAX_BATCH_BYTES bytes", () => {
     const builder = new BatchBuilder(0);
-    for (let i = 0; i < MAX_BATCH_RECORDS; i++) {
-      expect(builder.full).toBe(false);
-      builder.append("k", "v");
+    for (let i = 0; i < MAX_BATCH_RECORDS; i++) expect(builder.append("k", "v")).toBeUndefined();
+    const full = builder.append("k2", "v2");
+    expect(full?.count).toBe(MAX_BATCH_RECORDS);
+    expect(builder.count).toBe(1);
+    // The record that did not fit starts the next batch, at offset delta 0.
+    expect(
+      builder.raw().equals(record({ key: "k2", value: "v2", offsetDelta: 0, timestampDelta: 0 }).buffer),
+    ).toBe(true);
+
+    const big = new BatchBuilder(1);
+    const value = "x".repeat(100_000);
+    const batches = [];
+    for (let i = 0; i < 30; i++) {
+      const done = big.append(String(i), value);
+      if (done) batches.push(done);
     }
-    expect(builder.full).toBe(true);
+    const last = big.take();
+    if (last) batches.push(last);
+    expect(batches.reduce((n, b) => n + b.count, 0)).toBe(30);
+    for (const b of batches) expect(b.records.length).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+    expect(batches.length).toBe(Math.ceil(30 / Math.floor(MAX_BATCH_BYTES / 100_010)));
+
+    // A record larger than the limit still goes, alone.
+    const huge = new BatchBuilder(2);
+    huge.append("a", "y".repeat(MAX_BATCH_BYTES + 10));
+    expect(huge.append("b", "z")?.count).toBe(1);
   });
 
   it("is sent by the fast produce request as kafkajs would send the same messages", async () => {

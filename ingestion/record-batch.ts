@@ -26,12 +26,15 @@ export interface EncodedBatch {
 }
 
 /**
- * A batch ends at this many records or raw bytes, whichever comes first: the broker refuses a
- * compressed batch over message.max.bytes (1 MB by default); 3 MiB of event JSON gzips to about
- * 270 KB, so even an incompressible surprise stays far from it.
+ * A batch ends before it would pass this many records or raw bytes. The broker refuses a batch
+ * over message.max.bytes (1,048,588 bytes by default) after compression; event JSON shrinks about
+ * 4.4 times with LZ4, but nothing guarantees it does (long unique brands, other exports), and LZ4
+ * can even grow incompressible data by 0.4 %. 960 KiB raw stays under the limit whatever the
+ * content; the price is a few more produce requests per chunk (BENCHMARKS.md). A single record
+ * larger than this still goes, alone in its batch.
  */
 export const MAX_BATCH_RECORDS = 10_000;
-export const MAX_BATCH_BYTES = 3 << 20;
+export const MAX_BATCH_BYTES = 960 << 10;
 
 const zigzag = (n: number) => ((n << 1) ^ (n >> 31)) >>> 0;
 
@@ -125,13 +128,12 @@ export class BatchBuilder {
     this.capacity = initialBytes;
   }
 
-  /** True when the batch should be finished before another record goes in. */
-  get full(): boolean {
-    return this.count >= MAX_BATCH_RECORDS || this.length >= MAX_BATCH_BYTES;
-  }
-
-  /** Appends one record (key and value as UTF-8). */
-  append(key: string, value: string): void {
+  /**
+   * Appends one record (key and value as UTF-8). When the record would take the batch past
+   * MAX_BATCH_RECORDS or MAX_BATCH_BYTES, the batch so far is finished first and returned; the
+   * record starts the next one.
+   */
+  append(key: string, value: string): EncodedBatch | undefined {
     const kl = Buffer.byteLength(key);
     const vl = Buffer.byteLength(value);
     const zOffset = zigzag(this.count);
@@ -141,6 +143,11 @@ export class BatchBuilder {
     const body = 2 + sizeOfVarUint(zOffset) + sizeOfVarUint(zKey) + kl + sizeOfVarUint(zValue) + vl + 1;
     const zBody = zigzag(body);
     const need = sizeOfVarUint(zBody) + body;
+    if (this.count > 0 && (this.count >= MAX_BATCH_RECORDS || this.length + need > MAX_BATCH_BYTES)) {
+      const finished = this.take();
+      this.append(key, value);
+      return finished;
+    }
     let buf = this.buf ?? Buffer.allocUnsafeSlow(this.capacity);
     if (this.length + need > buf.length) {
       const bigger = Buffer.allocUnsafeSlow(Math.max(buf.length * 2, this.length + need));
@@ -159,6 +166,7 @@ export class BatchBuilder {
     buf[o++] = 0; // no headers
     this.length = o;
     this.count++;
+    return undefined;
   }
 
   /** The records so far, uncompressed (for tests). */
