@@ -234,6 +234,10 @@ try {
   const processSummary = lastJson(proc.stdout);
   const dispatched = (processSummary.dispatcher as { events?: number } | undefined)?.events ?? 0;
   const sinks = await sinkFigures(processStartedMs);
+  // Job attempts that failed and were retried: non-zero means a sink hiccuped or was down (on the
+  // shared machine, other engineers' outage tests stop services), which the figures then include.
+  const failedAttempts =
+    (processSummary.workers as { failedAttempts?: number } | undefined)?.failedAttempts ?? 0;
 
   const total = ingest.seconds + proc.seconds;
   const result = {
@@ -255,6 +259,7 @@ try {
       peakRssMiB: proc.peakRssMiB,
       cpuSeconds: proc.cpuSeconds,
       eventsPerSecond: Math.round(dispatched / proc.seconds),
+      failedAttempts,
       summary: processSummary,
     },
     sinks,
@@ -269,6 +274,7 @@ try {
       `events: ${fmt.format(dispatched)} of ${fmt.format(events)} generated rows (${fileMB} MB)`,
       `capline ingest:  ${result.ingest.seconds} s, peak RSS ${ingest.peakRssMiB ?? "?"} MiB, CPU ${ingest.cpuSeconds ?? "?"} s`,
       `capline process: ${result.process.seconds} s = ${fmt.format(result.process.eventsPerSecond)} events/s, peak RSS ${proc.peakRssMiB ?? "?"} MiB, CPU ${proc.cpuSeconds ?? "?"} s`,
+      `  job attempts failed and retried (sink errors or outages during the run): ${failedAttempts}`,
       ...Object.entries(sinks).map(
         ([sink, f]) =>
           `  sink ${sink}: ${fmt.format(f.events)} events in ${f.ranges} ranges, done ${f.spanSeconds} s after start = ${fmt.format(f.eventsPerSecond)} events/s (job time ${f.jobSeconds} s)`,
