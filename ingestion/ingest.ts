@@ -127,6 +127,24 @@ export async function runIngest(config: Config, options: IngestOptions): Promise
 async function ingestFile(ctx: RunContext, source: InputSource): Promise<FileSummary> {
   const log = logger("ingest");
   const started = Date.now();
+  const worker =
+    !source.isStdin && !ctx.pacer.active && ctx.options.parseWorker !== false
+      ? startParseWorker()
+      : undefined;
+  try {
+    return await ingestWith(ctx, source, worker, log, started);
+  } finally {
+    await worker?.dispose();
+  }
+}
+
+async function ingestWith(
+  ctx: RunContext,
+  source: InputSource,
+  worker: ParseWorker | undefined,
+  log: ReturnType<typeof logger>,
+  started: number,
+): Promise<FileSummary> {
   const fileId = source.isStdin ? `stdin-${ctx.runId}` : await fileIdentity(source.path);
   const sink = new IngestSink(ctx.config, {
     topic: ctx.topic,
@@ -159,7 +177,7 @@ async function ingestFile(ctx: RunContext, source: InputSource): Promise<FileSum
     const resumeLine = previous && !previous.done && !ctx.options.force ? previous.line : 0;
     if (resumeLine > 0)
       log.info({ file: source.name, line: resumeLine }, "resuming after the last committed line");
-    const result = await streamFile(ctx, source, fileId, sink, resumeLine, previous);
+    const result = await streamFile(ctx, source, fileId, sink, resumeLine, previous, worker);
     const seconds = (Date.now() - started) / 1000;
     return {
       ...result,
@@ -225,13 +243,21 @@ class EventQueue {
 
 const WORKER_URL = new URL("./parse-worker.mjs", import.meta.url);
 
+/** A parse worker started ahead of its file: loading its code takes about half a second. */
+interface ParseWorker {
+  /** Hands the worker its file; its events come through the channel. */
+  begin(params: ChunkerParams, stop: StopFlag, progress: ProgressCells): ChunkerChannel;
+  dispose(): Promise<void>;
+}
+
 /**
  * Parsing, validation and encoding in a worker thread: the main thread keeps Kafka's side (one
- * core each on a two-core machine; BENCHMARKS.md). Batches come back as transferred buffers.
+ * core each on a two-core machine; BENCHMARKS.md). Batches come back as transferred buffers. The
+ * worker starts at once and loads while the main thread hashes the file and sets Kafka up.
  */
-function workerChannel(params: ChunkerParams, stop: StopFlag, progress: ProgressCells): ChunkerChannel {
+function startParseWorker(): ParseWorker {
   const queue = new EventQueue();
-  const worker = new Worker(WORKER_URL, { workerData: { params, stop, progress } });
+  const worker = new Worker(WORKER_URL);
   let ended = false;
   worker.on("message", (event: ChunkerEvent) => {
     if (event.type === "end" || event.type === "error") ended = true;
@@ -244,13 +270,16 @@ function workerChannel(params: ChunkerParams, stop: StopFlag, progress: Progress
   worker.on("exit", (code) => {
     if (!ended) queue.push({ type: "error", code: "INTERNAL", message: `parse worker exited (${code})` });
   });
+  const dispose = async () => {
+    ended = true;
+    await worker.terminate();
+  };
   return {
-    next: () => queue.next(),
-    ack: () => worker.postMessage({ type: "ack" }),
-    close: async () => {
-      ended = true;
-      await worker.terminate();
+    begin(params, stop, progress) {
+      worker.postMessage({ type: "start", params, stop, progress });
+      return { next: () => queue.next(), ack: () => worker.postMessage({ type: "ack" }), close: dispose };
     },
+    dispose,
   };
 }
 
@@ -317,6 +346,7 @@ async function streamFile(
   sink: IngestSink,
   resumeLine: number,
   previous: Checkpoint | undefined,
+  worker: ParseWorker | undefined,
 ): Promise<StreamResult> {
   const params: ChunkerParams = {
     source,
@@ -330,7 +360,6 @@ async function streamFile(
   };
   const stop: StopFlag = new Int32Array(new SharedArrayBuffer(4));
   const cells: ProgressCells = new Float64Array(new SharedArrayBuffer(3 * 8));
-  const inWorker = !source.isStdin && !ctx.pacer.active && ctx.options.parseWorker !== false;
   const progress = new Progress({ label: `ingest ${source.name}`, totalBytes: source.size });
   const drawProgress = (force = false) =>
     progress.update({ done: cells[0] ?? 0, bytes: cells[2] ?? 0, extra: { rejected: cells[1] ?? 0 } }, force);
@@ -339,8 +368,8 @@ async function streamFile(
   if (ctx.options.signal?.aborted) onAbort();
   const ticker = setInterval(() => drawProgress(), 200);
   ticker.unref();
-  const channel = inWorker
-    ? workerChannel(params, stop, cells)
+  const channel = worker
+    ? worker.begin(params, stop, cells)
     : inProcessChannel(params, stop, cells, ctx.pacer);
   const rejectKey = source.name;
   try {

@@ -1,12 +1,15 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { type ChunkerParams, MAX_CHUNKS_AHEAD, runChunker } from "./chunker.ts";
 
 /**
- * Worker-thread side of an ingest (started by ingest.ts through parse-worker.mjs): runs the chunker
- * on one file and posts its events; the main thread answers each committed chunk with an "ack".
+ * Worker-thread side of an ingest (started by ingest.ts through parse-worker.mjs). It is started
+ * while the main thread still hashes the file and sets Kafka up (loading this code takes about half
+ * a second), waits for a "start" message with the chunker's parameters, runs the chunker on the
+ * file and posts its events; the main thread answers each committed chunk with an "ack".
  */
 
-interface WorkerInput {
+interface StartMessage {
+  type: "start";
   params: ChunkerParams;
   stop: Int32Array;
   progress: Float64Array;
@@ -14,18 +17,23 @@ interface WorkerInput {
 
 const port = parentPort;
 if (!port) throw new Error("parse-worker.ts runs only as a worker thread");
-const { params, stop, progress } = workerData as WorkerInput;
 
 let acked = 0;
 let posted = 0;
 let wake: (() => void) | undefined;
+let started: ((message: StartMessage) => void) | undefined;
+const start = new Promise<StartMessage>((resolve) => {
+  started = resolve;
+});
 port.on("message", (message: { type: string }) => {
-  if (message.type === "ack") {
+  if (message.type === "start") started?.(message as StartMessage);
+  else if (message.type === "ack") {
     acked++;
     wake?.();
   }
 });
 
+const { params, stop, progress } = await start;
 await runChunker(params, stop, progress, {
   emit(event, transfer) {
     if (event.type === "chunk") posted++;
