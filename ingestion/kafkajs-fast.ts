@@ -4,6 +4,7 @@ import { promisify } from "node:util";
 import { gzip as gzipCallback, unzip as unzipCallback } from "node:zlib";
 import type * as Kafkajs from "kafkajs";
 import { logger } from "../core/logging.ts";
+import { sizeOfVarUint, writeVarUint, zigzag } from "./varint.ts";
 
 /**
  * Throughput patches for kafkajs 2.2.4 (its last release; the version is pinned by the lock file).
@@ -45,26 +46,6 @@ function take(size: number): Buffer {
   const out = slab.subarray(slabOffset, slabOffset + size);
   slabOffset += size;
   return out;
-}
-
-const zigzag = (n: number) => ((n << 1) ^ (n >> 31)) >>> 0;
-
-function sizeOfVarUint(u: number): number {
-  let bytes = 1;
-  while (u >= 0x80) {
-    u >>>= 7;
-    bytes++;
-  }
-  return bytes;
-}
-
-function writeVarUint(buf: Buffer, offset: number, u: number): number {
-  while (u >= 0x80) {
-    buf[offset++] = (u & 0x7f) | 0x80;
-    u >>>= 7;
-  }
-  buf[offset++] = u;
-  return offset;
 }
 
 const SMALL = 1 << 30;

@@ -1,6 +1,7 @@
 import { promisify } from "node:util";
 import { gzip as gzipCallback } from "node:zlib";
 import { compressFrame } from "lz4-napi";
+import { sizeOfVarUint, writeVarUint, zigzag } from "./varint.ts";
 
 /**
  * The records of one Kafka record batch (magic v2), written as they arrive, in exactly the bytes
@@ -35,26 +36,6 @@ export interface EncodedBatch {
  */
 export const MAX_BATCH_RECORDS = 10_000;
 export const MAX_BATCH_BYTES = 960 << 10;
-
-const zigzag = (n: number) => ((n << 1) ^ (n >> 31)) >>> 0;
-
-function sizeOfVarUint(u: number): number {
-  let bytes = 1;
-  while (u >= 0x80) {
-    u >>>= 7;
-    bytes++;
-  }
-  return bytes;
-}
-
-function writeVarUint(buf: Buffer, offset: number, u: number): number {
-  while (u >= 0x80) {
-    buf[offset++] = (u & 0x7f) | 0x80;
-    u >>>= 7;
-  }
-  buf[offset++] = u;
-  return offset;
-}
 
 const gzip = promisify(gzipCallback);
 
