@@ -11,6 +11,7 @@ import { createRedis } from "../core/clients/redis.ts";
 import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
 import { aliasName, concreteIndexName, INDEX_NAMES } from "../core/schema/indices.ts";
+import { PROSPECT, type ReferenceRfm, referenceRfm } from "../processing/test/rfm.ts";
 import { testConfig, uniqueName } from "../test/support/index.ts";
 import { parseParams, type RawReportFlags, type ReportName, runReports } from "./index.ts";
 import {
@@ -510,6 +511,112 @@ describe("report figures equal the independent computation from the CSV", () => 
         })),
         `${c.label} cohorts`,
       ).toEqual(cohortsOf(people, c.range, c.category, c.brand));
+    }
+  });
+
+  it("segments: RFM sizes, shares and averages per segment; customers by more metrics with their RFM", async () => {
+    // `process --until-idle` scores RFM before it exits: every purchaser has its segment, scored
+    // by the tests' own RFM code (processing/test/rfm.ts) over all accepted events of the CSV.
+    const rfm = referenceRfm(
+      [...people.values()]
+        .filter((x) => x.purchases > 0)
+        .map((x) => ({
+          user: x.user,
+          lastPurchaseMs: x.lastPurchase ?? 0,
+          purchases: x.purchases,
+          cents: x.cents,
+        })),
+      Math.max(...events.map((e) => e.ms)),
+    );
+    const segmentOf = (x: Customer) => (x.purchases > 0 ? (rfm.get(x.user)?.segment ?? "?") : PROSPECT);
+    expect(new Set([...people.values()].map(segmentOf)).size).toBeGreaterThanOrEqual(4);
+    for (const c of cases(true)) {
+      const cs = customersIn(people, c.range, c.category, c.brand);
+      const spent = cs.reduce((a, x) => a + x.cents, 0);
+      const groups = new Map<string, Customer[]>();
+      for (const x of cs) groups.set(segmentOf(x), [...(groups.get(segmentOf(x)) ?? []), x]);
+      const want = [...groups]
+        .map(([segment, members]) => ({ segment, members }))
+        .sort((a, b) => b.members.length - a.members.length || (a.segment < b.segment ? -1 : 1));
+      const rows = (await report("segments", c.flags)).data.segments as Array<{
+        segment: string;
+        customers: number;
+        customer_share: number | null;
+        revenue: number;
+        revenue_share: number | null;
+        avg_recency_days: number | null;
+        avg_frequency: number | null;
+        avg_monetary: number | null;
+      }>;
+      expect(
+        rows.map((r) => [r.segment, r.customers]),
+        `${c.label}: segments and sizes`,
+      ).toEqual(want.map((w) => [w.segment, w.members.length]));
+      for (const [i, w] of want.entries()) {
+        const r = rows[i];
+        const label = `${c.label}: ${w.segment}`;
+        if (!r) throw new Error(`${label}: missing row`);
+        const n = w.members.length;
+        const revenue = w.members.reduce((a, x) => a + x.cents, 0);
+        expect(cents(r.revenue), label).toBe(revenue);
+        expectRate(r.customer_share, n, cs.length, `${label} customer share`);
+        expectRate(r.revenue_share, revenue, spent, `${label} revenue share`);
+        const recencies = w.members.flatMap((x) => {
+          const d = rfm.get(x.user)?.recency_days;
+          return d === undefined ? [] : [d];
+        });
+        if (recencies.length === 0) expect(r.avg_recency_days, label).toBeNull();
+        else
+          expect(r.avg_recency_days, `${label} recency`).toBeCloseTo(
+            recencies.reduce((a, d) => a + d, 0) / recencies.length,
+            9,
+          );
+        expect(r.avg_frequency, `${label} frequency`).toBeCloseTo(
+          w.members.reduce((a, x) => a + x.purchases, 0) / n,
+          9,
+        );
+        // Whole cents: the exact mean rounded, up to a half-cent tie that doubles may break either way.
+        expect(
+          Math.abs(cents(r.avg_monetary ?? Number.NaN) - revenue / n),
+          `${label} monetary`,
+        ).toBeLessThanOrEqual(0.5 + 1e-9);
+      }
+      const rfmFigures = (x: Customer, scores: ReferenceRfm | undefined) => ({
+        segment: segmentOf(x),
+        rfm: scores ? `${scores.r}${scores.f}${scores.m}` : null,
+        recency_days: scores?.recency_days ?? null,
+      });
+      for (const [metric, value] of [
+        ["total_spent", (x: Customer) => x.cents],
+        ["views", (x: Customer) => x.views],
+        ["carts", (x: Customer) => x.carts],
+        ["sessions", (x: Customer) => x.sessions.size],
+      ] as const) {
+        const top = (await report("customers", { ...c.flags, metric, top: 9 })).data;
+        const wantTop = [...cs]
+          .sort((a, b) => value(b) - value(a) || (a.user < b.user ? -1 : 1))
+          .slice(0, 9)
+          .map((x) => ({
+            user_id: x.user,
+            [metric]: value(x),
+            purchases: x.purchases,
+            total_spent: x.cents,
+            ...rfmFigures(x, rfm.get(x.user)),
+          }));
+        expect(top.customers_in_range, `${c.label} customers by ${metric}`).toBe(cs.length);
+        expect(
+          (top.customers as Array<Record<string, unknown>>).map((x) => ({
+            user_id: x.user_id,
+            [metric]: metric === "total_spent" ? cents(Number(x[metric])) : x[metric],
+            purchases: x.purchases,
+            total_spent: cents(Number(x.total_spent)),
+            segment: x.segment,
+            rfm: x.rfm,
+            recency_days: x.recency_days,
+          })),
+          `${c.label} customers by ${metric}`,
+        ).toEqual(wantTop);
+      }
     }
   });
 

@@ -132,6 +132,8 @@ export interface Customer {
   carts: number;
   purchases: number;
   cents: number;
+  /** Epoch ms of the last purchase, null without one. */
+  lastPurchase: number | null;
   sessions: Set<string>;
   topCategory: string | null;
   topBrand: string | null;
@@ -164,6 +166,7 @@ export function customers(events: readonly Ev[]): Map<string, Customer> {
         carts: 0,
         purchases: 0,
         cents: 0,
+        lastPurchase: null,
         sessions: new Set(),
         topCategory: null,
         topBrand: null,
@@ -180,6 +183,7 @@ export function customers(events: readonly Ev[]): Map<string, Customer> {
     if (e.type === "purchase") {
       c.purchases++;
       c.cents += e.cents;
+      c.lastPurchase = Math.max(c.lastPurchase ?? e.ms, e.ms);
     }
     if (e.session) c.sessions.add(e.session);
     if (e.category) c.cats.set(e.category, (c.cats.get(e.category) ?? 0) + 1);

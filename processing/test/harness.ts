@@ -18,6 +18,7 @@ import { deleteQueueKeys } from "../../setup/redis.ts";
 import type { SalesDocument } from "../aggregates.ts";
 import type { ProfileDocument } from "../profiles.ts";
 import { referenceProfiles, referenceSales } from "./events.ts";
+import { PROSPECT, referenceRfm } from "./rfm.ts";
 import { allDocuments, deleteTestIndices, hdfsTree, minioFiles, readParquetFiles } from "./stores.ts";
 
 /**
@@ -176,50 +177,32 @@ export class Pipeline {
     }
   }
 
-  /**
-   * RFM fields of every profile against an independent scoring: a score is 1 + floor(5 × (number
-   * of purchasers with a strictly worse value) / purchasers), recency in whole days before the
-   * newest event time of the data, segments from the documented grid.
-   */
+  /** RFM fields of every profile against the tests' independent scoring (./rfm.ts). */
   async verifyRfm(events: readonly CaplineEvent[]): Promise<void> {
     const profiles = await allDocuments<ProfileDocument>(this.es, aliasName(this.name, "profiles"));
     const ref = referenceProfiles(events);
     const asOf = Math.max(...events.map((e) => Date.parse(e.event_time)));
-    const buyers = [...ref].filter(([, p]) => p.purchases > 0);
-    const recency = new Map(
-      buyers.map(([u, p]) => [u, Math.floor((asOf - Date.parse(p.last_purchase_at ?? "")) / 86_400_000)]),
+    const scores = referenceRfm(
+      [...ref]
+        .filter(([, p]) => p.purchases > 0)
+        .map(([user, p]) => ({
+          user,
+          lastPurchaseMs: Date.parse(p.last_purchase_at ?? ""),
+          purchases: p.purchases,
+          cents: Math.round(p.total_spent * 100),
+        })),
+      asOf,
     );
-    const score = (value: number, all: number[], higherIsBetter: boolean) =>
-      1 + Math.floor((5 * all.filter((v) => (higherIsBetter ? v < value : v > value)).length) / all.length);
-    const grid: Record<string, string> = {};
-    const rows = [
-      ["New", "Potential loyalist", "Potential loyalist", "Champions", "Champions"],
-      ["Promising", "Potential loyalist", "Potential loyalist", "Loyal", "Loyal"],
-      ["Need attention", "Need attention", "Need attention", "Loyal", "Loyal"],
-      ["Hibernating", "Hibernating", "At risk", "At risk", "At risk"],
-      ["Lost", "Hibernating", "At risk", "At risk", "At risk"],
-    ];
-    rows.forEach((row, i) => {
-      row.forEach((segment, j) => {
-        grid[`${5 - i}${j + 1}`] = segment;
-      });
-    });
-    const recencies = [...recency.values()];
-    const freqs = buyers.map(([, p]) => p.purchases);
-    const money = buyers.map(([, p]) => Math.round(p.total_spent * 100));
     for (const [user, p] of ref) {
       const doc = profiles.get(user);
       if (p.purchases === 0) {
-        expect(doc?.segment, user).toBe("Prospect");
+        expect(doc?.segment, user).toBe(PROSPECT);
         continue;
       }
-      const r = score(recency.get(user) ?? 0, recencies, false);
-      const f = score(p.purchases, freqs, true);
-      const m = score(Math.round(p.total_spent * 100), money, true);
       expect(
         { recency_days: doc?.recency_days, r: doc?.r, f: doc?.f, m: doc?.m, segment: doc?.segment },
         user,
-      ).toEqual({ recency_days: recency.get(user), r, f, m, segment: grid[`${r}${f}`] });
+      ).toEqual(scores.get(user));
     }
   }
 
