@@ -488,8 +488,14 @@ describe("capline ingest against the real Kafka", () => {
       { KAFKA_CONNECT_TIMEOUT_MS: "180000" },
     );
     const exited = finished(child);
+    let offsetsWhenStopped = 0;
     try {
       await new Promise((r) => setTimeout(r, 4_000));
+      // How far the ingest had come when Kafka went away: the outage must fall inside the file.
+      offsetsWhenStopped = await admin
+        .fetchTopicOffsets(topic)
+        .then((offsets) => offsets.reduce((s, o) => s + Number(o.high), 0))
+        .catch(() => 0);
       await stopService(config, "kafka");
       await new Promise((r) => setTimeout(r, 3_000));
     } finally {
@@ -502,8 +508,11 @@ describe("capline ingest against the real Kafka", () => {
       .filter((l) => !l.startsWith("{"))
       .join("\n");
     expect(result.code, `${lastWords}\n${result.stdout}`).toBe(0);
-    // The outage did hit the ingest in the middle of the file (not before or after it).
-    expect(result.stderr).toMatch(/Kafka failed during a chunk/);
+    // The outage did hit the ingest in the middle of the file (not before or after it): part of
+    // the file was in the topic when Kafka stopped, and the ingest went on afterwards. (Whether
+    // kafkajs's own retries or capline's chunk retry carried it over depends on the moment.)
+    expect(offsetsWhenStopped).toBeGreaterThan(0);
+    expect(offsetsWhenStopped).toBeLessThan(expected.length);
     expect(parseSummary(result.stdout).sent).toBe(expected.length);
     const ids = (await readTopic(topic)).map((m) => (JSON.parse(m.value) as CaplineEvent).event_id);
     expect(ids.length).toBe(expected.length);
