@@ -7,15 +7,13 @@ import { createMinio } from "../core/clients/minio.ts";
 import { createWebHdfs, type WebHdfsClient } from "../core/clients/webhdfs.ts";
 import { loadConfig } from "../core/config/index.ts";
 import type { CaplineEvent } from "../core/schema/events.ts";
-import { aliasName } from "../core/schema/indices.ts";
 import { ensureIndices } from "../setup/elasticsearch.ts";
-import type { SalesDocument } from "./aggregates.ts";
 import { archiveRange, hdfsStore, minioStore } from "./archive-sink.ts";
 import { indexRange } from "./index-sink.ts";
-import type { ProfileDocument } from "./profiles.ts";
-import { generateEvents, referenceProfiles, referenceSales } from "./test/events.ts";
+import { generateEvents } from "./test/events.ts";
 import { cutRanges } from "./test/ranges.ts";
-import { allDocuments, deleteTestIndices, hdfsTree, minioFiles, readParquetFiles } from "./test/stores.ts";
+import { deleteTestIndices, hdfsTree, minioFiles, readParquetFiles } from "./test/stores.ts";
+import { verifyIndexedDocuments } from "./test/verify.ts";
 
 const config = loadConfig();
 const id = randomUUID();
@@ -55,44 +53,7 @@ describe("index sink against Elasticsearch", () => {
     );
     expect(results).toEqual([0, 0, 0]); // a redelivery writes nothing
 
-    const profiles = await allDocuments<ProfileDocument>(es, aliasName(prefix, "profiles"));
-    const want = referenceProfiles(events);
-    expect(profiles.size).toBe(want.size);
-    for (const [user, ref] of want) {
-      const p = profiles.get(user);
-      expect(
-        p && {
-          views: p.views,
-          carts: p.carts,
-          removes: p.removes,
-          purchases: p.purchases,
-          total_spent: p.total_spent,
-          first_seen: p.first_seen,
-          last_seen: p.last_seen,
-          sessions: p.sessions,
-          last_purchase_at: p.last_purchase_at,
-        },
-      ).toEqual(ref);
-    }
-    for (const [name, ref] of [
-      ["sales-daily", referenceSales(events)],
-      ["sales-hourly", referenceSales(events, true)],
-    ] as const) {
-      const docs = await allDocuments<SalesDocument>(es, aliasName(prefix, name));
-      expect(docs.size).toBe(ref.size);
-      for (const [docId, want] of ref) {
-        const d = docs.get(docId);
-        expect(
-          d && {
-            views: d.views,
-            carts: d.carts,
-            removes: d.removes,
-            purchases: d.purchases,
-            revenue: d.revenue,
-          },
-        ).toEqual(want);
-      }
-    }
+    await verifyIndexedDocuments(es, prefix, events);
   });
 });
 

@@ -15,11 +15,11 @@ import type { CaplineEvent } from "../../core/schema/events.ts";
 import { aliasName } from "../../core/schema/indices.ts";
 import { ensureIndices } from "../../setup/elasticsearch.ts";
 import { deleteQueueKeys } from "../../setup/redis.ts";
-import type { SalesDocument } from "../aggregates.ts";
 import type { ProfileDocument } from "../profiles.ts";
-import { referenceProfiles, referenceSales } from "./events.ts";
+import { referenceProfiles } from "./events.ts";
 import { PROSPECT, referenceRfm } from "./rfm.ts";
 import { allDocuments, deleteTestIndices, hdfsTree, minioFiles, readParquetFiles } from "./stores.ts";
+import { verifyIndexedDocuments } from "./verify.ts";
 
 /**
  * An isolated pipeline for one integration test: its own topic, consumer group, queue prefix,
@@ -105,46 +105,7 @@ export class Pipeline {
 
   /** Every profile, daily and hourly aggregate, and the Parquet rows in each store, against the reference. */
   async verify(events: readonly CaplineEvent[]): Promise<void> {
-    const profiles = await allDocuments<ProfileDocument>(this.es, aliasName(this.name, "profiles"));
-    const want = referenceProfiles(events);
-    expect(profiles.size).toBe(want.size);
-    for (const [user, ref] of want) {
-      const p = profiles.get(user);
-      expect(
-        p && {
-          views: p.views,
-          carts: p.carts,
-          removes: p.removes,
-          purchases: p.purchases,
-          total_spent: p.total_spent,
-          first_seen: p.first_seen,
-          last_seen: p.last_seen,
-          sessions: p.sessions,
-          last_purchase_at: p.last_purchase_at,
-        },
-        `profile ${user}`,
-      ).toEqual(ref);
-    }
-    for (const [name, ref] of [
-      ["sales-daily", referenceSales(events)],
-      ["sales-hourly", referenceSales(events, true)],
-    ] as const) {
-      const docs = await allDocuments<SalesDocument>(this.es, aliasName(this.name, name));
-      expect(docs.size, name).toBe(ref.size);
-      for (const [id, w] of ref) {
-        const d = docs.get(id);
-        expect(
-          d && {
-            views: d.views,
-            carts: d.carts,
-            removes: d.removes,
-            purchases: d.purchases,
-            revenue: d.revenue,
-          },
-          `${name} ${id}`,
-        ).toEqual(w);
-      }
-    }
+    await verifyIndexedDocuments(this.es, this.name, events);
     const stores = [await minioFiles(this.minio, this.name)];
     if (this.config.archive.hdfs) {
       const tree = await hdfsTree(this.hdfs, `/${this.name}`);
