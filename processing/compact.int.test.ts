@@ -2,7 +2,6 @@ import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedis } from "../core/clients/redis.ts";
 import { generateEvents, rng } from "./test/events.ts";
 import { Pipeline } from "./test/harness.ts";
 import { coveredFiles, type FullRow, readAllRows } from "./test/lake-rows.ts";
@@ -130,18 +129,7 @@ describe("capline compact", () => {
   });
 
   it("the archive understands merged files: a full replay from offset 0, cut differently, writes nothing twice", async () => {
-    const admin = pipeline.kafka.admin();
-    await admin.connect();
-    await admin.resetOffsets({
-      groupId: `${pipeline.name}-dispatcher`,
-      topic: pipeline.name,
-      earliest: true,
-    });
-    await admin.disconnect();
-    const redis = createRedis(pipeline.config);
-    const cuts = await redis.keys(`${pipeline.name}:cuts:*`);
-    if (cuts.length > 0) await redis.del(...cuts);
-    redis.disconnect();
+    await pipeline.forgetProgress();
     const files = await lakes();
     const run = await pipeline.run(["--until-idle", "--json", "--range-size", "333"]);
     expect(run.code, run.stderr).toBe(0);

@@ -1,6 +1,5 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedis } from "../core/clients/redis.ts";
 import { sleep } from "./retry.ts";
 import { generateEvents, rng } from "./test/events.ts";
 import { Pipeline } from "./test/harness.ts";
@@ -64,18 +63,7 @@ describe("faults", () => {
   });
 
   it("a full replay from offset 0, cut differently, changes nothing", async () => {
-    const admin = pipeline.kafka.admin();
-    await admin.connect();
-    await admin.resetOffsets({
-      groupId: `${pipeline.name}-dispatcher`,
-      topic: pipeline.name,
-      earliest: true,
-    });
-    await admin.disconnect();
-    const redis = createRedis(pipeline.config);
-    const cuts = await redis.keys(`${pipeline.name}:cuts:*`);
-    if (cuts.length > 0) await redis.del(...cuts);
-    redis.disconnect();
+    await pipeline.forgetProgress();
     const run = await pipeline.run(["--until-idle", "--json", "--range-size", "777", "--lock-ms", "3000"]);
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ status: "idle", dispatcher: { events: 12_000 } });

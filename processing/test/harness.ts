@@ -84,6 +84,21 @@ export class Pipeline {
   }
 
   /** Runs a child to its end: exit code and stdout. */
+  /**
+   * Makes the next run start from offset 0 with no memory of earlier cuts: the dispatcher group's
+   * offsets go back to the earliest, and the cut registry is emptied (a full replay).
+   */
+  async forgetProgress(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    await admin.resetOffsets({ groupId: `${this.name}-dispatcher`, topic: this.name, earliest: true });
+    await admin.disconnect();
+    const redis = createRedis(this.config);
+    const cuts = await redis.keys(`${this.name}:cuts:*`);
+    if (cuts.length > 0) await redis.del(...cuts);
+    redis.disconnect();
+  }
+
   async run(
     args: string[],
     timeoutMs = 240_000,
