@@ -1,18 +1,8 @@
 import { CaplineError, UsageError } from "../core/errors.ts";
 
-/** The fields of a row, in the canonical (REES46) order. */
-export const ROW_FIELDS = [
-  "event_time",
-  "event_type",
-  "product_id",
-  "category_id",
-  "category_code",
-  "brand",
-  "price",
-  "user_id",
-  "user_session",
-] as const;
-export type RowField = (typeof ROW_FIELDS)[number];
+import { ROW_FIELDS, type RowField } from "../core/schema/events.ts";
+
+export { ROW_FIELDS, type RowField };
 
 /** Columns a file must have (DESIGN.md: these may never be empty either). */
 export const REQUIRED_FIELDS: readonly RowField[] = [

@@ -1,6 +1,7 @@
 import { ByteWriter, parquetWrite } from "hyparquet-writer";
 import parquet from "parquetjs-lite";
 import { CaplineError } from "../core/errors.ts";
+import { ROW_FIELDS } from "../core/schema/events.ts";
 import type { RangeEvent } from "./lake.ts";
 import { toMillis } from "./time.ts";
 
@@ -19,15 +20,7 @@ const snappy = { compression: "SNAPPY" } as const;
 
 export const LAKE_COLUMNS = [
   "event_id",
-  "event_time",
-  "event_type",
-  "product_id",
-  "category_id",
-  "category_code",
-  "brand",
-  "price",
-  "user_id",
-  "user_session",
+  ...ROW_FIELDS,
   "source_file",
   "source_line",
   "kafka_partition",

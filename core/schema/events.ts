@@ -27,6 +27,23 @@ export interface CaplineEvent {
   source: EventSource;
 }
 
+/**
+ * The event's fields that come from an input row, in the REES46 column order: the ingester's
+ * canonical row and the lake's columns both follow it.
+ */
+export const ROW_FIELDS = [
+  "event_time",
+  "event_type",
+  "product_id",
+  "category_id",
+  "category_code",
+  "brand",
+  "price",
+  "user_id",
+  "user_session",
+] as const;
+export type RowField = (typeof ROW_FIELDS)[number];
+
 /** Why a row was refused (DESIGN.md row rules). */
 export const REJECT_REASONS = [
   "missing_field",
