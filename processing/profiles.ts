@@ -155,9 +155,14 @@ function sortedUnion(a: readonly string[], b: Iterable<string>): string[] {
   return [...new Set([...a, ...b])].sort();
 }
 
+/**
+ * Counts keyed by brand or category code: user data, so a key may be `constructor` or
+ * `__proto__`. A prototype-less record counts those like any other name (on `{}` the first
+ * would read an inherited function and the second would be swallowed by the prototype setter).
+ */
 function addCounts(a: Record<string, number>, b: Map<string, number>): Record<string, number> {
-  const out: Record<string, number> = { ...a };
-  for (const [key, n] of b) out[key] = (out[key] ?? 0) + n;
+  const out = Object.assign(Object.create(null) as Record<string, number>, a);
+  for (const [key, n] of b) out[key] = (Object.hasOwn(out, key) ? (out[key] ?? 0) : 0) + n;
   return out;
 }
 
