@@ -22,7 +22,7 @@ import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import { loadConfig, PROJECT_ROOT } from "../core/config/index.ts";
 import { aliasName } from "../core/schema/indices.ts";
 import { checkpointTopicOf, generate } from "../ingestion/index.ts";
-import { ensureIndices } from "../setup/elasticsearch.ts";
+import { configuredIndexSettings, ensureIndices } from "../setup/elasticsearch.ts";
 import { deleteQueueKeys } from "../setup/redis.ts";
 
 const args = process.argv.slice(2);
@@ -216,7 +216,7 @@ async function sinkFigures(processStartedMs: number): Promise<Record<string, Sin
 
 let exitCode = 0;
 try {
-  await ensureIndices(es, name, { shards: 1, replicas: 0 });
+  await ensureIndices(es, name, configuredIndexSettings(config));
   await minio.makeBucket(name, config.minio.region);
   await hdfs.mkdirs(`/${name}`);
   const loadBefore = loadAverage();

@@ -8,10 +8,11 @@ import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
 import { CaplineError, describeError } from "../core/errors.ts";
 import { logger } from "../core/logging.ts";
+import { aliasName, INDEX_NAMES } from "../core/schema/indices.ts";
 import { hdfsStore, type LakeStore, minioStore } from "./archive-sink.ts";
 import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
 import { ARCHIVE_QUEUE, INDEX_QUEUE, type RangeJobData, RFM_QUEUE } from "./jobs.ts";
-import { sleep } from "./retry.ts";
+import { sleep, withRetries } from "./retry.ts";
 import { type RfmRunResult, recomputeRfm } from "./rfm-job.ts";
 import { type WorkerStats, Workers } from "./worker.ts";
 
@@ -196,6 +197,14 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
           // Scores as of everything processed, so a script's next step sees final segments.
           const rfm =
             options.role === "worker" ? undefined : await recomputeRfm(es, config.elasticsearch.indexPrefix);
+          // Searchable now, not at the next refresh (ELASTICSEARCH_REFRESH_INTERVAL): the script's
+          // next step (a report, a check) reads what was just written.
+          await withRetries(() =>
+            es.indices.refresh({
+              index: INDEX_NAMES.map((n) => aliasName(config.elasticsearch.indexPrefix, n)).join(","),
+              ignore_unavailable: true,
+            }),
+          );
           return { ...summary("idle"), ...(rfm ? { rfm } : {}) };
         }
       }

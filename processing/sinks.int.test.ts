@@ -7,7 +7,7 @@ import { createMinio } from "../core/clients/minio.ts";
 import { createWebHdfs, type WebHdfsClient } from "../core/clients/webhdfs.ts";
 import { loadConfig } from "../core/config/index.ts";
 import type { CaplineEvent } from "../core/schema/events.ts";
-import { ensureIndices } from "../setup/elasticsearch.ts";
+import { configuredIndexSettings, ensureIndices } from "../setup/elasticsearch.ts";
 import { archiveRange, hdfsStore, minioStore } from "./archive-sink.ts";
 import { indexRange } from "./index-sink.ts";
 import { generateEvents } from "./test/events.ts";
@@ -28,7 +28,7 @@ describe("index sink against Elasticsearch", () => {
   const prefix = `capline-test-${id}`;
 
   beforeAll(async () => {
-    await ensureIndices(es, prefix, { shards: 1, replicas: 0 });
+    await ensureIndices(es, prefix, configuredIndexSettings(config));
   });
   afterAll(async () => {
     await deleteTestIndices(es, prefix);

@@ -1,4 +1,5 @@
 import { type Client, errors } from "@elastic/elasticsearch";
+import type { Config } from "../core/config/index.ts";
 import {
   aliasName,
   concreteIndexName,
@@ -21,6 +22,31 @@ import type { SetupItem } from "./report.ts";
 export interface IndexSettings {
   shards: number;
   replicas: number;
+  /** `index.refresh_interval`: dynamic, so setup brings existing indices and templates in line. */
+  refreshInterval: string;
+}
+
+/** The index settings the configuration asks for. */
+export function configuredIndexSettings(config: Config): IndexSettings {
+  return {
+    shards: config.elasticsearch.shards,
+    replicas: config.elasticsearch.replicas,
+    refreshInterval: config.elasticsearch.refreshInterval,
+  };
+}
+
+function indexSettings(settings: IndexSettings) {
+  return {
+    number_of_shards: settings.shards,
+    number_of_replicas: settings.replicas,
+    refresh_interval: settings.refreshInterval,
+  };
+}
+
+/** The refresh interval found, when it is not the one wanted (unset counts as different). */
+function refreshDifference(settings: FlatSettings | undefined, wanted: IndexSettings): string | undefined {
+  const found = settings?.["index.refresh_interval"];
+  return String(found) === wanted.refreshInterval ? undefined : String(found ?? "(unset)");
 }
 
 /** Above the built-in templates (priority 100 and below), so ours wins for its own names. */
@@ -36,7 +62,7 @@ export function templateBody(prefix: string, name: IndexName, settings: IndexSet
     priority: TEMPLATE_PRIORITY,
     _meta: { managed_by: "capline", mapping_version: MAPPING_VERSION },
     template: {
-      settings: { number_of_shards: settings.shards, number_of_replicas: settings.replicas },
+      settings: indexSettings(settings),
       mappings: mappingFor(name),
       aliases: { [aliasName(prefix, name)]: {} },
     },
@@ -95,7 +121,18 @@ async function ensureTemplate(
   const wantedAliases = Object.keys(body.template.aliases);
   if (aliases.join(",") !== wantedAliases.join(","))
     differences.push(`aliases: expected ${wantedAliases.join(",")}, found ${aliases.join(",") || "(none)"}`);
-  return { ...base, status: differences.length ? "differs" : "unchanged", differences };
+  if (differences.length) return { ...base, status: "differs", differences };
+  // Only the refresh interval is off (ELASTICSEARCH_REFRESH_INTERVAL changed): a dynamic setting,
+  // brought in line rather than reported as a conflict.
+  const refresh = refreshDifference(found.template?.settings as FlatSettings | undefined, settings);
+  if (refresh === undefined) return { ...base, status: "unchanged", differences };
+  await es.indices.putIndexTemplate({ name: tname, ...body });
+  return {
+    ...base,
+    status: "unchanged",
+    differences,
+    detail: `refresh_interval ${refresh} → ${settings.refreshInterval}`,
+  };
 }
 
 interface IndexInfo {
@@ -162,7 +199,7 @@ async function ensureIndex(
     }
     await es.indices.create({
       index: concrete,
-      settings: { number_of_shards: settings.shards, number_of_replicas: settings.replicas },
+      settings: indexSettings(settings),
       mappings: mappingFor(name) as never,
       aliases: { [alias]: { is_write_index: true } },
     });
@@ -176,8 +213,21 @@ async function ensureIndex(
     ...settingDifferences(index.settings, settings),
     ...diffMappings(mappingFor(name) as MappingLike, index.mappings ?? {}).map(describeDifference),
   ];
+  const refresh = refreshDifference(index.settings, settings);
+  if (refresh !== undefined)
+    await es.indices.putSettings({
+      index: concrete,
+      settings: { refresh_interval: settings.refreshInterval },
+    });
   const items: SetupItem[] = [
-    { ...indexBase, status: differences.length ? "differs" : "unchanged", differences },
+    {
+      ...indexBase,
+      status: differences.length ? "differs" : "unchanged",
+      differences,
+      ...(refresh !== undefined
+        ? { detail: `refresh_interval ${refresh} → ${settings.refreshInterval}` }
+        : {}),
+    },
   ];
   const holders = Object.entries(found)
     .filter(([, info]) => info.aliases && alias in info.aliases)

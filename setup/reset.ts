@@ -1,5 +1,11 @@
 import type { Config } from "../core/config/index.ts";
-import { countDocuments, dataIndices, ensureIndices, type IndexSettings } from "./elasticsearch.ts";
+import {
+  configuredIndexSettings,
+  countDocuments,
+  dataIndices,
+  ensureIndices,
+  type IndexSettings,
+} from "./elasticsearch.ts";
 import { countHdfs, emptyHdfsRoot } from "./hdfs.ts";
 import {
   activeGroupsError,
@@ -35,7 +41,7 @@ export function resetTargets(config: Config): ResetTargets {
     topics: [config.kafka.topic, config.kafka.dlqTopic, checkpointTopic(config.kafka.topic)],
     groups: consumerGroups(config.kafka.clientId),
     indexPrefix: config.elasticsearch.indexPrefix,
-    indexSettings: { shards: config.elasticsearch.shards, replicas: config.elasticsearch.replicas },
+    indexSettings: configuredIndexSettings(config),
     bucket: config.minio.bucket,
     hdfsRoot: config.hdfs.root,
     queuePrefix: config.redis.queuePrefix,

@@ -74,6 +74,34 @@ describe("capline setup", () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it("brings a changed refresh interval in line in place (a dynamic setting, not a conflict)", async () => {
+    const prefix = config.elasticsearch.indexPrefix;
+    const index = concreteIndexName(prefix, "sales-daily");
+    const uuid = async () =>
+      (await services.es.indices.getSettings({ index, flat_settings: true }))[index]?.settings?.[
+        "index.uuid"
+      ];
+    const before = await uuid();
+    const slower = setupTargets(testConfig({ ...env, ELASTICSEARCH_REFRESH_INTERVAL: "30s" }));
+    const changed = await runSetup(services, slower);
+    expect(changed.ok).toBe(true);
+    const item = changed.items.find((i) => i.kind === "index" && i.name === index);
+    expect(item).toMatchObject({ status: "unchanged", detail: `refresh_interval 5s → 30s` });
+    const template = changed.items.find(
+      (i) => i.kind === "index-template" && i.name === aliasName(prefix, "sales-daily"),
+    );
+    expect(template).toMatchObject({ status: "unchanged", detail: `refresh_interval 5s → 30s` });
+    const settings = await services.es.indices.getSettings({ index, flat_settings: true });
+    expect(settings[index]?.settings?.["index.refresh_interval"]).toBe("30s");
+    expect(await uuid()).toBe(before);
+    // And back: the configured default again, nothing left to change afterwards.
+    await runSetup(services, setupTargets(config));
+    const again = await runSetup(services, setupTargets(config));
+    expect(
+      again.items.every((i) => i.status === "unchanged" && i.detail?.startsWith("refresh") !== true),
+    ).toBe(true);
+  });
+
   it("says so on the command line too (--json, exit 0)", async () => {
     const run = await runCli(["setup", "--json"], env);
     expect(run.code).toBe(ExitCode.OK);

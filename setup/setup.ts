@@ -1,5 +1,5 @@
 import type { Config } from "../core/config/index.ts";
-import { ensureIndices, type IndexSettings } from "./elasticsearch.ts";
+import { configuredIndexSettings, ensureIndices, type IndexSettings } from "./elasticsearch.ts";
 import { ensureHdfsRoot } from "./hdfs.ts";
 import { ensureTopics } from "./kafka.ts";
 import { ensureBucket } from "./minio.ts";
@@ -22,7 +22,7 @@ export function setupTargets(config: Config): SetupTargets {
   return {
     topics: topicSpecs(config),
     indexPrefix: config.elasticsearch.indexPrefix,
-    indexSettings: { shards: config.elasticsearch.shards, replicas: config.elasticsearch.replicas },
+    indexSettings: configuredIndexSettings(config),
     bucket: config.minio.bucket,
     region: config.minio.region,
     hdfsRoot: config.hdfs.root,

@@ -58,6 +58,8 @@ export interface Config {
     indexPrefix: string;
     shards: number;
     replicas: number;
+    /** Index refresh interval ("5s"): how soon a write becomes searchable. */
+    refreshInterval: string;
   };
   kibana: { url: string; username: string | undefined; password: string | undefined };
   minio: {
@@ -185,6 +187,14 @@ export const CONFIG_FIELDS = {
     parse: integer(0, 5, 0),
     fallback: "0",
     doc: "replicas per index (0 on one node)",
+  },
+  ELASTICSEARCH_REFRESH_INTERVAL: {
+    parse: text({
+      pattern: /^(?:[1-9]\d{0,5}(?:ms|s|m)|-1)$/,
+      expected: "an Elasticsearch time value such as 1s, 5s or 500ms (-1: only on demand)",
+    }),
+    fallback: "5s",
+    doc: "how soon an indexed write becomes searchable (longer = less Elasticsearch CPU)",
   },
   KIBANA_URL: {
     parse: httpUrl("http://127.0.0.1:5601"),
@@ -460,6 +470,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       indexPrefix: read("ELASTICSEARCH_INDEX_PREFIX"),
       shards: read("ELASTICSEARCH_SHARDS"),
       replicas: read("ELASTICSEARCH_REPLICAS"),
+      refreshInterval: read("ELASTICSEARCH_REFRESH_INTERVAL"),
     },
     kibana: {
       url: read("KIBANA_URL"),

@@ -13,7 +13,7 @@ import { createWebHdfs } from "../../core/clients/webhdfs.ts";
 import { type Config, loadConfig } from "../../core/config/index.ts";
 import type { CaplineEvent } from "../../core/schema/events.ts";
 import { aliasName } from "../../core/schema/indices.ts";
-import { ensureIndices } from "../../setup/elasticsearch.ts";
+import { configuredIndexSettings, ensureIndices } from "../../setup/elasticsearch.ts";
 import { deleteQueueKeys } from "../../setup/redis.ts";
 import type { ProfileDocument } from "../profiles.ts";
 import { referenceProfiles } from "./events.ts";
@@ -63,7 +63,7 @@ export class Pipeline {
   }
 
   async setup(): Promise<void> {
-    await ensureIndices(this.es, this.name, { shards: 1, replicas: 0 });
+    await ensureIndices(this.es, this.name, configuredIndexSettings(this.config));
     await this.minio.makeBucket(this.name, this.config.minio.region);
     if (this.config.archive.hdfs) await this.hdfs.mkdirs(`/${this.name}`);
   }
