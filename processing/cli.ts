@@ -49,7 +49,7 @@ export function registerProcessing(program: Command): void {
       .option("--until-idle", "exit 0 once the lag is zero and the queues are empty")
       .option(
         "--range-size <n>",
-        "largest range of messages per job (default 5000)",
+        "largest range of messages per job (default 20000)",
         positiveInt("--range-size"),
       )
       .option(

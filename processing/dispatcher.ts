@@ -36,10 +36,15 @@ export interface DispatcherOptions {
   dlqTopic: string;
   groupId: string;
   queuePrefix: string;
-  /** Largest range, in messages. @defaultValue 5000 */
+  /** Largest range, in messages. @defaultValue 20000 */
   rangeSize?: number;
   /** Ranges in flight per partition before the partition is paused (backpressure). @defaultValue 8 */
   maxInFlight?: number;
+  /**
+   * A partial range is cut when its partition is caught up, or after this long without new
+   * messages. @defaultValue 300
+   */
+  lingerMs?: number;
   /** How often job states are checked and offsets committed. @defaultValue 100 */
   tickMs?: number;
   /** BullMQ connection options (a URL). */
@@ -77,6 +82,8 @@ interface PartitionState {
   bufferFirst: number | undefined;
   bufferLast: number | undefined;
   bufferDlq: number;
+  /** When the buffer last grew (performance.now()). */
+  bufferTouched: number;
   ranges: Pending[];
   /** Next offset after everything consumed, control records included. */
   position: number;
@@ -119,6 +126,7 @@ export class Dispatcher {
   private readonly locks = new Map<number, Promise<unknown>>();
   private readonly rangeSize: number;
   private readonly maxInFlight: number;
+  private readonly lingerMs: number;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private stopped = false;
@@ -130,12 +138,16 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
     private readonly log: Logger,
   ) {
-    this.rangeSize = options.rangeSize ?? 5000;
+    this.rangeSize = options.rangeSize ?? 20_000;
     this.maxInFlight = options.maxInFlight ?? 8;
+    this.lingerMs = options.lingerMs ?? 300;
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       readUncommitted: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
+      // A fetch waits this long for data before answering empty; disconnecting waits for the
+      // fetch in flight, so the kafkajs default (5 s) added seconds to every --until-idle exit.
+      maxWaitTimeInMs: 500,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
     });
@@ -240,7 +252,10 @@ export class Dispatcher {
       await this.sendToDlq(batch.partition, batch.messages);
       try {
         for (const message of batch.messages) await this.route(state, message);
-        await this.flushBuffer(state);
+        // Caught up (at most the transaction marker after the last message): cut what is
+        // buffered now. Otherwise more messages are coming and the range keeps filling; the tick
+        // cuts it if they stop coming (lingerMs).
+        if (Number(batch.offsetLag()) <= 1) await this.flushBuffer(state);
       } catch (error) {
         this.replayOn(error, state);
         return;
@@ -284,6 +299,7 @@ export class Dispatcher {
       bufferFirst: undefined,
       bufferLast: undefined,
       bufferDlq: 0,
+      bufferTouched: 0,
       ranges: [],
       position: committed >= 0 ? committed : firstOffset,
       committed,
@@ -351,12 +367,13 @@ export class Dispatcher {
     }
     state.bufferFirst ??= offset;
     state.bufferLast = offset;
+    state.bufferTouched = performance.now();
     if (row) state.buffer.push(row);
     else state.bufferDlq++;
     if (state.buffer.length + state.bufferDlq >= this.rangeSize) await this.flushBuffer(state);
   }
 
-  /** Cuts the fresh messages into a new range (at a batch's end, or when full). */
+  /** Cuts the fresh messages into a new range (when full, caught up, or lingering). */
   private async flushBuffer(state: PartitionState): Promise<void> {
     if (state.bufferFirst === undefined || state.bufferLast === undefined) return;
     const range = {
@@ -424,13 +441,26 @@ export class Dispatcher {
       for (const partition of [...this.states.keys()])
         await this.withLock(partition, async () => {
           const state = this.states.get(partition);
-          if (state) await this.progress(state).catch((error: unknown) => this.replayOn(error, state));
+          if (!state) return;
+          await this.progress(state)
+            .then(() => this.flushLingering(state))
+            .catch((error: unknown) => this.replayOn(error, state));
         });
     } catch (error) {
       this.log.warn({ error: describeError(error) }, "progress check failed; retrying");
     } finally {
       this.ticking = false;
     }
+  }
+
+  /**
+   * Cuts a partial range whose partition has had no new messages for lingerMs (the end of a
+   * stream that is still open, say). Not while the partition is paused for backpressure: its
+   * buffer keeps filling once it resumes, which keeps ranges large when the sinks are behind.
+   */
+  private async flushLingering(state: PartitionState): Promise<void> {
+    if (state.bufferFirst === undefined || state.paused) return;
+    if (performance.now() - state.bufferTouched >= this.lingerMs) await this.flushBuffer(state);
   }
 
   /** Checks the head ranges' jobs, queues the next index job, commits and cleans up. */
