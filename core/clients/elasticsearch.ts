@@ -12,6 +12,10 @@ export function createElasticsearch(config: Config, overrides: Partial<ClientOpt
     node: es.url,
     requestTimeout: 30_000,
     maxRetries: 3,
+    // Responses come from our own cluster and are parsed with JSON.parse: the "secure" parser is
+    // several times slower and *throws* on a "__proto__" key, which user data (a brand, say) may
+    // be. Code that merges such records uses prototype-less objects (processing/profiles.ts).
+    disablePrototypePoisoningProtection: true,
     ...overrides,
   };
   if (es.apiKey) options.auth = { apiKey: es.apiKey };
