@@ -15,10 +15,12 @@ import {
   ARCHIVE_QUEUE,
   cutsKey,
   encodePayload,
+  forgetPayload,
   INDEX_QUEUE,
   jobId,
   payloadKey,
   type RangeJobData,
+  rememberPayload,
 } from "./jobs.ts";
 import type { RangeEvent } from "./lake.ts";
 import { checkEvent } from "./validate.ts";
@@ -412,6 +414,7 @@ export class Dispatcher {
     }
     const key = payloadKey(this.options.queuePrefix, range);
     await this.redis.set(key, encodePayload(rows));
+    rememberPayload(key, rows);
     const data: RangeJobData = { ...range, payloadKey: key, events: rows.length, dlq };
     await this.archiveQueue.add(ARCHIVE_QUEUE, data, { ...JOB_OPTIONS, jobId: jobId(range) });
     state.ranges.push({ range, archiveDone: false, index: "waiting" });
@@ -552,6 +555,7 @@ export class Dispatcher {
     if (ranges.length === 0) return;
     const multi = this.redis.multi();
     for (const r of ranges) {
+      forgetPayload(payloadKey(this.options.queuePrefix, r));
       multi.del(payloadKey(this.options.queuePrefix, r));
       multi.hdel(cutsKey(this.options.queuePrefix, r.topic, r.partition), String(r.first));
     }

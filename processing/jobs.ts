@@ -49,7 +49,40 @@ export function decodePayload(bytes: Buffer): RangeEvent[] {
   return JSON.parse(gunzipSync(bytes).toString("utf8")) as RangeEvent[];
 }
 
-export async function loadPayload(redis: Redis, data: RangeJobData): Promise<RangeEvent[]> {
+/**
+ * Payloads this process already holds decoded, by Redis key: the rows the dispatcher just stored
+ * and the ones a worker just read, so a range's archive and index jobs in the same process decode
+ * it once (or never, next to the dispatcher). A range's messages never change (Kafka offsets are
+ * immutable and the cut registry fixes the range), so a cached copy always equals the stored one.
+ * Bounded by events, oldest dropped first; the rows are shared and must not be modified.
+ */
+const decoded = new Map<string, readonly RangeEvent[]>();
+let decodedEvents = 0;
+/** Most events held decoded per process. */
+const DECODED_EVENTS_MAX = 200_000;
+
+export function rememberPayload(key: string, rows: readonly RangeEvent[]): void {
+  forgetPayload(key);
+  if (rows.length > DECODED_EVENTS_MAX) return;
+  for (const [oldest, held] of decoded) {
+    if (decodedEvents + rows.length <= DECODED_EVENTS_MAX) break;
+    decoded.delete(oldest);
+    decodedEvents -= held.length;
+  }
+  decoded.set(key, rows);
+  decodedEvents += rows.length;
+}
+
+export function forgetPayload(key: string): void {
+  const held = decoded.get(key);
+  if (!held) return;
+  decoded.delete(key);
+  decodedEvents -= held.length;
+}
+
+export async function loadPayload(redis: Redis, data: RangeJobData): Promise<readonly RangeEvent[]> {
+  const held = decoded.get(data.payloadKey);
+  if (held) return held;
   const bytes = await redis.getBuffer(data.payloadKey);
   if (!bytes)
     throw new CaplineError(
@@ -57,5 +90,7 @@ export async function loadPayload(redis: Redis, data: RangeJobData): Promise<Ran
       `the messages of range ${rangeId(data)} are not in Redis (${data.payloadKey}); the dispatcher replays them from Kafka`,
       { retryable: true, details: { range: rangeId(data) } },
     );
-  return decodePayload(bytes);
+  const rows = decodePayload(bytes);
+  rememberPayload(data.payloadKey, rows);
+  return rows;
 }
