@@ -83,17 +83,31 @@ describe("profiles", () => {
   it("counts brands and category codes named like Object's own properties", () => {
     const names = ["__proto__", "constructor", "toString", "hasOwnProperty"];
     const store = new Map<string, ProfileDocument>();
-    applyProfiles(store, names.map((brand) => event({ brand, category_code: brand })), range(0, 0, 3));
+    applyProfiles(
+      store,
+      names.map((brand) => event({ brand, category_code: brand })),
+      range(0, 0, 3),
+    );
     // The stored document goes through JSON (as in Elasticsearch) before the next merge.
     const stored = JSON.parse(JSON.stringify(store.get("u1"))) as ProfileDocument;
     store.set("u1", stored);
     applyProfiles(store, [event({ brand: "__proto__", category_code: "constructor" })], range(0, 4, 4));
     const state = store.get("u1")?.state;
     expect(Object.entries(state?.brands ?? {}).sort()).toEqual(
-      [["__proto__", 2], ["constructor", 1], ["hasOwnProperty", 1], ["toString", 1]].sort(),
+      [
+        ["__proto__", 2],
+        ["constructor", 1],
+        ["hasOwnProperty", 1],
+        ["toString", 1],
+      ].sort(),
     );
     expect(Object.entries(state?.categories ?? {}).sort()).toEqual(
-      [["__proto__", 1], ["constructor", 2], ["hasOwnProperty", 1], ["toString", 1]].sort(),
+      [
+        ["__proto__", 1],
+        ["constructor", 2],
+        ["hasOwnProperty", 1],
+        ["toString", 1],
+      ].sort(),
     );
     expect(store.get("u1")).toMatchObject({ top_brand: "__proto__", top_category: "constructor" });
   });
