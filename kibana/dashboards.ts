@@ -1,5 +1,6 @@
+import { REJECT_REASONS } from "../core/schema/events.ts";
 import { dataViewIds } from "./data-views.ts";
-import type { DashboardDef, Metric, NumberFormat } from "./lens.ts";
+import type { DashboardDef, Metric, NumberFormat, PanelDef } from "./lens.ts";
 
 /**
  * capline's dashboards, as typed definitions. docs/kibana.md explains what each panel answers;
@@ -20,6 +21,50 @@ function sum(field: string, label: string, format?: NumberFormat): Metric {
   return format ? { op: "sum", field, label, format } : { op: "sum", field, label };
 }
 
+/** purchases / views. */
+const CONVERSION: Metric = {
+  op: "ratio",
+  label: "Conversion",
+  numerator: { op: "sum", field: "purchases" },
+  denominator: { op: "sum", field: "views" },
+  format: "percent",
+};
+
+/** 1 − purchases / carts. */
+const ABANDONMENT: Metric = {
+  op: "ratio",
+  label: "Cart abandonment",
+  numerator: { op: "sum", field: "purchases" },
+  denominator: { op: "sum", field: "carts" },
+  complement: true,
+  format: "percent",
+};
+
+interface Tile {
+  key: string;
+  title: string;
+  metric: Metric;
+  /** Columns of the 48-column grid. @defaultValue 12 */
+  w?: number;
+}
+
+/** A row of metric tiles, left to right from column 0, 6 rows high. */
+function metricRow(dataView: string, query: string | undefined, tiles: readonly Tile[], y = 0): PanelDef[] {
+  let x = 0;
+  return tiles.map(({ key, title, metric, w = 12 }) => {
+    const panel: PanelDef = {
+      key,
+      title,
+      grid: { x, y, w, h: 6 },
+      dataView,
+      ...(query !== undefined ? { query } : {}),
+      chart: { type: "metric", metric },
+    };
+    x += w;
+    return panel;
+  });
+}
+
 export function dashboardDefs(prefix: string): DashboardDef[] {
   const dv = dataViewIds(prefix);
   return [
@@ -30,37 +75,21 @@ export function dashboardDefs(prefix: string): DashboardDef[] {
         "Customers active in the time range (by last seen): how many, how many bought, what they spent, segments and top spenders.",
       ...TIME,
       panels: [
-        {
-          key: "customers",
-          title: "Customers",
-          grid: { x: 0, y: 0, w: 12, h: 6 },
-          dataView: dv.profiles,
-          chart: { type: "metric", metric: { op: "count", label: "Customers", format: "integer" } },
-        },
-        {
-          key: "purchasers",
-          title: "Purchasers",
-          grid: { x: 12, y: 0, w: 12, h: 6 },
-          dataView: dv.profiles,
-          chart: {
-            type: "metric",
+        ...metricRow(dv.profiles, undefined, [
+          {
+            key: "customers",
+            title: "Customers",
+            metric: { op: "count", label: "Customers", format: "integer" },
+          },
+          {
+            key: "purchasers",
+            title: "Purchasers",
             metric: { op: "count", label: "Purchasers", filter: "purchases > 0", format: "integer" },
           },
-        },
-        {
-          key: "revenue",
-          title: "Revenue",
-          grid: { x: 24, y: 0, w: 12, h: 6 },
-          dataView: dv.profiles,
-          chart: { type: "metric", metric: sum("total_spent", "Revenue", "number") },
-        },
-        {
-          key: "aov",
-          title: "Average order value",
-          grid: { x: 36, y: 0, w: 12, h: 6 },
-          dataView: dv.profiles,
-          chart: {
-            type: "metric",
+          { key: "revenue", title: "Revenue", metric: sum("total_spent", "Revenue", "number") },
+          {
+            key: "aov",
+            title: "Average order value",
             metric: {
               op: "ratio",
               label: "Average order value",
@@ -69,7 +98,7 @@ export function dashboardDefs(prefix: string): DashboardDef[] {
               format: "number",
             },
           },
-        },
+        ]),
         {
           key: "segments",
           title: "Customers by segment",
@@ -209,65 +238,18 @@ export function dashboardDefs(prefix: string): DashboardDef[] {
       description: "Views → carts → purchases over time and by category, conversion and cart abandonment.",
       ...TIME,
       panels: [
-        {
-          key: "views",
-          title: "Views",
-          grid: { x: 0, y: 0, w: 10, h: 6 },
-          dataView: dv.salesDaily,
-          query: ALL,
-          chart: { type: "metric", metric: sum("views", "Views", "integer") },
-        },
-        {
-          key: "carts",
-          title: "Add to cart",
-          grid: { x: 10, y: 0, w: 10, h: 6 },
-          dataView: dv.salesDaily,
-          query: ALL,
-          chart: { type: "metric", metric: sum("carts", "Add to cart", "integer") },
-        },
-        {
-          key: "purchases",
-          title: "Purchases",
-          grid: { x: 20, y: 0, w: 10, h: 6 },
-          dataView: dv.salesDaily,
-          query: ALL,
-          chart: { type: "metric", metric: sum("purchases", "Purchases", "integer") },
-        },
-        {
-          key: "conversion",
-          title: "Conversion (purchases / views)",
-          grid: { x: 30, y: 0, w: 9, h: 6 },
-          dataView: dv.salesDaily,
-          query: ALL,
-          chart: {
-            type: "metric",
-            metric: {
-              op: "ratio",
-              label: "Conversion",
-              numerator: { op: "sum", field: "purchases" },
-              denominator: { op: "sum", field: "views" },
-              format: "percent",
-            },
+        ...metricRow(dv.salesDaily, ALL, [
+          { key: "views", title: "Views", metric: sum("views", "Views", "integer"), w: 10 },
+          { key: "carts", title: "Add to cart", metric: sum("carts", "Add to cart", "integer"), w: 10 },
+          { key: "purchases", title: "Purchases", metric: sum("purchases", "Purchases", "integer"), w: 10 },
+          { key: "conversion", title: "Conversion (purchases / views)", metric: CONVERSION, w: 9 },
+          {
+            key: "abandonment",
+            title: "Cart abandonment (1 − purchases / carts)",
+            metric: ABANDONMENT,
+            w: 9,
           },
-        },
-        {
-          key: "abandonment",
-          title: "Cart abandonment (1 − purchases / carts)",
-          grid: { x: 39, y: 0, w: 9, h: 6 },
-          dataView: dv.salesDaily,
-          query: ALL,
-          chart: {
-            type: "metric",
-            metric: {
-              op: "ratio",
-              label: "Cart abandonment",
-              numerator: { op: "sum", field: "purchases" },
-              denominator: { op: "sum", field: "carts" },
-              complement: true,
-              format: "percent",
-            },
-          },
-        },
+        ]),
         {
           key: "funnel-over-time",
           title: "Views, carts and purchases over time",
@@ -299,13 +281,7 @@ export function dashboardDefs(prefix: string): DashboardDef[] {
               sum("views", "Views", "integer"),
               sum("carts", "Add to cart", "integer"),
               sum("purchases", "Purchases", "integer"),
-              {
-                op: "ratio",
-                label: "Conversion",
-                numerator: { op: "sum", field: "purchases" },
-                denominator: { op: "sum", field: "views" },
-                format: "percent",
-              },
+              CONVERSION,
             ],
           },
         },
@@ -319,16 +295,7 @@ export function dashboardDefs(prefix: string): DashboardDef[] {
             type: "xy",
             series: "line",
             x: { op: "date_histogram", field: "bucket", label: "Day" },
-            y: [
-              {
-                op: "ratio",
-                label: "Cart abandonment",
-                numerator: { op: "sum", field: "purchases" },
-                denominator: { op: "sum", field: "carts" },
-                complement: true,
-                format: "percent",
-              },
-            ],
+            y: [ABANDONMENT],
           },
         },
       ],
@@ -340,38 +307,18 @@ export function dashboardDefs(prefix: string): DashboardDef[] {
         "What the pipeline took in and refused: one record per ingest run (kind ingest) and per processing batch (kind process).",
       ...TIME,
       panels: [
-        {
-          key: "rows",
-          title: "Rows read",
-          grid: { x: 0, y: 0, w: 12, h: 6 },
-          dataView: dv.ops,
-          query: 'kind : "ingest"',
-          chart: { type: "metric", metric: sum("rows", "Rows read", "integer") },
-        },
-        {
-          key: "sent",
-          title: "Events sent",
-          grid: { x: 12, y: 0, w: 12, h: 6 },
-          dataView: dv.ops,
-          query: 'kind : "ingest"',
-          chart: { type: "metric", metric: sum("sent", "Events sent", "integer") },
-        },
-        {
-          key: "rejected",
-          title: "Rows rejected",
-          grid: { x: 24, y: 0, w: 12, h: 6 },
-          dataView: dv.ops,
-          query: 'kind : "ingest"',
-          chart: { type: "metric", metric: sum("rejected", "Rows rejected", "integer") },
-        },
-        {
-          key: "duplicates",
-          title: "Duplicate rows",
-          grid: { x: 36, y: 0, w: 12, h: 6 },
-          dataView: dv.ops,
-          query: 'kind : "ingest"',
-          chart: { type: "metric", metric: sum("duplicates", "Duplicate rows", "integer") },
-        },
+        ...metricRow(
+          dv.ops,
+          'kind : "ingest"',
+          (
+            [
+              ["rows", "Rows read"],
+              ["sent", "Events sent"],
+              ["rejected", "Rows rejected"],
+              ["duplicates", "Duplicate rows"],
+            ] as const
+          ).map(([field, title]) => ({ key: field, title, metric: sum(field, title, "integer") })),
+        ),
         {
           key: "rejected-by-reason",
           title: "Rejected rows by reason",
@@ -382,13 +329,8 @@ export function dashboardDefs(prefix: string): DashboardDef[] {
             type: "xy",
             series: "bar_stacked",
             x: { op: "date_histogram", field: "@timestamp", label: "Run time" },
-            y: [
-              sum("rejected_by_reason.missing_field", "missing_field", "integer"),
-              sum("rejected_by_reason.bad_timestamp", "bad_timestamp", "integer"),
-              sum("rejected_by_reason.bad_event_type", "bad_event_type", "integer"),
-              sum("rejected_by_reason.bad_price", "bad_price", "integer"),
-              sum("rejected_by_reason.malformed_row", "malformed_row", "integer"),
-            ],
+            // Every reason DESIGN.md defines, so a new reason gets its series without an edit here.
+            y: REJECT_REASONS.map((reason) => sum(`rejected_by_reason.${reason}`, reason, "integer")),
           },
         },
         {
