@@ -35,7 +35,8 @@ export function summarize(items: SetupItem[]): SetupReport {
 
 const MARK: Record<ItemStatus, string> = { created: "+", unchanged: "=", differs: "!" };
 
-function table(rows: string[][]): string[] {
+/** Rows of cells as lines, each column padded to its widest cell (the last one left as is). */
+export function table(rows: string[][]): string[] {
   const widths: number[] = [];
   for (const row of rows)
     for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);

@@ -18,7 +18,7 @@ import {
 import { emptyBucket, listObjectNames } from "./minio.ts";
 import { checkpointTopic, consumerGroups, partitionsText } from "./names.ts";
 import { deleteQueueKeys, queueKeyPattern, queueKeys } from "./redis.ts";
-import type { SetupItem, Store } from "./report.ts";
+import { type SetupItem, type Store, table } from "./report.ts";
 import { withService } from "./service-errors.ts";
 import type { Services } from "./services.ts";
 
@@ -236,18 +236,6 @@ export async function executeReset(
   });
 
   return { steps: plan.steps.map((s) => ({ ...s, done: done.has(s) || !s.present })), recreated };
-}
-
-function table(rows: string[][]): string[] {
-  const widths: number[] = [];
-  for (const row of rows)
-    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
-  return rows.map((row) =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd(),
-  );
 }
 
 function amount(step: ResetStep): string {
