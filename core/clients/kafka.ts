@@ -19,6 +19,10 @@ CompressionCodecs[CompressionTypes.LZ4] = () => ({
  * its lines carry the stage and never go to stdout.
  */
 export function createKafka(config: Config, overrides: Partial<KafkaConfig> = {}): Kafka {
+  // kafkajs warns on every producer made without an explicit partitioner that its default changed
+  // in v2. capline wants that default (murmur2, the Java client's partitioning) everywhere; the
+  // notice is migration noise in every log and test run.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= "1";
   const log = logger("kafka");
   return new Kafka({
     clientId: config.kafka.clientId,
