@@ -17,12 +17,14 @@ import { logger } from "../core/logging.ts";
 import { installKafkajsFastPath } from "./kafkajs-fast.ts";
 import type { EncodedBatch } from "./record-batch.ts";
 import type { RowCounts } from "./rows.ts";
+import { type CommittedRecord, readCommitted, standaloneCluster } from "./topic-reader.ts";
 
 /**
  * Kafka side of an ingest: one transactional producer per input file. Each chunk of rows goes out
  * as ONE transaction holding its events, its DLQ records and the file's checkpoint, the latter
  * twice: as a consumer-group offset (TxnOffsetCommit, read back with a single OffsetFetch) and as
- * a record of the compacted topic `<topic>.checkpoints` (the human-readable history). Either the
+ * a record of the compacted topic `<topic>.checkpoints` (read when Kafka has expired the group's
+ * offsets, and the human-readable history). Either the
  * whole chunk is visible to read_committed consumers, or none of it: a kill -9 or a broker outage
  * at any moment leaves nothing half-sent, and the checkpoint says exactly where to go on.
  *
@@ -233,6 +235,8 @@ export class IngestSink {
   private readonly partitionMetadata = new Map<string, PartitionMetadata[]>();
   private readonly partitioner = Partitioners.DefaultPartitioner();
   private readonly partitionCache = new Map<string, Map<string, number>>();
+  /** Reads `<topic>.checkpoints` when the group offset is gone (connected on first use). */
+  private reader: ReturnType<typeof standaloneCluster> | undefined;
   /** Transactions committed by this sink (for statistics). */
   transactions = 0;
   /** Whether chunks may carry finished record batches (the kafkajs fast path is installed). */
@@ -275,7 +279,8 @@ export class IngestSink {
         return await fn();
       } catch (error) {
         const type = errorType(error);
-        if ((type !== undefined && FATAL_TYPES.has(type)) || error instanceof CaplineError) throw error;
+        if (type !== undefined && FATAL_TYPES.has(type)) throw error;
+        if (error instanceof CaplineError && !error.retryable) throw error;
         if (Date.now() + delay > deadline) {
           throw new ServiceUnavailableError(
             "Kafka",
@@ -308,18 +313,56 @@ export class IngestSink {
     this.producer = producer;
   }
 
-  /** The last committed checkpoint of this file, if any. */
+  /**
+   * The last committed checkpoint of this file, if any: the group offset's (one OffsetFetch), or,
+   * when the group has none, the newest committed record keyed by the file in `<topic>.checkpoints`.
+   * Both are written by every chunk's transaction, so they agree while both exist; but Kafka drops
+   * an idle group's offsets after `offsets.retention.minutes` (7 days by default), and without the
+   * topic a file done long ago would look new and be sent twice. Call after `open()`: the previous
+   * producer must be fenced first, or its open transaction could still commit a newer checkpoint.
+   */
   async readCheckpoint(): Promise<Checkpoint | undefined> {
     const offsets = await this.retrying("read checkpoint", () =>
       this.admin.fetchOffsets({ groupId: this.groupId, topics: [this.checkpointTopic] }),
     );
     const partition = offsets[0]?.partitions.find((p) => p.partition === 0);
-    if (!partition || Number(partition.offset) < 0 || !partition.metadata) return undefined;
+    if (partition && Number(partition.offset) >= 0 && partition.metadata) {
+      return this.parseCheckpoint(partition.metadata, `the offset metadata of group ${this.groupId}`);
+    }
+    const fromTopic = await this.retrying("read checkpoint topic", () => this.readCheckpointTopic());
+    if (fromTopic !== undefined) {
+      this.log.info(
+        { fileId: this.options.fileId, line: fromTopic.line, done: fromTopic.done, at: fromTopic.at },
+        `checkpoint taken from ${this.checkpointTopic}: group ${this.groupId} has no offset (expired after offsets.retention.minutes, or deleted)`,
+      );
+    }
+    return fromTopic;
+  }
+
+  /** The newest committed checkpoint record of this file in `<topic>.checkpoints` (read_committed, bounded). */
+  private async readCheckpointTopic(): Promise<Checkpoint | undefined> {
+    const reader = this.reader ?? standaloneCluster(this.kafka);
+    await reader.consumer.connect(); // nothing to do when connected already
+    this.reader = reader;
+    const key = Buffer.from(this.options.fileId);
+    let newest: CommittedRecord | undefined;
+    await readCommitted(reader.cluster, this.checkpointTopic, 0, (record) => {
+      if (record.key?.equals(key)) newest = record;
+    });
+    // A tombstone (null value) forgets the file, as compaction will.
+    if (!newest?.value) return undefined;
+    return this.parseCheckpoint(
+      newest.value.toString(),
+      `the record at offset ${newest.offset} of ${this.checkpointTopic}`,
+    );
+  }
+
+  private parseCheckpoint(text: string, where: string): Checkpoint | undefined {
     try {
-      const cp = JSON.parse(partition.metadata) as Checkpoint;
+      const cp = JSON.parse(text) as Checkpoint;
       return cp.v === 1 && cp.fileId === this.options.fileId ? cp : undefined;
     } catch (error) {
-      throw new CaplineError("INTERNAL", `unreadable checkpoint of group ${this.groupId}`, { cause: error });
+      throw new CaplineError("INTERNAL", `unreadable checkpoint in ${where}`, { cause: error });
     }
   }
 
@@ -503,6 +546,7 @@ export class IngestSink {
 
   async close(): Promise<void> {
     await this.producer?.disconnect().catch(() => undefined);
+    await this.reader?.consumer.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
   }
 }
