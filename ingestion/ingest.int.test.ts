@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -159,6 +160,29 @@ function expectedIds(path: string): string[] {
 }
 
 const parseSummary = (stdout: string) => JSON.parse(stdout) as IngestSummary;
+
+const sha256Of = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+/** The committed offset of `group` on partition 0 of the checkpoint topic it tracks (-1: none). */
+async function committedOffset(group: { groupId: string; topic: string }): Promise<number> {
+  const offsets = await admin.fetchOffsets({ groupId: group.groupId, topics: [group.topic] });
+  return Number(offsets[0]?.partitions.find((p) => p.partition === 0)?.offset ?? -1);
+}
+
+/**
+ * Deletes the ingest's checkpoint group of `file`, as Kafka does once `offsets.retention.minutes`
+ * have passed since its last commit, and checks that its offset is gone.
+ */
+async function forgetCheckpointGroup(
+  topic: string,
+  file: string,
+): Promise<{ groupId: string; topic: string }> {
+  const group = { groupId: `capline-ingest.${topic}.${sha256Of(file)}`, topic: checkpointTopicOf(topic) };
+  expect(await committedOffset(group)).toBeGreaterThan(0);
+  await admin.deleteGroups([group.groupId]);
+  expect(await committedOffset(group)).toBe(-1);
+  return group;
+}
 
 describe("capline ingest against the real Kafka", () => {
   it("ingests the acceptance file exactly by the DESIGN.md rules (npx capline ingest FILE --json --topic T)", async () => {
@@ -461,6 +485,130 @@ describe("capline ingest against the real Kafka", () => {
     expect(summary.sent).toBe(expected.length);
     expect(summary.rows).toBe(summary.sent + summary.rejected + summary.duplicates);
 
+    const ids = (await readTopic(topic)).map((m) => (JSON.parse(m.value) as CaplineEvent).event_id);
+    expect(ids.length).toBe(expected.length);
+    expect(new Set(ids)).toEqual(new Set(expected));
+  });
+
+  it("refuses a completely ingested file again after Kafka dropped its checkpoint group's offsets", async () => {
+    const topic = newTopic("expired");
+    const dlq = `${topic}.dlq`;
+    const file = join(dir, "expired.csv");
+    await generate({ out: file, events: 2_000, seed: 23 });
+    const other = join(dir, "expired-other.csv");
+    await generate({ out: other, events: 700, seed: 24 });
+    const args = (path: string) => [
+      "ingest",
+      path,
+      "--json",
+      "--topic",
+      topic,
+      "--dlq-topic",
+      dlq,
+      "--chunk-rows",
+      "300",
+    ];
+
+    const first = await runCli(args(file));
+    expect(first.code, first.stderr).toBe(0);
+    const done = parseSummary(first.stdout);
+    // Another file's checkpoints come after this one's in <topic>.checkpoints.
+    expect((await runCli(args(other))).code).toBe(0);
+    const count = (await readTopic(topic)).length;
+    expect(count).toBe(done.sent + expectedIds(other).length);
+
+    // What offsets.retention.minutes does to a group idle for 7 days.
+    const group = await forgetCheckpointGroup(topic, file);
+
+    const again = await runCli(args(file));
+    expect(again.code, again.stderr).toBe(5);
+    expect(parseSummary(again.stdout).files[0]).toMatchObject({
+      status: "already_ingested",
+      rows: done.rows,
+      sent: done.sent,
+      lastLine: done.files[0]?.lastLine,
+    });
+    const human = await runCli(["ingest", file, "--topic", topic, "--dlq-topic", dlq]);
+    expect(human.code, human.stderr).toBe(5);
+    expect(human.stdout).toMatch(/already ingested.*--force/);
+    expect(await readTopic(topic)).toHaveLength(count);
+    // Refusing writes nothing: the group stays without offsets.
+    expect(await committedOffset(group)).toBe(-1);
+  });
+
+  it("resumes a killed ingest from <topic>.checkpoints once the group's offsets are gone, skipping aborted checkpoints", async () => {
+    const topic = newTopic("expkill");
+    const file = join(dir, "expkill.csv");
+    await generate({ out: file, events: 100_000, seed: 31 });
+    const expected = expectedIds(file);
+    const args = [
+      "ingest",
+      file,
+      "--json",
+      "--topic",
+      topic,
+      "--dlq-topic",
+      `${topic}.dlq`,
+      "--chunk-rows",
+      "5000",
+    ];
+
+    const child = startCli(args);
+    const exited = finished(child);
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const total = await admin
+        .fetchTopicOffsets(topic)
+        .then((offsets) => offsets.reduce((s, o) => s + Number(o.high), 0))
+        .catch(() => 0);
+      if (total >= 20_000) break;
+      if (Date.now() > deadline) throw new Error("the ingest made no progress");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    expect((await exited).code).toBeNull();
+
+    // A checkpoint of this file that was never committed (a transaction aborted) claims the file
+    // is done: a reader that counted it would refuse the rest of the file.
+    const fileId = sha256Of(file);
+    const faker = kafka.producer({
+      transactionalId: uniqueName("faker"),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await faker.connect();
+    const txn = await faker.transaction();
+    await txn.send({
+      topic: checkpointTopicOf(topic),
+      messages: [
+        {
+          key: fileId,
+          partition: 0,
+          value: JSON.stringify({
+            v: 1,
+            fileId,
+            file,
+            line: 999_999,
+            done: true,
+            counts: {},
+            runId: "aborted",
+            at: new Date().toISOString(),
+          }),
+        },
+      ],
+    });
+    await txn.abort();
+    await faker.disconnect();
+    await forgetCheckpointGroup(topic, file);
+
+    const rerun = await runCli(args);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const summary = parseSummary(rerun.stdout);
+    const file0 = summary.files[0];
+    expect(file0?.status).toBe("done");
+    expect(file0?.resumedFromLine).toBeGreaterThan(1);
+    expect(file0?.thisRun.sent).toBeLessThan(expected.length);
+    expect(summary.sent).toBe(expected.length);
     const ids = (await readTopic(topic)).map((m) => (JSON.parse(m.value) as CaplineEvent).event_id);
     expect(ids.length).toBe(expected.length);
     expect(new Set(ids)).toEqual(new Set(expected));
