@@ -25,8 +25,23 @@ export async function listObjectNames(minio: Minio.Client, bucket: string): Prom
   return names;
 }
 
-/** Deletes every object of the bucket (the bucket itself stays); returns how many. */
+/** Object names with a multipart upload started and neither completed nor aborted. */
+export async function listIncompleteUploads(minio: Minio.Client, bucket: string): Promise<string[]> {
+  if (!(await minio.bucketExists(bucket))) return [];
+  const keys = new Set<string>();
+  const stream = minio.listIncompleteUploads(bucket, "", true);
+  for await (const item of stream as AsyncIterable<{ key?: string }>) if (item.key) keys.add(item.key);
+  return [...keys];
+}
+
+/**
+ * Deletes every object of the bucket and aborts its unfinished multipart uploads (a writer killed
+ * mid-upload leaves their parts, which take space without being listed as objects); the bucket
+ * itself stays. Returns how many objects were deleted.
+ */
 export async function emptyBucket(minio: Minio.Client, bucket: string): Promise<number> {
+  for (const key of await listIncompleteUploads(minio, bucket))
+    await minio.removeIncompleteUpload(bucket, key);
   const names = await listObjectNames(minio, bucket);
   // S3 DeleteObjects takes at most 1000 keys per request.
   for (let i = 0; i < names.length; i += 1000) {

@@ -6,7 +6,7 @@ import { ExitCode } from "../core/exit-codes.ts";
 import { aliasName, concreteIndexName, INDEX_NAMES } from "../core/schema/indices.ts";
 import { testConfig } from "../test/support/index.ts";
 import { countMessages, describeGroups, describeTopic } from "./kafka.ts";
-import { listObjectNames } from "./minio.ts";
+import { listIncompleteUploads, listObjectNames } from "./minio.ts";
 import { checkpointTopic, consumerGroup } from "./names.ts";
 import { queueKeys } from "./redis.ts";
 import { executeReset, planReset, type ResetPlan, resetTargets } from "./reset.ts";
@@ -34,6 +34,7 @@ describe("capline reset", () => {
       group: (await describeGroups(admin, [group]))[0]?.state,
       docs,
       objects: (await listObjectNames(services.minio, config.minio.bucket)).length,
+      uploads: (await listIncompleteUploads(services.minio, config.minio.bucket)).length,
       hdfs: (await services.hdfs.contentSummary(config.hdfs.root)).fileCount,
       redisKeys: (await queueKeys(await services.redis(), config.redis.queuePrefix)).length,
     };
@@ -84,6 +85,15 @@ describe("capline reset", () => {
     });
     for (const name of ["events/dt=2019-10-01/a.parquet", "events/dt=2019-10-02/b.parquet"])
       await services.minio.putObject(config.minio.bucket, name, Buffer.from(name));
+    // A writer killed mid-upload leaves a multipart upload behind: reset aborts it too.
+    await services.minio.initiateNewMultipartUpload(
+      config.minio.bucket,
+      "events/dt=2019-10-03/c.parquet",
+      {},
+    );
+    expect(await listIncompleteUploads(services.minio, config.minio.bucket)).toEqual([
+      "events/dt=2019-10-03/c.parquet",
+    ]);
     await services.hdfs.writeAtomically(`${config.hdfs.root}/events/dt=2019-10-01/a.parquet`, "a");
     await services.hdfs.create(`${config.hdfs.root}/top.txt`, "b");
     const queue = new Queue("archive", { connection: createRedis(config), prefix: config.redis.queuePrefix });
@@ -188,6 +198,7 @@ describe("capline reset", () => {
       group: "Dead",
       docs: { profiles: 0, "sales-daily": 0, "sales-hourly": 0, ops: 0 },
       objects: 0,
+      uploads: 0,
       hdfs: 0,
       redisKeys: 0,
     });
