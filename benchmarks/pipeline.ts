@@ -11,7 +11,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
@@ -24,6 +24,8 @@ import { aliasName } from "../core/schema/indices.ts";
 import { checkpointTopicOf, generate } from "../ingestion/index.ts";
 import { configuredIndexSettings, ensureIndices } from "../setup/elasticsearch.ts";
 import { deleteQueueKeys } from "../setup/redis.ts";
+import { SERVICE_NAMES } from "../stack/render.ts";
+import { stackPaths } from "../stack/services.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -67,6 +69,57 @@ function machine() {
     ramGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
   };
+}
+
+/**
+ * CPU seconds used so far by each service of the local stack (`capline stack up`): the process
+ * in its pid file and every descendant, from /proc. Empty for services not started that way
+ * (Docker, external), which then show as "n/a".
+ */
+function serviceCpuSeconds(): Record<string, number> {
+  const ticks = 100; // USER_HZ on Linux
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the command name, which is in parentheses and may hold spaces.
+      const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      stats.set(Number(entry), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / ticks });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, st] of stats) children.set(st.ppid, [...(children.get(st.ppid) ?? []), pid]);
+  const out: Record<string, number> = {};
+  for (const service of SERVICE_NAMES) {
+    let pid: number | undefined;
+    try {
+      pid = (JSON.parse(readFileSync(stackPaths(config).pid(service), "utf8")) as { pid?: number }).pid;
+    } catch {
+      continue;
+    }
+    if (pid === undefined || !stats.has(pid)) continue;
+    let total = 0;
+    for (const todo = [pid]; todo.length > 0; ) {
+      const next = todo.pop() as number;
+      total += stats.get(next)?.cpu ?? 0;
+      todo.push(...(children.get(next) ?? []));
+    }
+    out[service] = total;
+  }
+  return out;
+}
+
+function cpuBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const service of SERVICE_NAMES) {
+    const a = before[service];
+    const b = after[service];
+    if (a !== undefined && b !== undefined) out[service] = Number((b - a).toFixed(1));
+  }
+  return out;
 }
 
 interface ChildRun {
@@ -220,8 +273,10 @@ try {
   await minio.makeBucket(name, config.minio.region);
   await hdfs.mkdirs(`/${name}`);
   const loadBefore = loadAverage();
+  const cpuAtStart = serviceCpuSeconds();
 
   const ingest = await runCapline(["ingest", "--json", file]);
+  const cpuAfterIngest = serviceCpuSeconds();
   if (ingest.code !== 0 && ingest.code !== 3) throw new Error(`capline ingest exited with ${ingest.code}`);
   const ingestSummary = lastJson(ingest.stdout);
 
@@ -231,6 +286,10 @@ try {
   const processStartedMs = Date.now();
   const proc = await runCapline(processArgs, cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`] : []);
   if (proc.code !== 0) throw new Error(`capline process exited with ${proc.code}`);
+  const servicesCpu = {
+    ingest: cpuBetween(cpuAtStart, cpuAfterIngest),
+    process: cpuBetween(cpuAfterIngest, serviceCpuSeconds()),
+  };
   const processSummary = lastJson(proc.stdout);
   const dispatched = (processSummary.dispatcher as { events?: number } | undefined)?.events ?? 0;
   const sinks = await sinkFigures(processStartedMs);
@@ -263,6 +322,8 @@ try {
       summary: processSummary,
     },
     sinks,
+    /** CPU seconds of each local service during each step (the stack shares the machine). */
+    servicesCpu,
     endToEnd: { seconds: Number(total.toFixed(1)), eventsPerSecond: Math.round(dispatched / total) },
     target: { endToEndEventsPerSecond: 10_000 },
   };
@@ -275,6 +336,12 @@ try {
       `capline ingest:  ${result.ingest.seconds} s, peak RSS ${ingest.peakRssMiB ?? "?"} MiB, CPU ${ingest.cpuSeconds ?? "?"} s`,
       `capline process: ${result.process.seconds} s = ${fmt.format(result.process.eventsPerSecond)} events/s, peak RSS ${proc.peakRssMiB ?? "?"} MiB, CPU ${proc.cpuSeconds ?? "?"} s`,
       `  job attempts failed and retried (sink errors or outages during the run): ${failedAttempts}`,
+      ...(["ingest", "process"] as const).map(
+        (step) =>
+          `  services' CPU during ${step}: ${
+            SERVICE_NAMES.map((s) => `${s} ${servicesCpu[step][s] ?? "n/a"} s`).join(", ") || "n/a"
+          }`,
+      ),
       ...Object.entries(sinks).map(
         ([sink, f]) =>
           `  sink ${sink}: ${fmt.format(f.events)} events in ${f.ranges} ranges, done ${f.spanSeconds} s after start = ${fmt.format(f.eventsPerSecond)} events/s (job time ${f.jobSeconds} s)`,
