@@ -322,6 +322,8 @@ export class IngestSink {
    * producer must be fenced first, or its open transaction could still commit a newer checkpoint.
    */
   async readCheckpoint(): Promise<Checkpoint | undefined> {
+    if (!this.producer)
+      throw new CaplineError("INTERNAL", "readCheckpoint() before open(): nothing fenced yet");
     const offsets = await this.retrying("read checkpoint", () =>
       this.admin.fetchOffsets({ groupId: this.groupId, topics: [this.checkpointTopic] }),
     );
