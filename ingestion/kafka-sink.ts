@@ -24,9 +24,9 @@ import { type CommittedRecord, readCommitted, standaloneCluster } from "./topic-
  * as ONE transaction holding its events, its DLQ records and the file's checkpoint, the latter
  * twice: as a consumer-group offset (TxnOffsetCommit, read back with a single OffsetFetch) and as
  * a record of the compacted topic `<topic>.checkpoints` (read when Kafka has expired the group's
- * offsets, and the human-readable history). Either the
- * whole chunk is visible to read_committed consumers, or none of it: a kill -9 or a broker outage
- * at any moment leaves nothing half-sent, and the checkpoint says exactly where to go on.
+ * offsets; also the human-readable history). Either the whole chunk is visible to read_committed
+ * consumers, or none of it: a kill -9 or a broker outage at any moment leaves nothing half-sent,
+ * and the checkpoint says exactly where to go on.
  *
  * The transactional id is derived from the file's content, so a rerun of the same file fences the
  * previous producer (and aborts its open transaction) before reading the checkpoint.
