@@ -67,6 +67,14 @@ export interface SinkOptions {
   fastPath?: boolean;
 }
 
+/**
+ * Start of the transactional id and checkpoint group of every file ingested into `topic`
+ * (`capline-ingest.<topic>.<sha256>`); reset deletes those groups by this prefix.
+ */
+export function ingestGroupPrefix(topic: string): string {
+  return `capline-ingest.${topic}.`;
+}
+
 export function checkpointTopicOf(topic: string): string {
   return `${topic}.checkpoints`;
 }
@@ -250,7 +258,7 @@ export class IngestSink {
     this.kafka = createKafka(config, { logCreator: quietLogCreator() });
     this.admin = this.kafka.admin();
     // Kafka limits transactional ids and group ids to 249 characters; a sha256 is 64.
-    this.transactionalId = `capline-ingest.${options.topic}.${options.fileId}`.slice(0, 249);
+    this.transactionalId = `${ingestGroupPrefix(options.topic)}${options.fileId}`.slice(0, 249);
     this.groupId = this.transactionalId;
     this.checkpointTopic = checkpointTopicOf(options.topic);
   }

@@ -4,6 +4,7 @@ import { createKafka } from "../core/clients/kafka.ts";
 import { createRedis } from "../core/clients/redis.ts";
 import { ExitCode } from "../core/exit-codes.ts";
 import { aliasName, concreteIndexName, INDEX_NAMES } from "../core/schema/indices.ts";
+import { ingestGroupPrefix } from "../ingestion/kafka-sink.ts";
 import { testConfig } from "../test/support/index.ts";
 import { countMessages, describeGroups, describeTopic } from "./kafka.ts";
 import { listIncompleteUploads, listObjectNames } from "./minio.ts";
@@ -19,6 +20,8 @@ describe("capline reset", () => {
   const services = servicesFor(env);
   const checkpoints = checkpointTopic(config.kafka.topic);
   const group = consumerGroup(config.kafka.clientId, "dispatcher");
+  // The checkpoint group of a file the ingester completed (named by its SHA-256).
+  const fileGroup = `${ingestGroupPrefix(config.kafka.topic)}${"ab".repeat(32)}`;
   const prefix = config.elasticsearch.indexPrefix;
 
   /** What each store holds under the test's names, counted independently of reset's own plan. */
@@ -32,6 +35,7 @@ describe("capline reset", () => {
       dlq: await countMessages(admin, config.kafka.dlqTopic),
       checkpoints: await countMessages(admin, checkpoints),
       group: (await describeGroups(admin, [group]))[0]?.state,
+      fileGroup: (await describeGroups(admin, [fileGroup]))[0]?.state,
       docs,
       objects: (await listObjectNames(services.minio, config.minio.bucket)).length,
       uploads: (await listIncompleteUploads(services.minio, config.minio.bucket)).length,
@@ -69,6 +73,11 @@ describe("capline reset", () => {
     await admin.setOffsets({
       groupId: group,
       topic: config.kafka.topic,
+      partitions: [{ partition: 0, offset: "1" }],
+    });
+    await admin.setOffsets({
+      groupId: fileGroup,
+      topic: checkpoints,
       partitions: [{ partition: 0, offset: "1" }],
     });
 
@@ -111,6 +120,7 @@ describe("capline reset", () => {
     dlq: 2,
     checkpoints: 1,
     group: "Empty",
+    fileGroup: "Empty",
     docs: { profiles: 1, "sales-daily": 1, "sales-hourly": 0, ops: 0 },
     objects: 2,
     hdfs: 2,
@@ -130,7 +140,10 @@ describe("capline reset", () => {
     expect(count("topic", config.kafka.topic)).toBe(7);
     expect(count("topic", config.kafka.dlqTopic)).toBe(2);
     expect(count("topic", checkpoints)).toBe(1);
-    expect(plan.steps.find((s) => s.kind === "consumer-group")).toMatchObject({ name: group, present: true });
+    expect(plan.steps.filter((s) => s.kind === "consumer-group")).toMatchObject([
+      { name: group, present: true },
+      { name: fileGroup, present: true },
+    ]);
     expect(count("index", concreteIndexName(prefix, "profiles"))).toBe(1);
     expect(count("objects", config.minio.bucket)).toBe(2);
     expect(count("hdfs", config.hdfs.root)).toBe(2);
@@ -196,6 +209,7 @@ describe("capline reset", () => {
       dlq: 0,
       checkpoints: 0,
       group: "Dead",
+      fileGroup: "Dead",
       docs: { profiles: 0, "sales-daily": 0, "sales-hourly": 0, ops: 0 },
       objects: 0,
       uploads: 0,

@@ -1,4 +1,5 @@
 import type { Config } from "../core/config/index.ts";
+import { ingestGroupPrefix } from "../ingestion/kafka-sink.ts";
 import {
   configuredIndexSettings,
   countDocuments,
@@ -28,6 +29,11 @@ export interface ResetTargets {
   topics: string[];
   /** Consumer groups whose committed offsets are deleted. */
   groups: string[];
+  /**
+   * Groups named with these prefixes are deleted too: the ingester's per-file checkpoint groups,
+   * whose "done" would otherwise refuse a file after reset emptied the topics.
+   */
+  groupPrefixes: string[];
   indexPrefix: string;
   indexSettings: IndexSettings;
   bucket: string;
@@ -40,6 +46,7 @@ export function resetTargets(config: Config): ResetTargets {
   return {
     topics: [config.kafka.topic, config.kafka.dlqTopic, checkpointTopic(config.kafka.topic)],
     groups: consumerGroups(config.kafka.clientId),
+    groupPrefixes: [ingestGroupPrefix(config.kafka.topic)],
     indexPrefix: config.elasticsearch.indexPrefix,
     indexSettings: configuredIndexSettings(config),
     bucket: config.minio.bucket,
@@ -86,7 +93,11 @@ export async function planReset(services: Services, targets: ResetTargets): Prom
   const admin = await services.admin();
 
   await withService("Kafka", urls.kafka, "describe consumer groups and topics", async () => {
-    const groups = await describeGroups(admin, targets.groups);
+    const listed = (await admin.listGroups()).groups.map((g) => g.groupId);
+    const perFile = listed
+      .filter((id) => targets.groupPrefixes.some((prefix) => id.startsWith(prefix)))
+      .sort();
+    const groups = await describeGroups(admin, [...targets.groups, ...perFile]);
     const active = groups.filter((g) => g.members > 0);
     if (active.length) throw activeGroupsError(active, true);
     for (const g of groups)
