@@ -43,6 +43,29 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** `capline ingest FILE --json` into `topic` and its DLQ `<topic>.dlq`, with more flags. */
+function ingestArgs(file: string, topic: string, ...more: string[]): string[] {
+  return ["ingest", file, "--json", "--topic", topic, "--dlq-topic", `${topic}.dlq`, ...more];
+}
+
+/** Messages in the topic (its partitions' end offsets summed); 0 while it has no leaders yet. */
+function messagesIn(topic: string): Promise<number> {
+  return admin
+    .fetchTopicOffsets(topic)
+    .then((offsets) => offsets.reduce((sum, o) => sum + Number(o.high), 0))
+    .catch(() => 0);
+}
+
+/** Waits until an ingest under way has put `count` messages in the topic (2 minutes at most). */
+async function waitForMessages(topic: string, count: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  // Right after the ingest creates the topic, its leaders may not be elected yet: messagesIn says 0.
+  while ((await messagesIn(topic)) < count) {
+    if (Date.now() > deadline) throw new Error("the ingest made no progress");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function newTopic(prefix: string): string {
   const topic = uniqueName(prefix);
   topics.push(topic);
@@ -327,11 +350,7 @@ describe("capline ingest against the real Kafka", () => {
     const topic = newTopic("stdin");
     const text =
       "user_id,event_type,product_id,price,timestamp\n7,view,1,2.50,2019-10-01T00:00:00Z\n8,cart,1,2.50,2019-10-01T00:00:01Z\n";
-    const result = await runCli(
-      ["ingest", "-", "--json", "--topic", topic, "--dlq-topic", `${topic}.dlq`],
-      {},
-      gzipSync(text),
-    );
+    const result = await runCli(ingestArgs("-", topic), {}, gzipSync(text));
     expect(result.code, result.stderr).toBe(0);
     expect(parseSummary(result.stdout)).toMatchObject({ rows: 2, sent: 2, rejected: 0 });
     const got = await readTopic(topic);
@@ -361,7 +380,7 @@ describe("capline ingest against the real Kafka", () => {
         file,
         "user_id,event_type,product_id,price,timestamp\n1,view,2,3.00,2019-10-01 00:00:00\n1,view,2,x,2019-10-01 00:00:00\n",
       );
-      const args = ["ingest", file, "--json", "--topic", topic, "--dlq-topic", `${topic}.dlq`];
+      const args = ingestArgs(file, topic);
       const result = await runCli(args, { ELASTICSEARCH_INDEX_PREFIX: prefix });
       expect(result.code, result.stderr).toBe(3);
       await es.indices.refresh({ index });
@@ -401,17 +420,7 @@ describe("capline ingest against the real Kafka", () => {
     const file = join(dir, "limits.csv");
     await generate({ out: file, events: 3_000, seed: 17 });
     const expected = expectedIds(file);
-    const args = [
-      "ingest",
-      file,
-      "--json",
-      "--topic",
-      topic,
-      "--dlq-topic",
-      `${topic}.dlq`,
-      "--chunk-rows",
-      "100",
-    ];
+    const args = ingestArgs(file, topic, "--chunk-rows", "100");
 
     const first = await runCli([...args, "--max-events", "700"]);
     expect(first.code, first.stderr).toBe(0);
@@ -446,32 +455,12 @@ describe("capline ingest against the real Kafka", () => {
     const file = join(dir, "kill.csv");
     await generate({ out: file, events: 300_000, seed: 99 });
     const expected = expectedIds(file);
-    const args = [
-      "ingest",
-      file,
-      "--json",
-      "--topic",
-      topic,
-      "--dlq-topic",
-      `${topic}.dlq`,
-      "--chunk-rows",
-      "20000",
-    ];
+    const args = ingestArgs(file, topic, "--chunk-rows", "20000");
 
     const child = startCli(args);
     const exited = finished(child);
     // Kill once some chunks are committed, while the next ones are under way.
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      // Right after the ingest creates the topic, its leaders may not be elected yet: ask again.
-      const total = await admin
-        .fetchTopicOffsets(topic)
-        .then((offsets) => offsets.reduce((s, o) => s + Number(o.high), 0))
-        .catch(() => 0);
-      if (total >= 60_000) break;
-      if (Date.now() > deadline) throw new Error("the ingest made no progress");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForMessages(topic, 60_000);
     child.kill("SIGKILL");
     const killed = await exited;
     expect(killed.code).toBeNull();
@@ -541,30 +530,11 @@ describe("capline ingest against the real Kafka", () => {
     const file = join(dir, "expkill.csv");
     await generate({ out: file, events: 100_000, seed: 31 });
     const expected = expectedIds(file);
-    const args = [
-      "ingest",
-      file,
-      "--json",
-      "--topic",
-      topic,
-      "--dlq-topic",
-      `${topic}.dlq`,
-      "--chunk-rows",
-      "5000",
-    ];
+    const args = ingestArgs(file, topic, "--chunk-rows", "5000");
 
     const child = startCli(args);
     const exited = finished(child);
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const total = await admin
-        .fetchTopicOffsets(topic)
-        .then((offsets) => offsets.reduce((s, o) => s + Number(o.high), 0))
-        .catch(() => 0);
-      if (total >= 20_000) break;
-      if (Date.now() > deadline) throw new Error("the ingest made no progress");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForMessages(topic, 20_000);
     child.kill("SIGKILL");
     expect((await exited).code).toBeNull();
 
@@ -619,31 +589,15 @@ describe("capline ingest against the real Kafka", () => {
     const file = join(dir, "restart.csv");
     await generate({ out: file, events: 120_000, seed: 5 });
     const expected = expectedIds(file);
-    const child = startCli(
-      [
-        "ingest",
-        file,
-        "--json",
-        "--topic",
-        topic,
-        "--dlq-topic",
-        `${topic}.dlq`,
-        "--chunk-rows",
-        "5000",
-        "--rate",
-        "8000",
-      ],
-      { KAFKA_CONNECT_TIMEOUT_MS: "180000" },
-    );
+    const child = startCli(ingestArgs(file, topic, "--chunk-rows", "5000", "--rate", "8000"), {
+      KAFKA_CONNECT_TIMEOUT_MS: "180000",
+    });
     const exited = finished(child);
     let offsetsWhenStopped = 0;
     try {
       await new Promise((r) => setTimeout(r, 4_000));
       // How far the ingest had come when Kafka went away: the outage must fall inside the file.
-      offsetsWhenStopped = await admin
-        .fetchTopicOffsets(topic)
-        .then((offsets) => offsets.reduce((s, o) => s + Number(o.high), 0))
-        .catch(() => 0);
+      offsetsWhenStopped = await messagesIn(topic);
       await stopService(config, "kafka");
       await new Promise((r) => setTimeout(r, 3_000));
     } finally {
