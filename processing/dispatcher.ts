@@ -175,6 +175,12 @@ export class Dispatcher {
     // partition rebuilds its state from the committed offset and the cut registry.
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.log.info({ assignment: event.payload.memberAssignment }, "joined the consumer group");
+      // kafkajs keeps a paused partition paused across generations, but the state that would
+      // resume it is forgotten here: resume first, or the partition never moves again. (A
+      // dispatcher blocked on Redis for longer than the session timeout is thrown out of the
+      // group and rejoins with its partitions paused for backpressure.)
+      const paused = [...this.states.values()].filter((s) => s.paused).map((s) => s.partition);
+      if (paused.length > 0) this.consumer.resume([{ topic: this.options.topic, partitions: paused }]);
       this.states.clear();
     });
     // Batches of control records only (transaction markers) never reach eachBatch; they still
