@@ -24,6 +24,9 @@ function human(s: ProcessSummary): string {
   return parts.join("; ");
 }
 
+/** After SIGINT/SIGTERM the process ends within this long, cleanly or not. */
+const STOP_DEADLINE_MS = 15_000;
+
 /** Registers `capline process [all|dispatcher|worker]`. */
 export function registerProcessing(program: Command): void {
   withExamples(
@@ -77,6 +80,13 @@ export function registerProcessing(program: Command): void {
               if (interrupted) return;
               interrupted = signal;
               log.info({ signal }, "stopping: finishing jobs in hand; the rest is replayed by the next run");
+              // The last resort: whatever still waits (a service that is gone, a start-up step
+              // that never answered), the process ends; as after a kill, the next run replays
+              // what was in flight.
+              setTimeout(() => {
+                log.error({ signal, after_ms: STOP_DEADLINE_MS }, "stop did not finish in time; exiting");
+                process.exit(signal === "SIGINT" ? ExitCode.ABORTED : ExitCode.OK);
+              }, STOP_DEADLINE_MS).unref();
               resolve();
             };
             process.once("SIGINT", stop);
@@ -94,6 +104,9 @@ export function registerProcessing(program: Command): void {
             onProgress: (p) => log.info(p, "progress"),
           });
           output(summary, flags.json, () => human(summary));
+          // Connections the shutdown had to abandon (Redis unreachable) can keep reconnecting and
+          // hold the event loop open: the work is done, so do not wait for them.
+          setTimeout(() => process.exit(), 2000).unref();
           return interrupted === "SIGINT" ? ExitCode.ABORTED : ExitCode.OK;
         }),
       ),

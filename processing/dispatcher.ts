@@ -23,6 +23,7 @@ import {
   rememberPayload,
 } from "./jobs.ts";
 import type { RangeEvent } from "./lake.ts";
+import { settlesWithin } from "./retry.ts";
 import { checkEvent } from "./validate.ts";
 import { type OffsetRange, rangeId } from "./watermark.ts";
 
@@ -209,20 +210,36 @@ export class Dispatcher {
     this.timer = setInterval(() => void this.tick(), this.options.tickMs ?? 100);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Leaves the group and closes the connections, in at most about `budgetMs` whatever state Redis
+   * and Kafka are in: a step that waits on a service that is gone (Redis commands wait for the
+   * server to come back; kafkajs's disconnect waits for the batch in hand, which may be waiting on
+   * Redis) is left behind. What is left uncommitted is replayed by the next owner (idempotent).
+   */
+  async stop(budgetMs = 8000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    const deadline = performance.now() + budgetMs;
+    const left = (share: number) => Math.max(100, (deadline - performance.now()) * share);
     // A final pass commits what completed meanwhile; whatever is still in flight is replayed by
     // the next owner of the partition (idempotent).
-    for (const partition of [...this.states.keys()])
-      await this.withLock(partition, async () => {
-        const state = this.states.get(partition);
-        if (state) await this.progress(state);
-      }).catch((error: unknown) => this.log.warn({ error: describeError(error) }, "final commit skipped"));
-    await this.consumer.disconnect().catch(() => undefined);
-    await this.admin.disconnect().catch(() => undefined);
-    await this.producer.disconnect().catch(() => undefined);
-    await Promise.all([this.archiveQueue.close(), this.indexQueue.close()]);
+    const finalCommit = (async () => {
+      for (const partition of [...this.states.keys()])
+        await this.withLock(partition, async () => {
+          const state = this.states.get(partition);
+          if (state) await this.progress(state);
+        }).catch((error: unknown) => this.log.warn({ error: describeError(error) }, "final commit skipped"));
+    })();
+    if (!(await settlesWithin(finalCommit, left(0.3))))
+      this.log.warn("final commit skipped: Redis or Kafka does not answer");
+    if (!(await settlesWithin(this.consumer.disconnect(), left(0.6))))
+      this.log.warn(
+        "left the consumer group without a clean disconnect (the batch in hand waits on a service)",
+      );
+    await settlesWithin(Promise.all([this.admin.disconnect(), this.producer.disconnect()]), left(0.5));
+    // quit() waits for Redis; disconnecting instead drops the connection (and its reconnect timer).
+    for (const queue of [this.archiveQueue, this.indexQueue])
+      if (!(await settlesWithin(queue.close(), left(0.5)))) void queue.disconnect().catch(() => undefined);
   }
 
   /** Per partition: consumed position and committed offset (for status and idle checks). */

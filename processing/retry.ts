@@ -20,6 +20,30 @@ export interface RetryOptions {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Waits for `work` at most `ms`: true if it settled in time (resolved or rejected), false if
+ * not. For shutdown steps that can wait forever on a service that is gone (a Redis command with
+ * `maxRetriesPerRequest: null` waits for the server to come back); the caller decides what to do
+ * about the step left behind.
+ */
+export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Backoff with full jitter, so writers that failed together do not retry together. */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
   return Math.round(Math.random() * Math.min(maxMs, baseMs * 2 ** attempt));

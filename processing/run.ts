@@ -12,7 +12,7 @@ import { aliasName, INDEX_NAMES } from "../core/schema/indices.ts";
 import { hdfsStore, type LakeStore, minioStore } from "./archive-sink.ts";
 import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
 import { ARCHIVE_QUEUE, INDEX_QUEUE, type RangeJobData, RFM_QUEUE } from "./jobs.ts";
-import { sleep, withRetries } from "./retry.ts";
+import { settlesWithin, sleep, withRetries } from "./retry.ts";
 import { type RfmRunResult, recomputeRfm } from "./rfm-job.ts";
 import { type WorkerStats, Workers } from "./worker.ts";
 
@@ -48,6 +48,9 @@ export interface ProcessSummary {
   rfm?: RfmRunResult;
   events_per_second: number;
 }
+
+/** Longest the dispatcher's and the workers' shutdown may take (they run side by side). */
+const STOP_BUDGET_MS = 7000;
 
 export function dispatcherGroup(config: Config): string {
   return `${config.kafka.clientId}-dispatcher`;
@@ -187,10 +190,14 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
       if (fatal) throw fatal;
       if (stopRequested) return summary("stopped");
       if (options.untilIdle) {
-        const idle = await isIdle(config, admin, queues).catch((error: unknown) => {
-          log.warn({ error: describeError(error) }, "idle check failed");
-          return false;
-        });
+        // Raced with a stop: while Redis is unreachable the queue counts wait for it to return.
+        const idle = await Promise.race([
+          isIdle(config, admin, queues).catch((error: unknown) => {
+            log.warn({ error: describeError(error) }, "idle check failed");
+            return false;
+          }),
+          fatalSeen.then(() => false),
+        ]);
         // Twice in a row, a moment apart: a range cut between the two checks is not missed.
         idleChecks = idle ? idleChecks + 1 : 0;
         if (idleChecks >= 2) {
@@ -215,15 +222,20 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
       await Promise.race([sleep(500), fatalSeen]);
     }
   } finally {
-    await dispatcher
-      ?.stop()
-      .catch((error: unknown) => log.warn({ error: describeError(error) }, "dispatcher stop"));
-    await workers
-      ?.stop()
-      .catch((error: unknown) => log.warn({ error: describeError(error) }, "workers stop"));
-    await Promise.all(queues.map((q) => q.close())).catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    // Bounded (about 10 s) whatever state Redis and Kafka are in: each part gives up on what
+    // waits on a service that is gone; anything unfinished is replayed by the next run.
+    await Promise.all([
+      dispatcher
+        ?.stop(STOP_BUDGET_MS)
+        .catch((error: unknown) => log.warn({ error: describeError(error) }, "dispatcher stop")),
+      workers
+        ?.stop(STOP_BUDGET_MS)
+        .catch((error: unknown) => log.warn({ error: describeError(error) }, "workers stop")),
+    ]);
+    for (const queue of queues)
+      if (!(await settlesWithin(queue.close(), 1000))) void queue.disconnect().catch(() => undefined);
+    await settlesWithin(admin.disconnect(), 1000);
     redis.disconnect();
-    await es.close().catch(() => undefined);
+    await settlesWithin(es.close(), 1000);
   }
 }

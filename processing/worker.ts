@@ -14,6 +14,7 @@ import {
   RFM_QUEUE,
   type SinkName,
 } from "./jobs.ts";
+import { settlesWithin, sleep } from "./retry.ts";
 import { recomputeRfm } from "./rfm-job.ts";
 import { rangeId } from "./watermark.ts";
 
@@ -49,9 +50,25 @@ export interface WorkerStats {
   failedAttempts: number;
 }
 
+/**
+ * A BullMQ worker that counts the jobs in hand: from the start of the job until BullMQ has
+ * recorded its end in Redis (or given up on it), which is what a clean stop waits for.
+ */
+class TrackedWorker<T = RangeJobData> extends Worker<T> {
+  readonly inHand = new Set<Promise<unknown>>();
+
+  override processJob(...args: Parameters<Worker<T>["processJob"]>): ReturnType<Worker<T>["processJob"]> {
+    const processing = super.processJob(...args);
+    this.inHand.add(processing);
+    const forget = () => this.inHand.delete(processing);
+    processing.then(forget, forget);
+    return processing;
+  }
+}
+
 export class Workers {
   readonly stats: WorkerStats = { archived: 0, indexed: 0, failedAttempts: 0 };
-  private readonly workers: Worker<RangeJobData>[] = [];
+  private readonly workers: TrackedWorker[] = [];
 
   constructor(
     private readonly es: Client,
@@ -73,7 +90,7 @@ export class Workers {
       settings: { backoffStrategy: cappedBackoff },
     };
     for (const sink of [ARCHIVE_QUEUE, INDEX_QUEUE] as const) {
-      const worker = new Worker<RangeJobData>(sink, (job) => this.run(sink, job), common);
+      const worker = new TrackedWorker(sink, (job) => this.run(sink, job), common);
       worker.on("failed", (job, error) => {
         this.stats.failedAttempts++;
         this.log.warn(
@@ -90,7 +107,7 @@ export class Workers {
       this.workers.push(worker);
     }
     // RFM runs one at a time (it reads and scores every purchaser).
-    const rfm = new Worker(
+    const rfm = new TrackedWorker(
       RFM_QUEUE,
       async () => {
         const result = await recomputeRfm(this.es, this.options.indexPrefix);
@@ -105,12 +122,29 @@ export class Workers {
     rfm.on("error", (error) =>
       this.log.warn({ sink: RFM_QUEUE, error: describeError(error) }, "worker error"),
     );
-    this.workers.push(rfm as unknown as Worker<RangeJobData>);
+    this.workers.push(rfm);
   }
 
-  /** Finishes the jobs in hand and stops taking new ones. */
-  async stop(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
+  /**
+   * Stops taking jobs, gives the jobs in hand up to `graceMs` to finish and be recorded, then
+   * closes the connections without waiting on Redis. Bounded on purpose: BullMQ's graceful
+   * `close()` disconnects the blocking connection and waits for its "end" event, which never
+   * comes while that connection is reconnecting (Redis down, or restarted and not reconnected
+   * yet), so a process could finish its work and never exit. A job cut short keeps its lock and
+   * is run again once the lock expires (idempotent).
+   */
+  async stop(graceMs = 8000): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.pause(true)));
+    const inHand = () => this.workers.reduce((n, w) => n + w.inHand.size, 0);
+    const deadline = performance.now() + graceMs;
+    while (inHand() > 0 && performance.now() < deadline) await sleep(50);
+    if (inHand() > 0)
+      this.log.warn(
+        { jobs: inHand() },
+        "jobs still in hand at shutdown; they run again once their lock expires",
+      );
+    // force: no wait for jobs (done above) nor for a reply from Redis.
+    await settlesWithin(Promise.all(this.workers.map((w) => w.close(true))), 2000);
   }
 
   private async run(sink: SinkName, job: Job<RangeJobData>): Promise<unknown> {
