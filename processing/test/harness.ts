@@ -42,7 +42,8 @@ export class Pipeline {
   /** Where the children's output goes (kept after the test, for post-mortems). */
   readonly logFile = join(tmpdir(), `${this.name}.log`);
 
-  constructor(options: { hdfs: boolean }) {
+  /** `env`: more settings of this pipeline, e.g. REDIS_URL of a private Redis. */
+  constructor(options: { hdfs: boolean; env?: Record<string, string> }) {
     this.env = {
       KAFKA_TOPIC: this.name,
       KAFKA_DLQ_TOPIC: `${this.name}.dlq`,
@@ -54,6 +55,7 @@ export class Pipeline {
       ARCHIVE_MINIO: "true",
       ARCHIVE_HDFS: String(options.hdfs),
       LOG_LEVEL: "warn",
+      ...options.env,
     };
     this.config = loadConfig({ env: { ...process.env, ...this.env } });
     this.es = createElasticsearch(this.config);

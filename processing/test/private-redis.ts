@@ -1,0 +1,66 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { connect, createServer } from "node:net";
+import { sleep } from "../retry.ts";
+
+/**
+ * A Redis server of the test's own (`redis-server` on a free port, no RDB, no AOF), so a test can
+ * kill it and start it again empty — its data lost — without touching the shared Redis.
+ */
+export class PrivateRedis {
+  private child: ChildProcess | undefined;
+  private port = 0;
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server (on the same port as before, if it ran already) and waits until it answers. */
+  async start(): Promise<void> {
+    if (this.port === 0) this.port = await freePort();
+    const child = spawn("redis-server", ["--port", String(this.port), "--save", "", "--appendonly", "no"], {
+      stdio: "ignore",
+    });
+    this.child = child;
+    const deadline = Date.now() + 10_000;
+    while (!(await answers(this.port))) {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error(`redis-server on :${this.port} not up after 10 s`);
+      await sleep(100);
+    }
+  }
+
+  /** SIGKILL: no shutdown save (there is no persistence anyway); everything it held is gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = once(child, "exit");
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+async function answers(port: number): Promise<boolean> {
+  const socket = connect(port, "127.0.0.1");
+  try {
+    await once(socket, "connect");
+    socket.write("PING\r\n");
+    const [reply] = await once(socket, "data");
+    return String(reply).startsWith("+PONG");
+  } catch {
+    return false;
+  } finally {
+    socket.destroy();
+  }
+}
