@@ -15,8 +15,9 @@ export class PrivateRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts the server (on the same port as before, if it ran already) and waits until it answers. */
+  /** Starts the server unless it runs (on the same port as before) and waits until it answers. */
   async start(): Promise<void> {
+    if (this.child && this.child.exitCode === null) return;
     if (this.port === 0) this.port = await freePort();
     const child = spawn("redis-server", ["--port", String(this.port), "--save", "", "--appendonly", "no"], {
       stdio: "ignore",
