@@ -1,15 +1,43 @@
 import { Redis, type RedisOptions } from "ioredis";
 import type { Config } from "../config/index.ts";
+import { logger } from "../logging.ts";
 
 /**
  * An ioredis connection. BullMQ needs `maxRetriesPerRequest: null` on connections used by
  * workers (a blocked command must wait for Redis to come back, not fail).
  */
 export function createRedis(config: Config, options: RedisOptions = {}): Redis {
-  return new Redis(config.redis.url, {
+  const redis = new Redis(config.redis.url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     lazyConnect: false,
     ...options,
   });
+  // Without a listener ioredis prints "[ioredis] Unhandled error event" with a stack to stderr on
+  // every failed reconnect while Redis is down. Commands still wait and fail on their own; the
+  // outage itself is logged once per change of state, naming the URL without credentials.
+  const log = logger("redis");
+  let down = false;
+  redis.on("error", (error: Error) => {
+    if (down) return;
+    down = true;
+    log.warn({ url: redactUrl(config.redis.url), error: error.message }, "Redis unreachable; retrying");
+  });
+  redis.on("ready", () => {
+    if (down) log.info({ url: redactUrl(config.redis.url) }, "Redis reachable again");
+    down = false;
+  });
+  return redis;
+}
+
+/** The URL without user or password. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return "redis URL";
+  }
 }
