@@ -19,6 +19,16 @@ describe("Progress", () => {
     expect(line).toMatch(/rejected 3$/);
   });
 
+  it("measures against a total of units when there is no byte total", () => {
+    const { stream } = fakeStream(true);
+    const p = new Progress({ label: "process", unit: "messages", stream });
+    const line = p.render({ done: 3000, total: 4000, extra: { lag: 1000 } }, Date.now() + 3000);
+    expect(line).toMatch(
+      /^process \[###############-----\] {2}75% 3,000 messages 1,000 messages\/s ETA 0:01 lag 1,000$/,
+    );
+    expect(p.render({ done: 10, total: 0 })).not.toMatch(/ETA|%/);
+  });
+
   it("draws nothing when the stream is not a terminal", () => {
     const { stream, writes } = fakeStream(false);
     const p = new Progress({ label: "x", stream });

@@ -10,6 +10,11 @@ export interface ProgressState {
   done: number;
   /** Bytes consumed, when the total size is known: drives the percentage and ETA. */
   bytes?: number;
+  /**
+   * Units in all, when known and there is no byte total (events behind a consumer, say): drives
+   * the percentage and ETA instead.
+   */
+  total?: number;
   /** Extra counters shown after the rate, e.g. { rejected: 12 }. */
   extra?: Record<string, number>;
 }
@@ -38,7 +43,8 @@ export function formatDuration(seconds: number): string {
 
 export class Progress {
   private readonly stream: NodeJS.WriteStream;
-  private readonly enabled: boolean;
+  /** Whether it draws (the stream is a terminal, or `force`). */
+  readonly enabled: boolean;
   private readonly started = Date.now();
   private last = 0;
   private drawn = false;
@@ -62,9 +68,12 @@ export class Progress {
     const seconds = Math.max((now - this.started) / 1000, 0.001);
     const unit = this.options.unit ?? "rows";
     const parts = [this.options.label];
-    const total = this.options.totalBytes;
-    if (total !== undefined && total > 0 && state.bytes !== undefined) {
-      const ratio = Math.min(state.bytes / total, 1);
+    // Progress is measured in bytes when the byte total is known, else in units.
+    const byBytes = this.options.totalBytes !== undefined;
+    const total = byBytes ? this.options.totalBytes : state.total;
+    const amount = byBytes ? state.bytes : state.done;
+    if (total !== undefined && total > 0 && amount !== undefined) {
+      const ratio = Math.min(amount / total, 1);
       const width = 20;
       const full = Math.round(ratio * width);
       parts.push(
@@ -76,8 +85,8 @@ export class Progress {
       `${fmt.format(Math.round(state.done / seconds))} ${unit}/s`,
     );
     if (state.bytes !== undefined) parts.push(`${(state.bytes / 1e6 / seconds).toFixed(1)} MB/s`);
-    if (total !== undefined && total > 0 && state.bytes !== undefined && state.bytes > 0) {
-      const eta = ((total - state.bytes) / state.bytes) * seconds;
+    if (total !== undefined && total > 0 && amount !== undefined && amount > 0) {
+      const eta = (Math.max(total - amount, 0) / amount) * seconds;
       parts.push(`ETA ${formatDuration(eta)}`);
     }
     for (const [name, value] of Object.entries(state.extra ?? {})) parts.push(`${name} ${fmt.format(value)}`);

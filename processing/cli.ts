@@ -1,6 +1,7 @@
 import { Argument, type Command, Option } from "commander";
 import { action, config, ExitCode, output, positiveInt, withExamples } from "../core/cli/index.ts";
 import { logger } from "../core/logging.ts";
+import { Progress } from "../core/progress.ts";
 import { type ProcessSummary, type Role, runProcess } from "./run.ts";
 
 interface ProcessFlags {
@@ -92,6 +93,8 @@ export function registerProcessing(program: Command): void {
             process.once("SIGINT", stop);
             process.once("SIGTERM", stop);
           });
+          const bar = new Progress({ label: `process (${role})`, unit: "messages" });
+          let ticks = 0;
           const summary = await runProcess(config(), {
             role,
             ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
@@ -101,8 +104,19 @@ export function registerProcessing(program: Command): void {
             ...(flags.rfmEvery !== undefined ? { rfmEveryMs: flags.rfmEvery * 1000 } : {}),
             untilIdle: flags.untilIdle === true,
             stopSignal,
-            onProgress: (p) => log.info(p, "progress"),
+            onProgress: (p) => {
+              // A bar on a terminal; a log line every 5 s otherwise (services, CI logs).
+              if (bar.enabled)
+                bar.update({
+                  done: p.committed ?? 0,
+                  ...(p.committed !== undefined && p.backlog !== undefined
+                    ? { total: p.committed + p.backlog, extra: { backlog: p.backlog } }
+                    : {}),
+                });
+              else if (++ticks % 5 === 0) log.info(p, "progress");
+            },
           });
+          bar.done();
           output(summary, flags.json, () => human(summary));
           // Connections the shutdown had to abandon (Redis unreachable) can keep reconnecting and
           // hold the event loop open: the work is done, so do not wait for them.

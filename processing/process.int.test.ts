@@ -68,3 +68,34 @@ describe("capline process stops cleanly on SIGTERM and SIGINT", () => {
     await pipeline.verify(events);
   });
 });
+
+describe("capline process on a terminal", () => {
+  const pipeline = new Pipeline({ hdfs: false });
+  const events = generateEvents(30_000, 8, 400, 3);
+
+  beforeAll(async () => {
+    await pipeline.setup();
+    await produceEvents(pipeline.kafka, pipeline.name, 3, events);
+  });
+  afterAll(() => pipeline.cleanup());
+
+  it("draws a progress bar with percentage, rate, ETA and backlog, then the summary", async () => {
+    const run = await pipeline.run(["--until-idle", "--range-size", "1000"], 240_000, true);
+    expect(run.code, run.stdout).toBe(0);
+    // Each redraw is "\r<line>" followed by the erase-to-end-of-line sequence ESC [ K.
+    const lines = run.stdout.split(/[\r\n]+/).map((l) => l.replaceAll("\u001b[K", ""));
+    const bars = lines.filter((l) => l.startsWith("process (all) ["));
+    expect(bars.length, run.stdout).toBeGreaterThan(0);
+    for (const bar of bars)
+      expect(bar).toMatch(
+        /^process \(all\) \[[#-]{20}\] +\d+% [\d,]+ messages [\d,]+ messages\/s ETA \d+:\d\d backlog [\d,]+$/,
+      );
+    // The backlog only shrinks while nothing new arrives, and the bar is cleared before the summary.
+    const backlogs = bars.map((b) => Number(/backlog ([\d,]+)$/.exec(b)?.[1]?.replace(/,/g, "")));
+    expect(backlogs).toEqual([...backlogs].sort((a, b) => b - a));
+    expect(lines.at(-1) === "" ? lines.at(-2) : lines.at(-1)).toMatch(
+      /^process \(all\) finished: lag 0, queues empty/,
+    );
+    await pipeline.verify(events);
+  });
+});

@@ -32,8 +32,8 @@ export interface ProcessOptions {
   lockMs?: number;
   /** Period of the RFM recomputation job (0: never). @defaultValue 300000 */
   rfmEveryMs?: number;
-  /** Called with a progress line every few seconds. */
-  onProgress?: (p: ProcessSummary) => void;
+  /** Called about once a second with the figures so far and the backlog. */
+  onProgress?: (p: ProcessProgress) => void;
   /** Resolves to stop the run (SIGINT/SIGTERM). */
   stopSignal?: Promise<unknown>;
 }
@@ -47,6 +47,45 @@ export interface ProcessSummary {
   /** The RFM run made before exiting with --until-idle (dispatcher or all). */
   rfm?: RfmRunResult;
   events_per_second: number;
+}
+
+export interface ProcessProgress extends ProcessSummary {
+  /** Messages the dispatcher group committed since this run started (undefined: Kafka did not answer). */
+  committed: number | undefined;
+  /** Messages of the topic not committed yet: what is left to do. */
+  backlog: number | undefined;
+}
+
+/** Per partition of the events topic: its end offset and the dispatcher group's committed offset. */
+async function groupPosition(
+  config: Config,
+  admin: Admin,
+): Promise<Array<{ partition: number; high: number; low: number; committed: number }>> {
+  const topic = config.kafka.topic;
+  const [ends, committed] = await Promise.all([
+    admin.fetchTopicOffsets(topic),
+    admin.fetchOffsets({ groupId: dispatcherGroup(config), topics: [topic] }),
+  ]);
+  const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
+  return ends.map((end) => ({
+    partition: end.partition,
+    high: Number(end.high),
+    low: Number(end.low),
+    committed: done.get(end.partition) ?? -1,
+  }));
+}
+
+/** Committed messages and the messages left, summed over the partitions. */
+async function backlogOf(config: Config, admin: Admin): Promise<{ committed: number; backlog: number }> {
+  let committed = 0;
+  let backlog = 0;
+  for (const p of await groupPosition(config, admin)) {
+    // No commit yet: everything the broker still holds is left to do.
+    const from = p.committed >= 0 ? p.committed : p.low;
+    committed += from;
+    backlog += Math.max(p.high - from, 0);
+  }
+  return { committed, backlog };
 }
 
 /** Longest the dispatcher's and the workers' shutdown may take (they run side by side). */
@@ -68,16 +107,9 @@ export function lakeStores(config: Config): LakeStore[] {
  * and no archive or index job is waiting, running or delayed.
  */
 export async function isIdle(config: Config, admin: Admin, queues: Queue<RangeJobData>[]): Promise<boolean> {
-  const topic = config.kafka.topic;
-  const [ends, committed] = await Promise.all([
-    admin.fetchTopicOffsets(topic),
-    admin.fetchOffsets({ groupId: dispatcherGroup(config), topics: [topic] }),
-  ]);
-  const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
-  for (const end of ends) {
-    const high = Number(end.high);
-    if (high === Number(end.low)) continue;
-    if ((done.get(end.partition) ?? -1) < high) return false;
+  for (const p of await groupPosition(config, admin)) {
+    if (p.high === p.low) continue;
+    if (p.committed < p.high) return false;
   }
   for (const queue of queues) {
     const counts = await queue.getJobCounts(
@@ -186,6 +218,8 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
     });
     let idleChecks = 0;
     let lastProgress = performance.now();
+    // Where the group stood when this run began: progress counts what this run committed.
+    const startedAt = options.onProgress ? await backlogOf(config, admin).catch(() => undefined) : undefined;
     for (;;) {
       if (fatal) throw fatal;
       if (stopRequested) return summary("stopped");
@@ -215,9 +249,14 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
           return { ...summary("idle"), ...(rfm ? { rfm } : {}) };
         }
       }
-      if (options.onProgress && performance.now() - lastProgress > 5000) {
+      if (options.onProgress && performance.now() - lastProgress >= 1000) {
         lastProgress = performance.now();
-        options.onProgress(summary("stopped"));
+        const now = await backlogOf(config, admin).catch(() => undefined);
+        options.onProgress({
+          ...summary("stopped"),
+          committed: now && startedAt ? now.committed - startedAt.committed : undefined,
+          backlog: now?.backlog,
+        });
       }
       await Promise.race([sleep(500), fatalSeen]);
     }

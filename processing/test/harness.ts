@@ -70,9 +70,18 @@ export class Pipeline {
     if (this.config.archive.hdfs) await this.hdfs.mkdirs(`/${this.name}`);
   }
 
-  /** Starts `capline process ...args` as a child process against this pipeline. */
-  spawn(args: string[], env: Record<string, string> = {}): ChildProcess {
-    const child = spawn(process.execPath, [BIN, "process", ...args], {
+  /**
+   * Starts `capline process ...args` as a child process against this pipeline; with `terminal`,
+   * under `script`, so the command runs on a pseudo-terminal (stdout and stderr both arrive on
+   * stdout, as a user at a terminal sees them).
+   */
+  spawn(args: string[], env: Record<string, string> = {}, terminal = false): ChildProcess {
+    const argv = [process.execPath, BIN, "process", ...args];
+    const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+    const [command, commandArgs] = terminal
+      ? ["script", ["-qec", quoted, "/dev/null"]]
+      : [argv[0] ?? "", argv.slice(1)];
+    const child = spawn(command, commandArgs, {
       env: { ...process.env, ...this.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -104,8 +113,9 @@ export class Pipeline {
   async run(
     args: string[],
     timeoutMs = 240_000,
+    terminal = false,
   ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = this.spawn(args);
+    const child = this.spawn(args, {}, terminal);
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (d) => {
