@@ -333,6 +333,16 @@ describe("capline ingest against the real Kafka", () => {
     expect(after).toHaveLength(12);
     // A forced re-ingest sends the same ids: downstream can recognise the repeat.
     expect(new Set(after).size).toBe(6);
+
+    // The checkpoint topic the ingest created is compacted, in segments that close within an hour.
+    const described = await admin.describeConfigs({
+      resources: [{ type: 2, name: checkpointTopicOf(topic), configNames: ["cleanup.policy", "segment.ms"] }],
+      includeSynonyms: false,
+    });
+    const settings = Object.fromEntries(
+      (described.resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]),
+    );
+    expect(settings).toEqual({ "cleanup.policy": "compact", "segment.ms": "3600000" });
   });
 
   it("refuses a file whose header lacks a required column before sending anything", async () => {

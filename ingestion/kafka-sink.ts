@@ -196,6 +196,16 @@ export async function waitForKafka(config: Config, timeoutMs = config.kafka.conn
   }
 }
 
+/**
+ * The checkpoint topic keeps the newest record per file (compacted), and a file never seen before
+ * makes the ingester read the whole topic once. Kafka compacts only closed segments, which roll
+ * after 7 days by default: an hour keeps the part left uncompacted to an hour of ingests.
+ */
+export const CHECKPOINT_TOPIC_CONFIG = [
+  { name: "cleanup.policy", value: "compact" },
+  { name: "segment.ms", value: String(60 * 60 * 1000) },
+];
+
 /** Creates the events, DLQ and checkpoint topics when missing (partitions from the configuration). */
 export async function ensureTopics(
   admin: Admin,
@@ -210,7 +220,7 @@ export async function ensureTopics(
     {
       topic: checkpointTopicOf(topic),
       numPartitions: 1,
-      configEntries: [{ name: "cleanup.policy", value: "compact" }],
+      configEntries: CHECKPOINT_TOPIC_CONFIG,
     },
   ].filter((t) => !existing.has(t.topic));
   if (wanted.length === 0) return;
