@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { redactUrl } from "../core/clients/redis.ts";
 import { ServiceUnavailableError } from "../core/errors.ts";
 import { checkpointTopic, consumerGroup, consumerGroups } from "./names.ts";
 import { queueKeyPattern } from "./redis.ts";
 import { renderSetupReport, type SetupItem, summarize } from "./report.ts";
 import { type ResetPlan, renderPlan, renderResetResult } from "./reset.ts";
 import { serviceError } from "./service-errors.ts";
-import { redactUrl } from "./services.ts";
 
 const item = (status: SetupItem["status"], name: string, differences: string[] = []): SetupItem => ({
   store: "Elasticsearch",

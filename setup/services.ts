@@ -5,7 +5,7 @@ import type * as Minio from "minio";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import { createKafka } from "../core/clients/kafka.ts";
 import { createMinio } from "../core/clients/minio.ts";
-import { createRedis } from "../core/clients/redis.ts";
+import { createRedis, redactUrl } from "../core/clients/redis.ts";
 import { createWebHdfs, type WebHdfsClient } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
 import { withService } from "./service-errors.ts";
@@ -29,18 +29,6 @@ export interface Services {
   hdfs: WebHdfsClient;
   redis(): Promise<Redis>;
   close(): Promise<void>;
-}
-
-/** `redis://user:secret@host:6379/0` → `redis://host:6379/0`. */
-export function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    url.username = "";
-    url.password = "";
-    return url.toString().replace(/\/$/, "");
-  } catch {
-    return raw;
-  }
 }
 
 export function openServices(config: Config): Services {

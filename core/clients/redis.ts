@@ -30,14 +30,14 @@ export function createRedis(config: Config, options: RedisOptions = {}): Redis {
   return redis;
 }
 
-/** The URL without user or password. */
-function redactUrl(url: string): string {
+/** `redis://user:secret@host:6379/0` → `redis://host:6379/0`. */
+export function redactUrl(raw: string): string {
   try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    return u.toString();
+    const url = new URL(raw);
+    url.username = "";
+    url.password = "";
+    return url.toString().replace(/\/$/, "");
   } catch {
-    return "redis URL";
+    return raw;
   }
 }
