@@ -12,7 +12,7 @@ import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
 import { aliasName, concreteIndexName, INDEX_NAMES } from "../core/schema/indices.ts";
 import { PROSPECT, type ReferenceRfm, referenceRfm } from "../processing/test/rfm.ts";
-import { testConfig, uniqueName } from "../test/support/index.ts";
+import { isolatedNames, testConfig, uniqueName } from "../test/support/index.ts";
 import { parseParams, type RawReportFlags, type ReportName, runReports } from "./index.ts";
 import {
   byKey,
@@ -69,13 +69,7 @@ function cli(args: string[], env: Record<string, string>, timeoutMs = 120_000): 
 
 const name = uniqueName("report");
 const env: Record<string, string> = {
-  KAFKA_TOPIC: name,
-  KAFKA_DLQ_TOPIC: `${name}.dlq`,
-  KAFKA_CLIENT_ID: name,
-  QUEUE_PREFIX: name,
-  ELASTICSEARCH_INDEX_PREFIX: name,
-  MINIO_BUCKET: name,
-  HDFS_ROOT: `/${name}`,
+  ...isolatedNames(name),
   LOG_LEVEL: "warn",
 };
 const dir = mkdtempSync(join(tmpdir(), "capline-report-"));

@@ -26,6 +26,7 @@ import { configuredIndexSettings, ensureIndices } from "../setup/elasticsearch.t
 import { deleteQueueKeys } from "../setup/redis.ts";
 import { SERVICE_NAMES } from "../stack/render.ts";
 import { stackPaths } from "../stack/services.ts";
+import { isolatedNames } from "../test/support/index.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -40,13 +41,7 @@ const cpuProf = flag("--cpu-prof");
 
 const name = `bench-pipe-${randomUUID().slice(0, 8)}`;
 const env: Record<string, string> = {
-  KAFKA_TOPIC: name,
-  KAFKA_DLQ_TOPIC: `${name}.dlq`,
-  KAFKA_CLIENT_ID: name,
-  QUEUE_PREFIX: name,
-  ELASTICSEARCH_INDEX_PREFIX: name,
-  MINIO_BUCKET: name,
-  HDFS_ROOT: `/${name}`,
+  ...isolatedNames(name),
   ARCHIVE_MINIO: "true",
   ARCHIVE_HDFS: "true",
   LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",

@@ -15,6 +15,7 @@ import type { CaplineEvent } from "../../core/schema/events.ts";
 import { aliasName } from "../../core/schema/indices.ts";
 import { configuredIndexSettings, ensureIndices } from "../../setup/elasticsearch.ts";
 import { deleteQueueKeys } from "../../setup/redis.ts";
+import { isolatedNames } from "../../test/support/index.ts";
 import type { ProfileDocument } from "../profiles.ts";
 import { referenceProfiles } from "./events.ts";
 import { PROSPECT, referenceRfm } from "./rfm.ts";
@@ -45,13 +46,7 @@ export class Pipeline {
   /** `env`: more settings of this pipeline, e.g. REDIS_URL of a private Redis. */
   constructor(options: { hdfs: boolean; env?: Record<string, string> }) {
     this.env = {
-      KAFKA_TOPIC: this.name,
-      KAFKA_DLQ_TOPIC: `${this.name}.dlq`,
-      KAFKA_CLIENT_ID: this.name,
-      QUEUE_PREFIX: this.name,
-      ELASTICSEARCH_INDEX_PREFIX: this.name,
-      MINIO_BUCKET: this.name,
-      HDFS_ROOT: `/${this.name}`,
+      ...isolatedNames(this.name),
       ARCHIVE_MINIO: "true",
       ARCHIVE_HDFS: String(options.hdfs),
       LOG_LEVEL: "warn",

@@ -4,7 +4,7 @@ import type { Client } from "@elastic/elasticsearch";
 import type { Config, ConfigVariable } from "../../core/config/index.ts";
 import { PROJECT_ROOT } from "../../core/config/index.ts";
 import { INDEX_NAMES } from "../../core/schema/indices.ts";
-import { testConfig, uniqueName } from "../../test/support/index.ts";
+import { isolatedNames, testConfig, uniqueName } from "../../test/support/index.ts";
 import { listObjectNames } from "../minio.ts";
 import { deleteQueueKeys } from "../redis.ts";
 import { openServices, type Services } from "../services.ts";
@@ -12,16 +12,7 @@ import { openServices, type Services } from "../services.ts";
 /** Random names for every store, as configuration variables (the CLI reads the same). */
 export function randomEnv(label: string): Partial<Record<ConfigVariable, string>> {
   const base = uniqueName(label);
-  return {
-    KAFKA_TOPIC: base,
-    KAFKA_DLQ_TOPIC: `${base}.dlq`,
-    KAFKA_CLIENT_ID: base,
-    KAFKA_PARTITIONS: "3",
-    ELASTICSEARCH_INDEX_PREFIX: base,
-    MINIO_BUCKET: base,
-    HDFS_ROOT: `/${base}`,
-    QUEUE_PREFIX: base,
-  };
+  return { ...isolatedNames(base), KAFKA_PARTITIONS: "3" };
 }
 
 export function servicesFor(env: Partial<Record<ConfigVariable, string>>): Services {

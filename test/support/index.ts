@@ -22,6 +22,33 @@ export function uniqueName(prefix = "t"): string {
   return `${clean.slice(0, 63 - suffix.length - 1)}-${suffix}`;
 }
 
+type IsolatedVariable = Extract<
+  ConfigVariable,
+  | "KAFKA_TOPIC"
+  | "KAFKA_DLQ_TOPIC"
+  | "KAFKA_CLIENT_ID"
+  | "QUEUE_PREFIX"
+  | "ELASTICSEARCH_INDEX_PREFIX"
+  | "MINIO_BUCKET"
+  | "HDFS_ROOT"
+>;
+
+/**
+ * Configuration variables that put everything a run writes under `name`: its topics, consumer
+ * groups, queues, indices, bucket and HDFS root. Tests and benchmarks share the running stack.
+ */
+export function isolatedNames(name: string): Record<IsolatedVariable, string> {
+  return {
+    KAFKA_TOPIC: name,
+    KAFKA_DLQ_TOPIC: `${name}.dlq`,
+    KAFKA_CLIENT_ID: name,
+    QUEUE_PREFIX: name,
+    ELASTICSEARCH_INDEX_PREFIX: name,
+    MINIO_BUCKET: name,
+    HDFS_ROOT: `/${name}`,
+  };
+}
+
 /**
  * The configuration tests run with: `.env` < `.env.local` < environment < `overrides`, validated
  * as the CLI does it.
