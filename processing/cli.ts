@@ -94,7 +94,6 @@ export function registerProcessing(program: Command): void {
             process.once("SIGTERM", stop);
           });
           const bar = new Progress({ label: `process (${role})`, unit: "messages" });
-          let ticks = 0;
           const summary = await runProcess(config(), {
             role,
             ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
@@ -104,6 +103,7 @@ export function registerProcessing(program: Command): void {
             ...(flags.rfmEvery !== undefined ? { rfmEveryMs: flags.rfmEvery * 1000 } : {}),
             untilIdle: flags.untilIdle === true,
             stopSignal,
+            progressEveryMs: bar.enabled ? 1000 : 5000,
             onProgress: (p) => {
               // A bar on a terminal; a log line every 5 s otherwise (services, CI logs).
               if (bar.enabled)
@@ -113,7 +113,7 @@ export function registerProcessing(program: Command): void {
                     ? { total: p.committed + p.backlog, extra: { backlog: p.backlog } }
                     : {}),
                 });
-              else if (++ticks % 5 === 0) log.info(p, "progress");
+              else log.info(p, "progress");
             },
           });
           bar.done();

@@ -32,8 +32,10 @@ export interface ProcessOptions {
   lockMs?: number;
   /** Period of the RFM recomputation job (0: never). @defaultValue 300000 */
   rfmEveryMs?: number;
-  /** Called about once a second with the figures so far and the backlog. */
+  /** Called every `progressEveryMs` with the figures so far and the backlog. */
   onProgress?: (p: ProcessProgress) => void;
+  /** @defaultValue 5000 */
+  progressEveryMs?: number;
   /** Resolves to stop the run (SIGINT/SIGTERM). */
   stopSignal?: Promise<unknown>;
 }
@@ -249,7 +251,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
           return { ...summary("idle"), ...(rfm ? { rfm } : {}) };
         }
       }
-      if (options.onProgress && performance.now() - lastProgress >= 1000) {
+      if (options.onProgress && performance.now() - lastProgress >= (options.progressEveryMs ?? 5000)) {
         lastProgress = performance.now();
         const now = await backlogOf(config, admin).catch(() => undefined);
         options.onProgress({
