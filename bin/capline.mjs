@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so there is no build step to forget.
-import { register } from "tsx/esm/api";
+// The CLI runs the compiled JavaScript in dist/ (`npm run build`, also run by `npm ci` through
+// `prepare`). Without it, say how to get it instead of failing on a missing module.
+import { existsSync } from "node:fs";
 
-register();
-await import("../cli/main.ts");
+const main = new URL("../dist/cli/main.js", import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write(
+    "capline: the compiled CLI (dist/) is missing; run `npm ci` or `npm run build` in the capline folder\n",
+  );
+  process.exit(2);
+}
+await import(main.href);

@@ -241,7 +241,14 @@ class EventQueue {
   }
 }
 
-const WORKER_URL = new URL("./parse-worker.mjs", import.meta.url);
+/**
+ * Compiled (dist/), the worker is plain JavaScript; from the TypeScript sources (tests, benchmarks
+ * under tsx) worker threads do not inherit the loader, so a small entry registers tsx first.
+ */
+const WORKER_URL = new URL(
+  import.meta.url.endsWith(".ts") ? "./parse-worker.mjs" : "./parse-worker.js",
+  import.meta.url,
+);
 
 /** A parse worker started ahead of its file: loading its code takes about half a second. */
 interface ParseWorker {

@@ -10,8 +10,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { Config } from "../core/config/index.ts";
+import { type Config, PROJECT_ROOT } from "../core/config/index.ts";
 import { CaplineError } from "../core/errors.ts";
 import { run } from "./process.ts";
 import type { ServiceName } from "./render.ts";
@@ -22,7 +21,7 @@ import type { ServiceName } from "./render.ts";
  * Each step writes a stamp file when complete, so a second install (or `up`) costs nothing.
  */
 
-const JAVA_DIR = join(dirname(fileURLToPath(import.meta.url)), "java");
+const JAVA_DIR = join(PROJECT_ROOT, "stack", "java");
 
 export interface Artifacts {
   kafka: { libsDir: string };

@@ -21,8 +21,18 @@ import {
 
 export { parseEnvFile } from "./env-file.ts";
 
-/** The repository (or image) root: where package.json and .env live. */
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/**
+ * The repository (or image) root: where package.json and .env live. Found by walking up from this
+ * module, which runs from its source (tests, `core/config/`) or compiled (`dist/core/config/`).
+ */
+export const PROJECT_ROOT = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findProjectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, ".env"))) return dir;
+    if (dirname(dir) === dir) return resolve(from, "..", "..");
+  }
+}
 
 export type Environment = "local" | "codespaces";
 

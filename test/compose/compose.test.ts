@@ -465,24 +465,38 @@ describe("the Codespaces override", () => {
 });
 
 describe("the image and the dev container", () => {
-  test("Dockerfile: Node 22 slim, production dependencies only, non-root, capline as entrypoint", () => {
+  test("Dockerfile: Node 24 slim, compiled in a build stage, production dependencies only, non-root", () => {
     const dockerfile = readFileSync(join(REPO_ROOT, "Dockerfile"), "utf8");
-    expect(dockerfile).toMatch(/^ARG NODE_MAJOR=22$/m);
-    expect(dockerfile).toMatch(/^FROM node:\$\{NODE_MAJOR\}-[a-z]+-slim$/m);
-    expect(dockerfile).toMatch(/^RUN npm ci --omit=dev\b/m);
-    expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "bin\/capline\.mjs"\]$/m);
-    // --omit=dev must keep what bin/capline.mjs needs at run time.
+    expect(dockerfile).toMatch(/^ARG NODE_MAJOR=24$/m);
+    expect(dockerfile).toMatch(/^FROM node:\$\{NODE_MAJOR\}-[a-z]+-slim AS build$/m);
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+    expect(runtime).toMatch(/^FROM node:\$\{NODE_MAJOR\}-[a-z]+-slim$/m);
+    expect(runtime).toMatch(/^RUN npm ci --omit=dev\b/m);
+    expect(runtime).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/^ENTRYPOINT \["node", "bin\/capline\.mjs"\]$/m);
+    // The runtime needs no TypeScript loader: bin/capline.mjs runs dist/.
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
       bin: Record<string, string>;
+      engines: { node: string };
     };
-    expect(pkg.dependencies.tsx).toBeTruthy();
+    expect(pkg.dependencies.tsx).toBeUndefined();
+    expect(pkg.engines.node).toBe(">=22.22");
     expect(pkg.bin.capline).toBe("bin/capline.mjs");
+    expect(readFileSync(join(REPO_ROOT, "bin", "capline.mjs"), "utf8")).toContain("../dist/cli/main.js");
     const ignored = readFileSync(join(REPO_ROOT, ".dockerignore"), "utf8").split("\n");
-    for (const entry of ["node_modules", ".env.local", ".git"]) expect(ignored).toContain(entry);
+    for (const entry of ["node_modules", ".env.local", ".git", "dist"]) expect(ignored).toContain(entry);
     // .env (no secret, the version pins and defaults) goes into the image on purpose.
     expect(ignored).not.toContain(".env");
+  });
+
+  test("devcontainer.json runs Node 24", () => {
+    const dev = JSON.parse(readFileSync(join(REPO_ROOT, ".devcontainer", "devcontainer.json"), "utf8")) as {
+      image: string;
+    };
+    expect(dev.image).toMatch(/javascript-node:1-24-/);
   });
 
   test("devcontainer.json forwards and labels the ports and installs with npm ci", () => {
