@@ -10,7 +10,8 @@ import { createMinio } from "../core/clients/minio.ts";
 import { createRedis } from "../core/clients/redis.ts";
 import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
-import { aliasName, concreteIndexName, INDEX_NAMES } from "../core/schema/indices.ts";
+import { aliasName, concreteIndexName, dispatcherGroupOf } from "../core/names.ts";
+import { INDEX_NAMES } from "../core/schema/indices.ts";
 import { PROSPECT, type ReferenceRfm, referenceRfm } from "../processing/test/rfm.ts";
 import { isolatedNames, testConfig, uniqueName } from "../test/support/index.ts";
 import { parseParams, type RawReportFlags, type ReportName, runReports } from "./index.ts";
@@ -116,7 +117,7 @@ async function cleanup(): Promise<void> {
   redis.disconnect();
   const admin = createKafka(config).admin();
   await admin.connect();
-  await admin.deleteGroups([`${name}-dispatcher`]).catch(() => undefined);
+  await admin.deleteGroups([dispatcherGroupOf(name)]).catch(() => undefined);
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(name));
   if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.disconnect();

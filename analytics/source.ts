@@ -1,7 +1,8 @@
 import { type Client, errors as esErrors } from "@elastic/elasticsearch";
 import { CaplineError, describeError, ServiceUnavailableError } from "../core/errors.ts";
+import { aliasName } from "../core/names.ts";
 import { UNKNOWN_KEY } from "../core/schema/events.ts";
-import { aliasName, type IndexName } from "../core/schema/indices.ts";
+import type { IndexName } from "../core/schema/indices.ts";
 import { dayAligned, type ReportParams } from "./options.ts";
 
 /**

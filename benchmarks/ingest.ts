@@ -19,7 +19,8 @@ import { join } from "node:path";
 import { createKafka } from "../core/clients/kafka.ts";
 import { loadConfig, PROJECT_ROOT } from "../core/config/index.ts";
 import { createLogger } from "../core/logging.ts";
-import { checkpointTopicOf, runIngest } from "../ingestion/index.ts";
+import { checkpointTopicOf } from "../core/names.ts";
+import { runIngest } from "../ingestion/index.ts";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {

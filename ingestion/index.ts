@@ -7,7 +7,6 @@ export { CsvParser, type CsvRecord } from "./csv-parser.ts";
 export { type GenerateOptions, type GenerateSummary, generate } from "./generator.ts";
 export { type ColumnMap, parseMapOption, ROW_FIELDS, resolveHeader } from "./header.ts";
 export { runIngest } from "./ingest.ts";
-export { checkpointTopicOf } from "./kafka-sink.ts";
 export { eventIdOf, parsePrice, RowValidator } from "./rows.ts";
 export { parseTimestamp } from "./timestamp.ts";
 export type { FileSummary, IngestOptions, IngestSummary } from "./types.ts";

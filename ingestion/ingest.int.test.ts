@@ -9,14 +9,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import { createKafka } from "../core/clients/kafka.ts";
 import { PROJECT_ROOT } from "../core/config/index.ts";
+import {
+  aliasName,
+  checkpointTopicOf,
+  concreteIndexName,
+  ingestTransactionalId,
+  isolatedNames,
+} from "../core/names.ts";
 import type { CaplineEvent, RejectedRow } from "../core/schema/events.ts";
-import { aliasName, concreteIndexName, mappingFor } from "../core/schema/indices.ts";
+import { mappingFor } from "../core/schema/indices.ts";
 import { startService, stopService } from "../stack/index.ts";
 import { testConfig, uniqueName } from "../test/support/index.ts";
 import { CsvParser } from "./csv-parser.ts";
 import { generate } from "./generator.ts";
 import { resolveHeader } from "./header.ts";
-import { checkpointTopicOf } from "./kafka-sink.ts";
 import { RowValidator } from "./rows.ts";
 import type { IngestSummary } from "./types.ts";
 
@@ -37,7 +43,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const existing = new Set(await admin.listTopics());
-  const ours = topics.flatMap((t) => [t, `${t}.dlq`, checkpointTopicOf(t)]).filter((t) => existing.has(t));
+  const ours = topics
+    .flatMap((t) => [t, isolatedNames(t).KAFKA_DLQ_TOPIC, checkpointTopicOf(t)])
+    .filter((t) => existing.has(t));
   if (ours.length > 0) await admin.deleteTopics({ topics: ours }).catch(() => undefined);
   await admin.disconnect();
   rmSync(dir, { recursive: true, force: true });
@@ -200,7 +208,7 @@ async function forgetCheckpointGroup(
   topic: string,
   file: string,
 ): Promise<{ groupId: string; topic: string }> {
-  const group = { groupId: `capline-ingest.${topic}.${sha256Of(file)}`, topic: checkpointTopicOf(topic) };
+  const group = { groupId: ingestTransactionalId(topic, sha256Of(file)), topic: checkpointTopicOf(topic) };
   expect(await committedOffset(group)).toBeGreaterThan(0);
   await admin.deleteGroups([group.groupId]);
   expect(await committedOffset(group)).toBe(-1);

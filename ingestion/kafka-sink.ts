@@ -14,6 +14,7 @@ import { createKafka } from "../core/clients/kafka.ts";
 import type { Config } from "../core/config/index.ts";
 import { CaplineError, describeError, ServiceUnavailableError } from "../core/errors.ts";
 import { logger } from "../core/logging.ts";
+import { checkpointTopicOf, ingestTransactionalId } from "../core/names.ts";
 import { installKafkajsFastPath } from "./kafkajs-fast.ts";
 import type { EncodedBatch } from "./record-batch.ts";
 import type { RowCounts } from "./rows.ts";
@@ -65,18 +66,6 @@ export interface SinkOptions {
   requestMessages?: number;
   /** Use the faster, byte-identical kafkajs record encoder. @defaultValue true */
   fastPath?: boolean;
-}
-
-/**
- * Start of the transactional id and checkpoint group of every file ingested into `topic`
- * (`capline-ingest.<topic>.<sha256>`); reset deletes those groups by this prefix.
- */
-export function ingestGroupPrefix(topic: string): string {
-  return `capline-ingest.${topic}.`;
-}
-
-export function checkpointTopicOf(topic: string): string {
-  return `${topic}.checkpoints`;
 }
 
 const FATAL_TYPES = new Set([
@@ -267,8 +256,7 @@ export class IngestSink {
     this.acceptsBatches = options.fastPath !== false && installKafkajsFastPath();
     this.kafka = createKafka(config, { logCreator: quietLogCreator() });
     this.admin = this.kafka.admin();
-    // Kafka limits transactional ids and group ids to 249 characters; a sha256 is 64.
-    this.transactionalId = `${ingestGroupPrefix(options.topic)}${options.fileId}`.slice(0, 249);
+    this.transactionalId = ingestTransactionalId(options.topic, options.fileId);
     this.groupId = this.transactionalId;
     this.checkpointTopic = checkpointTopicOf(options.topic);
   }

@@ -2,7 +2,7 @@ import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import type { Config } from "../core/config/index.ts";
 import { describeError } from "../core/errors.ts";
 import { logger } from "../core/logging.ts";
-import { aliasName } from "../core/schema/indices.ts";
+import { aliasName } from "../core/names.ts";
 import type { FileSummary } from "./types.ts";
 
 /**

@@ -1,4 +1,5 @@
-import { aliasName, type FieldType, fieldTypes, type IndexName } from "../core/schema/indices.ts";
+import { aliasName } from "../core/names.ts";
+import { type FieldType, fieldTypes, type IndexName } from "../core/schema/indices.ts";
 import type { FieldKind } from "./lens.ts";
 import { CORE_MIGRATION_VERSION, type SavedObject, TYPE_MIGRATION_VERSIONS } from "./saved-objects.ts";
 

@@ -4,8 +4,6 @@
  * docs/monitoring.md.
  */
 export type { MonitorState } from "./checks/context.ts";
-export { dispatcherGroup } from "./checks/pipeline.ts";
-export { SINK_QUEUES } from "./checks/redis.ts";
 export { registerMonitor } from "./cli.ts";
 export { MonitorMetrics } from "./metrics.ts";
 export { type MonitorOptions, monitorOptions } from "./options.ts";

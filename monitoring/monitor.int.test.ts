@@ -6,12 +6,12 @@ import { logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafka } from "../core/clients/kafka.ts";
 import type { ConfigVariable } from "../core/config/index.ts";
+import { aliasName, dispatcherGroupOf, QUEUES } from "../core/names.ts";
 import { runSetup, setupTargets } from "../setup/index.ts";
 import { randomEnv, removeAll, runCli, servicesFor } from "../setup/test/fixtures.ts";
 import { startService, stopService } from "../stack/index.ts";
 import { testConfig } from "../test/support/index.ts";
 import type { MonitorState } from "./checks/context.ts";
-import { dispatcherGroup } from "./checks/pipeline.ts";
 import { monitorOptions } from "./options.ts";
 import { runChecks } from "./run.ts";
 import { MonitorServer } from "./server.ts";
@@ -86,10 +86,10 @@ describe("capline monitor on the running stack", () => {
     );
     expect(checks.kafka?.details.partitions).toMatchObject({ [config.kafka.topic]: 3 });
     expect(checks.elasticsearch?.details.documents).toEqual({
-      [`${config.elasticsearch.indexPrefix}-profiles`]: 0,
-      [`${config.elasticsearch.indexPrefix}-sales-daily`]: 0,
-      [`${config.elasticsearch.indexPrefix}-sales-hourly`]: 0,
-      [`${config.elasticsearch.indexPrefix}-ops`]: 0,
+      [aliasName(config.elasticsearch.indexPrefix, "profiles")]: 0,
+      [aliasName(config.elasticsearch.indexPrefix, "sales-daily")]: 0,
+      [aliasName(config.elasticsearch.indexPrefix, "sales-hourly")]: 0,
+      [aliasName(config.elasticsearch.indexPrefix, "ops")]: 0,
     });
     expect(checks.hdfs?.details.liveDataNodes).toBeGreaterThanOrEqual(1);
     expect(checks.redis?.details.maxMemoryPolicy).toBe("noeviction");
@@ -171,7 +171,7 @@ describe("capline monitor on the running stack", () => {
   }, 60_000);
 
   it("shows lag when the group's committed offsets are behind, and clears it when a consumer catches up", async () => {
-    const group = dispatcherGroup(config.kafka.clientId);
+    const group = dispatcherGroupOf(config.kafka.clientId);
     const kafka = createKafka(config, { logLevel: logLevel.NOTHING });
     const producer = kafka.producer();
     const admin = await services.admin();
@@ -266,7 +266,7 @@ describe("capline monitor on the running stack", () => {
       const ends = await admin.fetchTopicOffsets(config.kafka.topic);
       const expectedLag = ends.reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
       // The ops record of the ingest becomes searchable at the next refresh (the monitor never forces one).
-      await services.es.indices.refresh({ index: `${config.elasticsearch.indexPrefix}-ops` });
+      await services.es.indices.refresh({ index: aliasName(config.elasticsearch.indexPrefix, "ops") });
       const state: MonitorState = {};
       const opts = monitorOptions(config, { only: "pipeline.lag,pipeline.freshness,pipeline.dlq,minio" });
       const before = byName(await runChecks(config, opts, state));
@@ -291,7 +291,7 @@ describe("capline monitor on the running stack", () => {
       });
       // The newest processed event is the newest event time in the profiles, read independently.
       const newest = await services.es.search({
-        index: `${config.elasticsearch.indexPrefix}-profiles`,
+        index: aliasName(config.elasticsearch.indexPrefix, "profiles"),
         size: 1,
         sort: [{ last_seen: "desc" }],
         _source: ["last_seen"],
@@ -342,13 +342,13 @@ describe("capline monitor on the running stack", () => {
       expect(sampleValue(families, "capline_check_status", { check: "kafka" })).toBe(0);
       expect(sampleValue(families, "capline_check_up", { check: "elasticsearch" })).toBe(1);
       expect(sampleValue(families, "capline_check_status", { check: "kibana" })).toBeUndefined();
-      const group = dispatcherGroup(config.kafka.clientId);
+      const group = dispatcherGroupOf(config.kafka.clientId);
       for (const partition of ["0", "1", "2"])
         expect(
           sampleValue(families, "capline_consumer_lag", { group, topic: config.kafka.topic, partition }),
         ).toBe(0);
-      expect(sampleValue(families, "capline_queue_jobs", { queue: "index", state: "waiting" })).toBe(0);
-      expect(sampleValue(families, "capline_queue_workers", { queue: "archive" })).toBe(0);
+      expect(sampleValue(families, "capline_queue_jobs", { queue: QUEUES.index, state: "waiting" })).toBe(0);
+      expect(sampleValue(families, "capline_queue_workers", { queue: QUEUES.archive })).toBe(0);
       const ends = await (await services.admin()).fetchTopicOffsets(config.kafka.topic);
       expect(sampleValue(families, "capline_topic_messages", { topic: config.kafka.topic })).toBe(
         ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0),
@@ -357,7 +357,7 @@ describe("capline monitor on the running stack", () => {
       expect(sampleValue(families, "capline_hdfs_live_datanodes")).toBeGreaterThanOrEqual(1);
       expect(
         sampleValue(families, "capline_elasticsearch_docs", {
-          index: `${config.elasticsearch.indexPrefix}-profiles`,
+          index: aliasName(config.elasticsearch.indexPrefix, "profiles"),
         }),
       ).toBe(0);
 

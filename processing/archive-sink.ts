@@ -1,6 +1,7 @@
 import type * as Minio from "minio";
 import { isWebHdfsNotFound, type WebHdfsClient } from "../core/clients/webhdfs.ts";
-import { type LakeFile, lakeFiles, lakeKey, parseLakeKey, type RangeEvent, uncoveredRuns } from "./lake.ts";
+import { hdfsPath, lakeDayDir, lakeKey, lakePartitionPrefix, parseLakeKey } from "../core/names.ts";
+import { type LakeFile, lakeFiles, type RangeEvent, uncoveredRuns } from "./lake.ts";
 import { encodeParquet } from "./parquet.ts";
 import { withRetries } from "./retry.ts";
 
@@ -45,7 +46,7 @@ export function minioStore(client: Minio.Client, bucket: string): LakeStore {
       });
     },
     existing: async (dt, topic, partition) => {
-      const prefix = `events/dt=${dt}/${topic}+${partition}+`;
+      const prefix = lakePartitionPrefix(dt, topic, partition);
       const names: string[] = [];
       await new Promise<void>((resolve, reject) => {
         const stream = client.listObjectsV2(bucket, prefix, false);
@@ -62,13 +63,12 @@ export function minioStore(client: Minio.Client, bucket: string): LakeStore {
 
 /** HDFS: temporary name, then rename into place (overwriting an earlier copy atomically). */
 export function hdfsStore(client: WebHdfsClient, root: string): LakeStore {
-  const base = root === "/" ? "" : root.replace(/\/+$/, "");
   return {
     name: "hdfs",
-    put: (key, bytes) => client.writeAtomically(`${base}/${key}`, bytes, { overwrite: true }),
+    put: (key, bytes) => client.writeAtomically(hdfsPath(root, key), bytes, { overwrite: true }),
     existing: async (dt, topic, partition) => {
-      const dir = `events/dt=${dt}`;
-      const entries = await client.listStatus(`${base}/${dir}`).catch((error: unknown) => {
+      const dir = lakeDayDir(dt);
+      const entries = await client.listStatus(hdfsPath(root, dir)).catch((error: unknown) => {
         if (isWebHdfsNotFound(error)) return [];
         throw error;
       });
@@ -83,7 +83,7 @@ export function hdfsStore(client: WebHdfsClient, root: string): LakeStore {
           e.pathSuffix.includes(".parquet.tmp-") &&
           e.modificationTime < stale
         )
-          await client.delete(`${base}/${dir}/${e.pathSuffix}`).catch(() => false);
+          await client.delete(hdfsPath(root, `${dir}/${e.pathSuffix}`)).catch(() => false);
       return intervals(
         entries.map((e) => `${dir}/${e.pathSuffix}`),
         dt,

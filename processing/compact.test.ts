@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { lakeKey } from "../core/names.ts";
 import { mergeLakeFiles, planCompaction } from "./compact.ts";
 import type { RangeEvent } from "./lake.ts";
 import { encodeParquet } from "./parquet.ts";
@@ -7,7 +8,7 @@ import { readAllRows } from "./test/lake-rows.ts";
 
 const T = "ev";
 const f = (p: number, a: number, b: number, size = 10, dt = "2019-10-01") => ({
-  key: `events/dt=${dt}/${T}+${p}+${a}-${b}.parquet`,
+  key: lakeKey(dt, T, p, a, b),
   size,
 });
 
@@ -27,12 +28,12 @@ describe("planCompaction", () => {
     expect(plan.merges).toEqual([
       {
         partition: 0,
-        output: `events/dt=2019-10-01/${T}+0+0-299.parquet`,
+        output: lakeKey("2019-10-01", T, 0, 0, 299),
         inputs: [f(0, 0, 99).key, f(0, 100, 180).key, f(0, 230, 299).key],
       },
       {
         partition: 1,
-        output: `events/dt=2019-10-01/${T}+1+5-70.parquet`,
+        output: lakeKey("2019-10-01", T, 1, 5, 70),
         inputs: [f(1, 5, 50).key, f(1, 51, 70).key],
       },
     ]);
@@ -41,7 +42,7 @@ describe("planCompaction", () => {
   it("never merges past the committed offset: a range still in flight could fill the gap", () => {
     const files = [f(0, 0, 99), f(0, 100, 199), f(0, 300, 399)];
     const plan = planCompaction(files, T, new Map([[0, 250]]), 1000);
-    expect(plan.merges.map((m) => m.output)).toEqual([`events/dt=2019-10-01/${T}+0+0-199.parquet`]);
+    expect(plan.merges.map((m) => m.output)).toEqual([lakeKey("2019-10-01", T, 0, 0, 199)]);
     expect(planCompaction(files, T, new Map(), 1000).merges).toEqual([]);
   });
 
@@ -52,7 +53,7 @@ describe("planCompaction", () => {
     expect(plan.merges).toEqual([
       {
         partition: 0,
-        output: `events/dt=2019-10-01/${T}+0+0-310.parquet`,
+        output: lakeKey("2019-10-01", T, 0, 0, 310),
         inputs: [f(0, 0, 299).key, f(0, 300, 310).key],
       },
     ]);
@@ -65,12 +66,12 @@ describe("planCompaction", () => {
     });
     const files = [f(0, 0, 9, 40), f(0, 10, 19, 40), f(0, 20, 29, 40), f(0, 30, 39, 40)];
     expect(planCompaction(files, T, new Map([[0, 40]]), 100).merges.map((m) => m.output)).toEqual([
-      `events/dt=2019-10-01/${T}+0+0-19.parquet`,
-      `events/dt=2019-10-01/${T}+0+20-39.parquet`,
+      lakeKey("2019-10-01", T, 0, 0, 19),
+      lakeKey("2019-10-01", T, 0, 20, 39),
     ]);
     expect(
       planCompaction(
-        [{ ...f(0, 0, 9), key: "events/dt=2019-10-01/other+0+0-9.parquet" }, f(0, 10, 19)],
+        [{ ...f(0, 0, 9), key: lakeKey("2019-10-01", "other", 0, 0, 9) }, f(0, 10, 19)],
         T,
         new Map([[0, 40]]),
         100,

@@ -6,10 +6,17 @@ import { createMinio } from "../core/clients/minio.ts";
 import { createWebHdfs, isWebHdfsNotFound, type WebHdfsClient } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
 import { CaplineError } from "../core/errors.ts";
-import { lakeKey, parseLakeKey } from "./lake.ts";
+import {
+  dispatcherGroupOf,
+  hdfsPath,
+  LAKE_EVENTS_DIR,
+  lakeDayDir,
+  lakeKey,
+  parseLakeDayDir,
+  parseLakeKey,
+} from "../core/names.ts";
 import { lakeSchema, ROW_GROUP_SIZE } from "./parquet.ts";
 import { withRetries } from "./retry.ts";
-import { dispatcherGroup } from "./run.ts";
 
 /**
  * `capline compact`: merges a day's small lake files into large ones, per Kafka partition.
@@ -261,12 +268,12 @@ export function minioCompactStore(client: Minio.Client, bucket: string): Compact
   return {
     name: "minio",
     days: async () =>
-      (await listNames(client, bucket, "events/", false))
-        .map((o) => /^events\/dt=(\d{4}-\d{2}-\d{2})\/$/.exec(o.prefix ?? "")?.[1])
+      (await listNames(client, bucket, `${LAKE_EVENTS_DIR}/`, false))
+        .map((o) => parseLakeDayDir(o.prefix ?? ""))
         .filter((d): d is string => d !== undefined)
         .sort(),
     list: async (dt) =>
-      (await listNames(client, bucket, `events/dt=${dt}/`, false))
+      (await listNames(client, bucket, `${lakeDayDir(dt)}/`, false))
         .filter((o) => o.name.endsWith(".parquet"))
         .map((o) => ({ key: o.name, size: o.size })),
     get: async (key) => {
@@ -285,31 +292,30 @@ export function minioCompactStore(client: Minio.Client, bucket: string): Compact
 }
 
 export function hdfsCompactStore(client: WebHdfsClient, root: string): CompactStore {
-  const base = root === "/" ? "" : root.replace(/\/+$/, "");
   const ls = (dir: string) =>
-    client.listStatus(`${base}/${dir}`).catch((error: unknown) => {
+    client.listStatus(hdfsPath(root, dir)).catch((error: unknown) => {
       if (isWebHdfsNotFound(error)) return [];
       throw error;
     });
   return {
     name: "hdfs",
     days: async () =>
-      (await ls("events"))
+      (await ls(LAKE_EVENTS_DIR))
         .filter((e) => e.type === "DIRECTORY")
-        .map((e) => /^dt=(\d{4}-\d{2}-\d{2})$/.exec(e.pathSuffix)?.[1])
+        .map((e) => parseLakeDayDir(e.pathSuffix))
         .filter((d): d is string => d !== undefined)
         .sort(),
     list: async (dt) =>
-      (await ls(`events/dt=${dt}`))
+      (await ls(lakeDayDir(dt)))
         // Hidden names are temporary files of unfinished writes: never inputs.
         .filter(
           (e) => e.type === "FILE" && !e.pathSuffix.startsWith(".") && e.pathSuffix.endsWith(".parquet"),
         )
-        .map((e) => ({ key: `events/dt=${dt}/${e.pathSuffix}`, size: e.length })),
-    get: (key) => client.open(`${base}/${key}`),
-    put: (key, bytes) => client.writeAtomically(`${base}/${key}`, bytes, { overwrite: true }),
+        .map((e) => ({ key: `${lakeDayDir(dt)}/${e.pathSuffix}`, size: e.length })),
+    get: (key) => client.open(hdfsPath(root, key)),
+    put: (key, bytes) => client.writeAtomically(hdfsPath(root, key), bytes, { overwrite: true }),
     remove: async (keys) => {
-      for (const key of keys) await client.delete(`${base}/${key}`);
+      for (const key of keys) await client.delete(hdfsPath(root, key));
     },
   };
 }
@@ -320,7 +326,7 @@ export async function committedOffsets(config: Config): Promise<Map<number, numb
   await admin.connect();
   try {
     const offsets = await admin.fetchOffsets({
-      groupId: dispatcherGroup(config),
+      groupId: dispatcherGroupOf(config.kafka.clientId),
       topics: [config.kafka.topic],
     });
     return new Map(offsets[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);

@@ -11,21 +11,20 @@ import {
 } from "kafkajs";
 import { describeError } from "../core/errors.ts";
 import type { Logger } from "../core/logging.ts";
+import { cutsKey, payloadKey, rangeId } from "../core/names.ts";
 import {
   ARCHIVE_QUEUE,
-  cutsKey,
   encodePayload,
   forgetPayload,
   INDEX_QUEUE,
   jobId,
-  payloadKey,
   type RangeJobData,
   rememberPayload,
 } from "./jobs.ts";
 import type { RangeEvent } from "./lake.ts";
 import { settlesWithin } from "./retry.ts";
 import { checkEvent } from "./validate.ts";
-import { type OffsetRange, rangeId } from "./watermark.ts";
+import type { OffsetRange } from "./watermark.ts";
 
 /**
  * The dispatcher (docs/processing.md): a Kafka consumer-group member that cuts each partition's

@@ -1,6 +1,6 @@
 import type { Client } from "@elastic/elasticsearch";
+import { aliasName } from "../core/names.ts";
 import type { CaplineEvent } from "../core/schema/events.ts";
-import { aliasName } from "../core/schema/indices.ts";
 import { type Granularity, groupSales, mergeSales, type SalesDocument, salesDelta } from "./aggregates.ts";
 import { type DocMerge, type WriteStats, writeDocuments } from "./es-writer.ts";
 import type { RangeEvent } from "./lake.ts";

@@ -5,9 +5,9 @@
 export { type Granularity, mergeSales, type SalesDocument, salesDeltas, salesDocId } from "./aggregates.ts";
 export { registerProcessing } from "./cli.ts";
 export { registerCompact } from "./compact-cli.ts";
-export { lakeFiles, lakeKey, parseLakeKey, type RangeEvent } from "./lake.ts";
+export { lakeFiles, type RangeEvent } from "./lake.ts";
 export { encodeParquet, LAKE_COLUMNS } from "./parquet.ts";
 export { mergeProfile, type ProfileDocument, profileDeltas } from "./profiles.ts";
 export { NO_PURCHASE_SEGMENT, type RfmInput, type RfmScore, SEGMENTS, scoreRfm, segmentOf } from "./rfm.ts";
 export { type ProcessOptions, type ProcessSummary, runProcess } from "./run.ts";
-export { type OffsetRange, rangeId, shouldApply } from "./watermark.ts";
+export { type OffsetRange, shouldApply } from "./watermark.ts";

@@ -1,8 +1,9 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { Redis } from "ioredis";
 import { CaplineError } from "../core/errors.ts";
+import { QUEUES, rangeId } from "../core/names.ts";
 import type { RangeEvent } from "./lake.ts";
-import { type OffsetRange, rangeId } from "./watermark.ts";
+import type { OffsetRange } from "./watermark.ts";
 
 /**
  * The job model shared by the dispatcher and the workers (docs/processing.md, "Job model").
@@ -15,10 +16,10 @@ import { type OffsetRange, rangeId } from "./watermark.ts";
  *   ones.
  */
 
-export const ARCHIVE_QUEUE = "archive";
-export const INDEX_QUEUE = "index";
+export const ARCHIVE_QUEUE = QUEUES.archive;
+export const INDEX_QUEUE = QUEUES.index;
 /** The periodic RFM recomputation (a BullMQ job scheduler). */
-export const RFM_QUEUE = "rfm";
+export const RFM_QUEUE = QUEUES.rfm;
 export type SinkName = typeof ARCHIVE_QUEUE | typeof INDEX_QUEUE;
 
 export interface RangeJobData extends OffsetRange {
@@ -27,14 +28,6 @@ export interface RangeJobData extends OffsetRange {
   events: number;
   /** Messages of the range that went to the DLQ instead (counted in the ops record). */
   dlq: number;
-}
-
-export function payloadKey(queuePrefix: string, range: OffsetRange): string {
-  return `${queuePrefix}:payload:${rangeId(range)}`;
-}
-
-export function cutsKey(queuePrefix: string, topic: string, partition: number): string {
-  return `${queuePrefix}:cuts:${topic}:${partition}`;
 }
 
 export function jobId(range: OffsetRange): string {

@@ -3,26 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
-import { lakeFiles, lakeKey, parseLakeKey, type RangeEvent, uncoveredRuns } from "./lake.ts";
+import { lakeKey } from "../core/names.ts";
+import { lakeFiles, type RangeEvent, uncoveredRuns } from "./lake.ts";
 import { encodeParquet } from "./parquet.ts";
 import { generateEvents } from "./test/events.ts";
 
-describe("lake keys", () => {
-  it("names files by UTC date, topic, partition and offsets, and parses them back", () => {
-    const key = lakeKey("2019-10-01", "customer-events", 3, 100, 199);
-    expect(key).toBe("events/dt=2019-10-01/customer-events+3+100-199.parquet");
-    expect(parseLakeKey(key)).toEqual({
-      dt: "2019-10-01",
-      topic: "customer-events",
-      partition: 3,
-      first: 100,
-      last: 199,
-    });
-    expect(parseLakeKey(`capline/${key}`)?.last).toBe(199);
-    expect(parseLakeKey(`${key}.tmp`)).toBeUndefined();
-    expect(() => lakeKey("2019-1-1", "t", 0, 0, 0)).toThrow(/YYYY-MM-DD/);
-  });
-
+describe("lake files", () => {
   it("splits a range into one file per event date, rows in offset order", () => {
     const events = generateEvents(50, 9);
     const rows: RangeEvent[] = events.map((event, i) => ({ offset: 1000 + i * 2, event })).reverse();

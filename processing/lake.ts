@@ -1,3 +1,4 @@
+import { lakeKey } from "../core/names.ts";
 import type { CaplineEvent } from "../core/schema/events.ts";
 import { toMillis, utcDate } from "./time.ts";
 
@@ -26,26 +27,6 @@ export interface LakeFile {
   lastOffset: number;
   /** Rows in offset order. */
   events: RangeEvent[];
-}
-
-const DT = /^\d{4}-\d{2}-\d{2}$/;
-
-export function lakeKey(dt: string, topic: string, partition: number, first: number, last: number): string {
-  if (!DT.test(dt)) throw new RangeError(`dt must be YYYY-MM-DD, got "${dt}"`);
-  return `events/dt=${dt}/${topic}+${partition}+${first}-${last}.parquet`;
-}
-
-/** Parses a lake key back into its parts; `undefined` for anything else (temporary files...). */
-export function parseLakeKey(
-  key: string,
-): { dt: string; topic: string; partition: number; first: number; last: number } | undefined {
-  const m = /(?:^|\/)events\/dt=(\d{4}-\d{2}-\d{2})\/([A-Za-z0-9._-]+)\+(\d+)\+(\d+)-(\d+)\.parquet$/.exec(
-    key,
-  );
-  if (!m) return undefined;
-  const [, dt, topic, partition, first, last] = m;
-  if (!dt || !topic || !partition || !first || !last) return undefined;
-  return { dt, topic, partition: Number(partition), first: Number(first), last: Number(last) };
 }
 
 /** Splits a range's events into one lake file per UTC event date, rows in offset order. */

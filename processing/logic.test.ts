@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { rangeId } from "../core/names.ts";
 import type { CaplineEvent } from "../core/schema/events.ts";
 import { mergeSales, type SalesDocument, salesDeltas, salesDocId } from "./aggregates.ts";
 import { mergeProfile, type ProfileDocument, profileDeltas, topKey } from "./profiles.ts";
 import { generateEvents, referenceProfiles, referenceSales, rng } from "./test/events.ts";
 import { dayBucket, hourBucket, isoWeekMonday } from "./time.ts";
-import { type OffsetRange, rangeId, shouldApply } from "./watermark.ts";
+import { type OffsetRange, shouldApply } from "./watermark.ts";
 
 const T = "customer-events";
 

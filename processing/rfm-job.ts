@@ -1,6 +1,6 @@
 import type { Client } from "@elastic/elasticsearch";
 import { CaplineError } from "../core/errors.ts";
-import { aliasName } from "../core/schema/indices.ts";
+import { aliasName } from "../core/names.ts";
 import { isRetryableStatus, withRetries } from "./retry.ts";
 import { type RfmInput, scoreRfm } from "./rfm.ts";
 import { toMillis } from "./time.ts";

@@ -8,7 +8,8 @@ import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
 import { CaplineError, describeError } from "../core/errors.ts";
 import { logger } from "../core/logging.ts";
-import { aliasName, INDEX_NAMES } from "../core/schema/indices.ts";
+import { aliasName, dispatcherGroupOf } from "../core/names.ts";
+import { INDEX_NAMES } from "../core/schema/indices.ts";
 import { hdfsStore, type LakeStore, minioStore } from "./archive-sink.ts";
 import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
 import { ARCHIVE_QUEUE, INDEX_QUEUE, type RangeJobData, RFM_QUEUE } from "./jobs.ts";
@@ -66,7 +67,7 @@ async function groupPosition(
   const topic = config.kafka.topic;
   const [ends, committed] = await Promise.all([
     admin.fetchTopicOffsets(topic),
-    admin.fetchOffsets({ groupId: dispatcherGroup(config), topics: [topic] }),
+    admin.fetchOffsets({ groupId: dispatcherGroupOf(config.kafka.clientId), topics: [topic] }),
   ]);
   const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
   return ends.map((end) => ({
@@ -92,10 +93,6 @@ async function backlogOf(config: Config, admin: Admin): Promise<{ committed: num
 
 /** Longest the dispatcher's and the workers' shutdown may take (they run side by side). */
 const STOP_BUDGET_MS = 7000;
-
-export function dispatcherGroup(config: Config): string {
-  return `${config.kafka.clientId}-dispatcher`;
-}
 
 export function lakeStores(config: Config): LakeStore[] {
   const stores: LakeStore[] = [];
@@ -175,7 +172,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
         {
           topic: config.kafka.topic,
           dlqTopic: config.kafka.dlqTopic,
-          groupId: dispatcherGroup(config),
+          groupId: dispatcherGroupOf(config.kafka.clientId),
           queuePrefix: config.redis.queuePrefix,
           connection,
           ...(options.rangeSize ? { rangeSize: options.rangeSize } : {}),

@@ -23,11 +23,6 @@ export interface OffsetRange {
   last: number;
 }
 
-/** The range's id: stable, so job ids, Redis keys and file names derived from it are too. */
-export function rangeId(range: OffsetRange): string {
-  return `${range.topic}+${range.partition}+${range.first}-${range.last}`;
-}
-
 export function watermarkOf(watermarks: Watermarks | undefined, partition: number): number {
   return watermarks?.[String(partition)] ?? -1;
 }

@@ -3,7 +3,7 @@ import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { describeError } from "../core/errors.ts";
 import type { Logger } from "../core/logging.ts";
-import { aliasName } from "../core/schema/indices.ts";
+import { aliasName, rangeId } from "../core/names.ts";
 import { archiveRange, type LakeStore } from "./archive-sink.ts";
 import { indexRange } from "./index-sink.ts";
 import {
@@ -16,7 +16,6 @@ import {
 } from "./jobs.ts";
 import { settlesWithin, sleep } from "./retry.ts";
 import { recomputeRfm } from "./rfm-job.ts";
-import { rangeId } from "./watermark.ts";
 
 /**
  * Workers: BullMQ consumers of the archive and index queues. Run any number of them, in as many

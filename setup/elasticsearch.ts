@@ -1,13 +1,7 @@
 import { type Client, errors } from "@elastic/elasticsearch";
 import type { Config } from "../core/config/index.ts";
-import {
-  aliasName,
-  concreteIndexName,
-  INDEX_NAMES,
-  type IndexName,
-  MAPPING_VERSION,
-  mappingFor,
-} from "../core/schema/indices.ts";
+import { aliasName, concreteIndexName } from "../core/names.ts";
+import { INDEX_NAMES, type IndexName, MAPPING_VERSION, mappingFor } from "../core/schema/indices.ts";
 import { describeDifference, diffMappings, type MappingLike } from "./mapping-diff.ts";
 import type { SetupItem } from "./report.ts";
 

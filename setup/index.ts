@@ -4,14 +4,7 @@
  */
 export { registerSetupCommands } from "./command.ts";
 export { type DifferenceKind, diffMappings, type MappingDifference } from "./mapping-diff.ts";
-export {
-  CONSUMER_GROUP_SUFFIXES,
-  checkpointTopic,
-  consumerGroup,
-  consumerGroups,
-  type TopicSpec,
-  topicSpecs,
-} from "./names.ts";
+export { type TopicSpec, topicSpecs } from "./names.ts";
 export { renderSetupReport, type SetupItem, type SetupReport } from "./report.ts";
 export {
   executeReset,

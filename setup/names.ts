@@ -1,9 +1,6 @@
 import type { Config } from "../core/config/index.ts";
 
-/**
- * Names of the things capline owns in each store, derived from the configuration in one place so
- * setup, reset and the stages agree. Tests pass their own (random) names instead.
- */
+/** The topics setup creates, from the configuration (their names: core/names.ts). */
 
 export interface TopicSpec {
   topic: string;
@@ -23,25 +20,6 @@ export function topicSpecs(config: Config): TopicSpec[] {
     { topic: config.kafka.topic, partitions, replicationFactor },
     { topic: config.kafka.dlqTopic, partitions, replicationFactor },
   ];
-}
-
-/** Where ingestion keeps its per-file checkpoints (a topic the ingester creates itself). */
-export function checkpointTopic(topic: string): string {
-  return `${topic}.checkpoints`;
-}
-
-/** The consumer-group suffixes capline's stages use: `${KAFKA_CLIENT_ID}-<suffix>`. */
-export const CONSUMER_GROUP_SUFFIXES = ["dispatcher"] as const;
-export type ConsumerGroupSuffix = (typeof CONSUMER_GROUP_SUFFIXES)[number];
-
-/** The Kafka consumer group of a stage: `capline-dispatcher`. */
-export function consumerGroup(clientId: string, suffix: ConsumerGroupSuffix): string {
-  return `${clientId}-${suffix}`;
-}
-
-/** Every consumer group of capline (reset deletes their offsets). */
-export function consumerGroups(clientId: string): string[] {
-  return CONSUMER_GROUP_SUFFIXES.map((s) => consumerGroup(clientId, s));
 }
 
 /** `1 partition`, `6 partitions`. */

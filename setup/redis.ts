@@ -1,16 +1,12 @@
 import type { Redis } from "ioredis";
-
-/** `capline` → `capline:*`, with glob characters of the prefix taken literally. */
-export function queueKeyPattern(prefix: string): string {
-  return `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}:*`;
-}
+import { queueKeysPattern } from "../core/names.ts";
 
 /** Every key under `<prefix>:` (BullMQ queues, jobs, locks...), by SCAN, never KEYS. */
 export async function queueKeys(redis: Redis, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   let cursor = "0";
   do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", queueKeyPattern(prefix), "COUNT", 1000);
+    const [next, batch] = await redis.scan(cursor, "MATCH", queueKeysPattern(prefix), "COUNT", 1000);
     cursor = next;
     keys.push(...batch);
   } while (cursor !== "0");

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { redactUrl } from "../core/clients/redis.ts";
 import { ServiceUnavailableError } from "../core/errors.ts";
-import { checkpointTopic, consumerGroup, consumerGroups } from "./names.ts";
-import { queueKeyPattern } from "./redis.ts";
+import { checkpointTopicOf, concreteIndexName, dispatcherGroupOf } from "../core/names.ts";
 import { renderSetupReport, type SetupItem, summarize } from "./report.ts";
 import { type ResetPlan, renderPlan, renderResetResult } from "./reset.ts";
 import { serviceError } from "./service-errors.ts";
@@ -64,7 +63,7 @@ const plan: ResetPlan = {
     {
       store: "Kafka",
       kind: "topic",
-      name: "customer-events.checkpoints",
+      name: checkpointTopicOf("customer-events"),
       present: false,
       count: 0,
       unit: "messages",
@@ -73,7 +72,7 @@ const plan: ResetPlan = {
     {
       store: "Kafka",
       kind: "consumer-group",
-      name: "capline-dispatcher",
+      name: dispatcherGroupOf("capline"),
       present: true,
       count: undefined,
       unit: "",
@@ -120,7 +119,7 @@ describe("reset plan", () => {
   it("marks what was deleted and skips absent items in the result", () => {
     const text = renderResetResult({
       steps: plan.steps.map((s) => ({ ...s, done: true })),
-      recreated: [item("created", "capline-profiles-v1")],
+      recreated: [item("created", concreteIndexName("capline", "profiles"))],
     });
     expect(text).toMatch(/deleted\s+Kafka\s+topic\s+customer-events\s+42 messages/);
     expect(text).not.toContain("checkpoints");
@@ -128,18 +127,7 @@ describe("reset plan", () => {
   });
 });
 
-describe("names", () => {
-  it("derives consumer groups and the checkpoint topic from the configured names", () => {
-    expect(consumerGroup("capline", "dispatcher")).toBe("capline-dispatcher");
-    expect(consumerGroups("abc")).toEqual(["abc-dispatcher"]);
-    expect(checkpointTopic("customer-events")).toBe("customer-events.checkpoints");
-  });
-
-  it("takes glob characters of a queue prefix literally", () => {
-    expect(queueKeyPattern("capline")).toBe("capline:*");
-    expect(queueKeyPattern("a*b?[c]")).toBe("a\\*b\\?\\[c\\]:*");
-  });
-
+describe("redactUrl", () => {
   it("removes credentials from a Redis URL before showing it", () => {
     expect(redactUrl("redis://user:s3cret@redis.example:6380/2")).toBe("redis://redis.example:6380/2");
     expect(redactUrl("redis://127.0.0.1:6379")).toBe("redis://127.0.0.1:6379");

@@ -3,12 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafka } from "../core/clients/kafka.ts";
 import { createRedis } from "../core/clients/redis.ts";
 import { ExitCode } from "../core/exit-codes.ts";
-import { aliasName, concreteIndexName, INDEX_NAMES } from "../core/schema/indices.ts";
-import { ingestGroupPrefix } from "../ingestion/kafka-sink.ts";
+import {
+  aliasName,
+  checkpointTopicOf,
+  concreteIndexName,
+  consumerGroup,
+  ingestIdPrefix,
+  QUEUES,
+} from "../core/names.ts";
+import { INDEX_NAMES } from "../core/schema/indices.ts";
 import { testConfig } from "../test/support/index.ts";
 import { countMessages, describeGroups, describeTopic } from "./kafka.ts";
 import { listIncompleteUploads, listObjectNames } from "./minio.ts";
-import { checkpointTopic, consumerGroup } from "./names.ts";
 import { queueKeys } from "./redis.ts";
 import { executeReset, planReset, type ResetPlan, resetTargets } from "./reset.ts";
 import { runSetup, setupTargets } from "./setup.ts";
@@ -18,10 +24,10 @@ describe("capline reset", () => {
   const env = randomEnv("reset");
   const config = testConfig(env);
   const services = servicesFor(env);
-  const checkpoints = checkpointTopic(config.kafka.topic);
+  const checkpoints = checkpointTopicOf(config.kafka.topic);
   const group = consumerGroup(config.kafka.clientId, "dispatcher");
   // The checkpoint group of a file the ingester completed (named by its SHA-256).
-  const fileGroup = `${ingestGroupPrefix(config.kafka.topic)}${"ab".repeat(32)}`;
+  const fileGroup = `${ingestIdPrefix(config.kafka.topic)}${"ab".repeat(32)}`;
   const prefix = config.elasticsearch.indexPrefix;
 
   /** What each store holds under the test's names, counted independently of reset's own plan. */
@@ -105,7 +111,10 @@ describe("capline reset", () => {
     ]);
     await services.hdfs.writeAtomically(`${config.hdfs.root}/events/dt=2019-10-01/a.parquet`, "a");
     await services.hdfs.create(`${config.hdfs.root}/top.txt`, "b");
-    const queue = new Queue("archive", { connection: createRedis(config), prefix: config.redis.queuePrefix });
+    const queue = new Queue(QUEUES.archive, {
+      connection: createRedis(config),
+      prefix: config.redis.queuePrefix,
+    });
     await queue.add("batch", { from: 0, to: 6 });
     await queue.close();
   });

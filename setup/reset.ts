@@ -1,5 +1,11 @@
 import type { Config } from "../core/config/index.ts";
-import { ingestGroupPrefix } from "../ingestion/kafka-sink.ts";
+import {
+  checkpointTopicOf,
+  consumerGroups,
+  indexPattern,
+  ingestIdPrefix,
+  queueKeysPattern,
+} from "../core/names.ts";
 import {
   configuredIndexSettings,
   countDocuments,
@@ -17,8 +23,8 @@ import {
   recreateTopic,
 } from "./kafka.ts";
 import { emptyBucket, listObjectNames } from "./minio.ts";
-import { checkpointTopic, consumerGroups, partitionsText } from "./names.ts";
-import { deleteQueueKeys, queueKeyPattern, queueKeys } from "./redis.ts";
+import { partitionsText } from "./names.ts";
+import { deleteQueueKeys, queueKeys } from "./redis.ts";
 import { type SetupItem, type Store, table } from "./report.ts";
 import { withService } from "./service-errors.ts";
 import type { Services } from "./services.ts";
@@ -44,9 +50,9 @@ export interface ResetTargets {
 
 export function resetTargets(config: Config): ResetTargets {
   return {
-    topics: [config.kafka.topic, config.kafka.dlqTopic, checkpointTopic(config.kafka.topic)],
+    topics: [config.kafka.topic, config.kafka.dlqTopic, checkpointTopicOf(config.kafka.topic)],
     groups: consumerGroups(config.kafka.clientId),
-    groupPrefixes: [ingestGroupPrefix(config.kafka.topic)],
+    groupPrefixes: [ingestIdPrefix(config.kafka.topic)],
     indexPrefix: config.elasticsearch.indexPrefix,
     indexSettings: configuredIndexSettings(config),
     bucket: config.minio.bucket,
@@ -141,7 +147,7 @@ export async function planReset(services: Services, targets: ResetTargets): Prom
     steps.push({
       store: "Elasticsearch",
       kind: "indices",
-      name: `${targets.indexPrefix}-*`,
+      name: indexPattern(targets.indexPrefix),
       present: true,
       count: undefined,
       unit: "",
@@ -179,7 +185,7 @@ export async function planReset(services: Services, targets: ResetTargets): Prom
     steps.push({
       store: "Redis",
       kind: "redis-keys",
-      name: queueKeyPattern(targets.queuePrefix),
+      name: queueKeysPattern(targets.queuePrefix),
       present: keys.length > 0,
       count: keys.length,
       unit: "keys",

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ExitCode } from "../core/exit-codes.ts";
-import { aliasName, concreteIndexName, INDEX_NAMES } from "../core/schema/indices.ts";
+import { aliasName, concreteIndexName } from "../core/names.ts";
+import { INDEX_NAMES } from "../core/schema/indices.ts";
 import { testConfig } from "../test/support/index.ts";
 import { describeTopic } from "./kafka.ts";
 import type { SetupReport } from "./report.ts";

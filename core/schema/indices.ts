@@ -143,16 +143,8 @@ export const INDEX_DEFINITIONS: Record<IndexName, IndexDefinition> = {
   },
 };
 
-/** The alias readers and writers use: `capline-profiles`. */
-export function aliasName(prefix: string, name: IndexName): string {
-  return `${prefix}-${name}`;
-}
-
-/** The concrete index behind the alias; bump the version when a mapping changes incompatibly. */
+/** Bump when a mapping changes incompatibly: the concrete indices are `<alias>-v<version>` (core/names.ts). */
 export const MAPPING_VERSION = 1;
-export function concreteIndexName(prefix: string, name: IndexName): string {
-  return `${aliasName(prefix, name)}-v${MAPPING_VERSION}`;
-}
 
 /** The mapping as sent to Elasticsearch. */
 export function mappingFor(name: IndexName): { dynamic: "strict"; properties: Record<string, FieldMapping> } {

@@ -1,4 +1,5 @@
-import { aliasName, INDEX_NAMES } from "../../core/schema/indices.ts";
+import { aliasName } from "../../core/names.ts";
+import { INDEX_NAMES } from "../../core/schema/indices.ts";
 import type { CheckOutcome, Sample } from "../types.ts";
 import type { CheckContext } from "./context.ts";
 

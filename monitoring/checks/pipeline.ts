@@ -1,14 +1,8 @@
-import { aliasName } from "../../core/schema/indices.ts";
-import { consumerGroup } from "../../setup/index.ts";
+import { aliasName, dispatcherGroupOf } from "../../core/names.ts";
 import type { CheckOutcome, Sample } from "../types.ts";
 import type { CheckContext } from "./context.ts";
 import { messageCount, topicOffsets } from "./kafka.ts";
 import { ago } from "./minio.ts";
-
-/** The dispatcher's consumer group (setup/names.ts): `${KAFKA_CLIENT_ID}-dispatcher`. */
-export function dispatcherGroup(clientId: string): string {
-  return consumerGroup(clientId, "dispatcher");
-}
 
 export interface PartitionLag {
   partition: number;
@@ -161,7 +155,7 @@ export function opsFacts(ctx: CheckContext): Promise<OpsFacts> {
  */
 export async function checkLag(ctx: CheckContext): Promise<CheckOutcome> {
   const { topic, clientId } = ctx.config.kafka;
-  const group = dispatcherGroup(clientId);
+  const group = dispatcherGroupOf(clientId);
   const ends = await topicOffsets(ctx, topic);
   if (!ends) return { status: "OK", reason: `no data yet: topic ${topic} does not exist` };
   const admin = await ctx.clients.kafkaAdmin();

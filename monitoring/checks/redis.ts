@@ -1,13 +1,7 @@
 import { Queue } from "bullmq";
+import { SINK_QUEUES } from "../../core/names.ts";
 import type { CheckOutcome, Sample } from "../types.ts";
 import type { CheckContext } from "./context.ts";
-
-/**
- * The BullMQ queues of processing, one per sink (processing/jobs.ts: ARCHIVE_QUEUE, INDEX_QUEUE),
- * under the QUEUE_PREFIX. Written here once because processing/index.ts does not export them;
- * monitoring/names.test.ts fails if the two ever differ.
- */
-export const SINK_QUEUES = ["archive", "index"] as const;
 
 /** `used_memory:123` lines of INFO into a map. */
 export function parseInfo(text: string): Map<string, string> {

@@ -11,8 +11,8 @@ import { createMinio } from "../../core/clients/minio.ts";
 import { createRedis } from "../../core/clients/redis.ts";
 import { createWebHdfs } from "../../core/clients/webhdfs.ts";
 import { type Config, loadConfig } from "../../core/config/index.ts";
+import { aliasName, cutsPattern, dispatcherGroupOf } from "../../core/names.ts";
 import type { CaplineEvent } from "../../core/schema/events.ts";
-import { aliasName } from "../../core/schema/indices.ts";
 import { configuredIndexSettings, ensureIndices } from "../../setup/elasticsearch.ts";
 import { deleteQueueKeys } from "../../setup/redis.ts";
 import { isolatedNames } from "../../test/support/index.ts";
@@ -97,10 +97,10 @@ export class Pipeline {
   async forgetProgress(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
-    await admin.resetOffsets({ groupId: `${this.name}-dispatcher`, topic: this.name, earliest: true });
+    await admin.resetOffsets({ groupId: dispatcherGroupOf(this.name), topic: this.name, earliest: true });
     await admin.disconnect();
     const redis = createRedis(this.config);
-    const cuts = await redis.keys(`${this.name}:cuts:*`);
+    const cuts = await redis.keys(cutsPattern(this.name, this.name));
     if (cuts.length > 0) await redis.del(...cuts);
     redis.disconnect();
   }
@@ -202,7 +202,7 @@ export class Pipeline {
     redis.disconnect();
     const admin = this.kafka.admin();
     await admin.connect();
-    await admin.deleteGroups([`${this.name}-dispatcher`]).catch(() => undefined);
+    await admin.deleteGroups([dispatcherGroupOf(this.name)]).catch(() => undefined);
     const topics = (await admin.listTopics()).filter((t) => t === this.name || t === `${this.name}.dlq`);
     if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.disconnect();

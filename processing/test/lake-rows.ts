@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { parseLakeKey } from "../lake.ts";
+import { parseLakeKey } from "../../core/names.ts";
 
 /**
  * Lake contents as DuckDB reads them, every column of every row, one JSON string per row (sorted),

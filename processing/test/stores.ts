@@ -5,7 +5,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import type { Client } from "@elastic/elasticsearch";
 import type * as Minio from "minio";
 import type { WebHdfsClient } from "../../core/clients/webhdfs.ts";
-import { aliasName, concreteIndexName, INDEX_NAMES } from "../../core/schema/indices.ts";
+import { aliasName, concreteIndexName } from "../../core/names.ts";
+import { INDEX_NAMES } from "../../core/schema/indices.ts";
 
 /** Test helpers that read back what the sinks wrote, through the services' own APIs. */
 

@@ -1,7 +1,7 @@
 import type { Client } from "@elastic/elasticsearch";
 import { expect } from "vitest";
+import { aliasName } from "../../core/names.ts";
 import type { CaplineEvent } from "../../core/schema/events.ts";
-import { aliasName } from "../../core/schema/indices.ts";
 import type { SalesDocument } from "../aggregates.ts";
 import type { ProfileDocument } from "../profiles.ts";
 import { referenceProfiles, referenceSales } from "./events.ts";

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Client } from "@elastic/elasticsearch";
 import type { Config, ConfigVariable } from "../../core/config/index.ts";
 import { PROJECT_ROOT } from "../../core/config/index.ts";
+import { dispatcherGroupOf } from "../../core/names.ts";
 import { INDEX_NAMES } from "../../core/schema/indices.ts";
 import { isolatedNames, testConfig, uniqueName } from "../../test/support/index.ts";
 import { listObjectNames } from "../minio.ts";
@@ -25,7 +26,7 @@ export async function removeAll(services: Services, config: Config): Promise<voi
   const prefix = config.elasticsearch.indexPrefix;
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(config.kafka.topic));
   if (topics.length) await admin.deleteTopics({ topics });
-  await admin.deleteGroups([`${config.kafka.clientId}-dispatcher`]).catch(() => undefined);
+  await admin.deleteGroups([dispatcherGroupOf(config.kafka.clientId)]).catch(() => undefined);
   // Deleting by wildcard is refused (action.destructive_requires_name): list, then delete by name.
   const indices = Object.keys(
     await services.es.indices.get({ index: `${prefix}-*`, allow_no_indices: true }),

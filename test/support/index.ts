@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { type Config, type ConfigVariable, loadConfig } from "../../core/config/index.ts";
 
+export { isolatedNames } from "../../core/names.ts";
+
 /**
  * Small helpers every test may use. Tests share the running stack, so each one names its own
  * topic / index / bucket / queue / HDFS path with `uniqueName` and removes it afterwards.
@@ -20,33 +22,6 @@ export function uniqueName(prefix = "t"): string {
   if (!/^[a-z]/.test(clean)) clean = `t-${clean}`.replace(/-$/, "");
   const suffix = randomUUID().replace(/-/g, "").slice(0, 16);
   return `${clean.slice(0, 63 - suffix.length - 1)}-${suffix}`;
-}
-
-type IsolatedVariable = Extract<
-  ConfigVariable,
-  | "KAFKA_TOPIC"
-  | "KAFKA_DLQ_TOPIC"
-  | "KAFKA_CLIENT_ID"
-  | "QUEUE_PREFIX"
-  | "ELASTICSEARCH_INDEX_PREFIX"
-  | "MINIO_BUCKET"
-  | "HDFS_ROOT"
->;
-
-/**
- * Configuration variables that put everything a run writes under `name`: its topics, consumer
- * groups, queues, indices, bucket and HDFS root. Tests and benchmarks share the running stack.
- */
-export function isolatedNames(name: string): Record<IsolatedVariable, string> {
-  return {
-    KAFKA_TOPIC: name,
-    KAFKA_DLQ_TOPIC: `${name}.dlq`,
-    KAFKA_CLIENT_ID: name,
-    QUEUE_PREFIX: name,
-    ELASTICSEARCH_INDEX_PREFIX: name,
-    MINIO_BUCKET: name,
-    HDFS_ROOT: `/${name}`,
-  };
 }
 
 /**
