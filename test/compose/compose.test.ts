@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { type Config, loadConfig, parseEnvFile } from "../../core/config/index.ts";
+import { envOf as env, type Model, type Service, serviceOf } from "./model.ts";
 import { REPO_ROOT, validate, validatorBinary } from "./validator.ts";
 
 /**
@@ -12,32 +13,6 @@ import { REPO_ROOT, validate, validatorBinary } from "./validator.ts";
  * interpolation from .env, merging of the override, consistency), then the normalized model is
  * compared with what capline's configuration expects.
  */
-
-interface Port {
-  target: number;
-  published?: string;
-  host_ip?: string;
-}
-interface Service {
-  image?: string;
-  build?: unknown;
-  command?: string[] | null;
-  environment?: Record<string, string | null>;
-  ports?: Port[];
-  expose?: string[];
-  healthcheck?: { test?: string[]; disable?: boolean };
-  depends_on?: Record<string, { condition: string; required?: boolean }>;
-  container_name?: string;
-  hostname?: string;
-  restart?: string;
-  profiles?: string[];
-  volumes?: { type: string; source?: string; target: string }[];
-}
-interface Model {
-  name: string;
-  services: Record<string, Service>;
-  volumes?: Record<string, unknown>;
-}
 
 const BASE = "docker-compose.yml";
 const OVERRIDE = "docker-compose.codespaces.yml";
@@ -60,16 +35,6 @@ let codespaces: Model;
 /** The configuration an environment gives, with the repo's .env underneath but never a .env.local. */
 function configFor(env: Record<string, string | undefined>): Config {
   return loadConfig({ env, root: work });
-}
-
-function serviceOf(model: Model, name: string): Service {
-  const service = model.services[name];
-  if (!service) throw new Error(`service ${name} is missing`);
-  return service;
-}
-
-function env(service: Service): Record<string, string> {
-  return Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, v ?? ""]));
 }
 
 async function load(files: string[], extra: string[] = [], cwd = REPO_ROOT): Promise<Model> {
