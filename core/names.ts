@@ -90,6 +90,36 @@ export function cutsPattern(queuePrefix: string, topic: string): string {
   return `${escapeGlob(queuePrefix)}:cuts:${escapeGlob(topic)}:*`;
 }
 
+/**
+ * Key prefix of one partition's seen-set (event_id → offset of its first occurrence; see
+ * processing/dispatch/seen-set.ts). Under it, `seenSetMetaKey` holds the partition's state, and
+ * each UTC event day has linear-hashing buckets named `seenSetBucketKey`; the seen-set's Lua
+ * script (processing/dispatch/lua/mark-seen.lua) builds the bucket names the same way.
+ */
+export function seenSetPrefix(queuePrefix: string, topic: string, partition: number): string {
+  return `${queuePrefix}:seen:${topic}:${partition}`;
+}
+
+/** The partition's seen-set state: `since`, `newest` and one `d<day>` field per event day. */
+export function seenSetMetaKey(prefix: string): string {
+  return `${prefix}:meta`;
+}
+
+/** One bucket of one event day (days since 1970-01-01, UTC) of a seen-set. */
+export function seenSetBucketKey(prefix: string, day: number, bucket: number): string {
+  return `${prefix}:${day}:${bucket}`;
+}
+
+/** Pattern of the seen-sets of every partition of a topic (`SCAN MATCH`). */
+export function seenSetPattern(queuePrefix: string, topic: string): string {
+  return `${escapeGlob(queuePrefix)}:seen:${escapeGlob(topic)}:*`;
+}
+
+/** The key of a DLQ record of an events-topic message: `<topic>+<partition>+<offset>`. */
+export function dlqMessageKey(topic: string, partition: number, offset: number): string {
+  return `${topic}+${partition}+${offset}`;
+}
+
 /** Pattern of every Redis key under a queue prefix (`SCAN MATCH`), glob characters escaped. */
 export function queueKeysPattern(queuePrefix: string): string {
   return `${escapeGlob(queuePrefix)}:*`;

@@ -28,6 +28,11 @@ export interface RangeJobData extends OffsetRange {
   events: number;
   /** Messages of the range that went to the DLQ instead (counted in the ops record). */
   dlq: number;
+  /**
+   * Events of the range left out as duplicates of an event_id first seen at another offset
+   * (processing/dispatch/seen-set.ts; counted in the ops record). Absent from older jobs.
+   */
+  duplicates?: number;
 }
 
 export function jobId(range: OffsetRange): string {

@@ -183,6 +183,7 @@ export class Workers {
           events,
           sink,
           dlq: data.dlq,
+          duplicates: data.duplicates ?? 0,
           seconds,
           events_per_second: seconds > 0 ? events / seconds : events,
           status: "ok",

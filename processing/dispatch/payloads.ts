@@ -1,0 +1,86 @@
+import type { Redis } from "ioredis";
+import { payloadKey } from "../../core/names.ts";
+import { encodePayload } from "../jobs.ts";
+import type { RangeEvent } from "../lake.ts";
+import type { OffsetRange } from "../watermark.ts";
+
+/**
+ * A range's messages, stored once in Redis for its archive and index jobs (gzip JSON, the format
+ * `processing/jobs.ts` decodes), and optionally handed to a cache of decoded payloads that a
+ * worker in the same process reads first (so a range is not decoded again next to its dispatcher).
+ * The cache is an object owned by whoever runs both stages and passed to each, never module state.
+ */
+
+/** Decoded payloads by Redis key; the rows are shared and must not be modified. */
+export interface PayloadCache {
+  remember(key: string, rows: readonly RangeEvent[]): void;
+  get(key: string): readonly RangeEvent[] | undefined;
+  forget(key: string): void;
+}
+
+/** A PayloadCache bounded by events held, oldest dropped first. */
+export class DecodedPayloads implements PayloadCache {
+  private readonly held = new Map<string, readonly RangeEvent[]>();
+  private events = 0;
+
+  /** @param maxEvents most events held decoded @defaultValue 200000 */
+  constructor(private readonly maxEvents = 200_000) {}
+
+  get size(): number {
+    return this.events;
+  }
+
+  remember(key: string, rows: readonly RangeEvent[]): void {
+    this.forget(key);
+    if (rows.length > this.maxEvents) return;
+    for (const [oldest, held] of this.held) {
+      if (this.events + rows.length <= this.maxEvents) break;
+      this.held.delete(oldest);
+      this.events -= held.length;
+    }
+    this.held.set(key, rows);
+    this.events += rows.length;
+  }
+
+  get(key: string): readonly RangeEvent[] | undefined {
+    return this.held.get(key);
+  }
+
+  forget(key: string): void {
+    const held = this.held.get(key);
+    if (!held) return;
+    this.held.delete(key);
+    this.events -= held.length;
+  }
+}
+
+export class PayloadStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly queuePrefix: string,
+    private readonly cache?: PayloadCache,
+  ) {}
+
+  keyOf(range: OffsetRange): string {
+    return payloadKey(this.queuePrefix, range);
+  }
+
+  async store(range: OffsetRange, rows: readonly RangeEvent[]): Promise<string> {
+    const key = this.keyOf(range);
+    await this.redis.set(key, encodePayload(rows));
+    this.cache?.remember(key, rows);
+    return key;
+  }
+
+  async exists(range: OffsetRange): Promise<boolean> {
+    return (await this.redis.exists(this.keyOf(range))) === 1;
+  }
+
+  /** The payloads of committed ranges are not needed any more. */
+  async forget(ranges: readonly OffsetRange[]): Promise<void> {
+    if (ranges.length === 0) return;
+    const keys = ranges.map((r) => this.keyOf(r));
+    for (const key of keys) this.cache?.forget(key);
+    await this.redis.unlink(...keys);
+  }
+}
