@@ -109,27 +109,45 @@ if maxDay ~= nil and maxDay ~= newest then
   end
 end
 
+-- Per day: split first for the ids that may arrive, so that bucket addresses do not move while
+-- the ids are written (one HSETNX per event, in offset order: a repeat inside the range finds its
+-- first occurrence); bucket names are built once per call.
 local result = { started, 0 }
 local i = 6
 for _ = 1, groups do
   local day = ARGV[i]
   local n = tonumber(ARGV[i + 1])
-  local ids = ARGV[i + 2]
+  local blob = ARGV[i + 2]
   if horizon > 0 and tonumber(day) <= maxDay - horizon then
     result[2] = result[2] + n
   else
     local st = readState(day)
-    for k = 0, n - 1 do
-      local id = string.sub(ids, k * 12 + 1, k * 12 + 12)
-      local offset = ARGV[i + 3 + k]
-      local key = bucketKey(day, bucketOf(hashOf(id), st))
+    while st.n + n > load * (2 ^ st.level + st.split) do splitOne(day, st) end
+    local m = 2 ^ st.level
+    local m2 = 2 * m
+    local split = st.split
+    local keys = {}
+    local added = 0
+    local base = day .. ':'
+    for k = 1, n do
+      local id = string.sub(blob, k * 12 - 11, k * 12)
+      local b1, b2, b3, b4 = string.byte(id, 1, 4)
+      local h = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+      local b = h % m
+      if b < split then b = h % m2 end
+      local key = keys[b]
+      if not key then
+        key = prefix .. ':' .. base .. string.format('%d', b)
+        keys[b] = key
+      end
+      local offset = ARGV[i + 2 + k]
       if redis.call('HSETNX', key, id, offset) == 1 then
-        st.n = st.n + 1
-        while st.n > load * (2 ^ st.level + st.split) do splitOne(day, st) end
+        added = added + 1
       elseif redis.call('HGET', key, id) ~= offset then
         result[#result + 1] = offset
       end
     end
+    st.n = st.n + added
     writeState(day, st)
   end
   i = i + 3 + n
