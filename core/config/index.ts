@@ -92,6 +92,11 @@ export interface Config {
     root: string;
   };
   redis: { url: string; queuePrefix: string };
+  /** Exact deduplication by event_id (docs/processing.md, "Duplicates"). */
+  dedup: {
+    /** Days of the seen-set kept per partition, back from its newest event day; 0 keeps every day. */
+    horizonDays: number;
+  };
   archive: { minio: boolean; hdfs: boolean };
   stack: {
     /** Downloaded artifacts (Maven repository, MinIO binary, Elasticsearch); outside the repo. */
@@ -260,6 +265,11 @@ export const CONFIG_FIELDS = {
     parse: text({ pattern: /^[A-Za-z0-9:_-]+$/, expected: "letters, digits, ':', '_' or '-'" }),
     fallback: "capline",
     doc: "BullMQ key prefix",
+  },
+  DEDUP_HORIZON_DAYS: {
+    parse: integer(0, 36_500, 0),
+    fallback: "0",
+    doc: "days of event_ids kept for deduplication, back from the newest event day (0 = all; bounds Redis memory)",
   },
   ARCHIVE_MINIO: { parse: boolean, fallback: "true", doc: "archive Parquet to MinIO" },
   ARCHIVE_HDFS: { parse: boolean, fallback: "true", doc: "archive Parquet to HDFS" },
@@ -503,6 +513,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       root: read("HDFS_ROOT"),
     },
     redis: { url: read("REDIS_URL"), queuePrefix: read("QUEUE_PREFIX") },
+    dedup: { horizonDays: read("DEDUP_HORIZON_DAYS") },
     archive: { minio: read("ARCHIVE_MINIO"), hdfs: read("ARCHIVE_HDFS") },
     stack: { cacheDir, stateDir, serviceUser: read("CAPLINE_SERVICE_USER") },
     monitor: {
