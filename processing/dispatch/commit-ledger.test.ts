@@ -137,6 +137,21 @@ describe("CommitLedger", () => {
     expect(ledger.plan(false)).toEqual({ offset: 110, ranges: [r(100, 109)] });
   });
 
+  it("a rebalance mid-range: the new owner's ledger takes outcomes of the ranges it re-created, not the others", () => {
+    // The old owner had [0,9] and [10,19] in flight; [0,9]'s archive completed before the revoke.
+    // The new owner re-creates [0,9] (same cut, same job ids) and cuts [10,24] differently.
+    const ledger = new CommitLedger(0, 0, 8);
+    expect(types(ledger.add(r(0, 9)))).toEqual(["archive:0", "index:0"]);
+    ledger.add(r(10, 24));
+    // Late outcomes of the old owner's [10,19] jobs: another range, ignored.
+    expect(ledger.outcome("archive", r(10, 19), "completed")).toEqual([]);
+    expect(ledger.outcome("index", r(10, 19), "completed")).toEqual([]);
+    // [0,9]'s jobs are found completed (same ids): the chain goes on and the commit follows.
+    complete(ledger, r(0, 9), "archive");
+    expect(types(complete(ledger, r(0, 9), "index"))).toEqual(["index:10"]);
+    expect(ledger.plan(false)).toEqual({ offset: 10, ranges: [r(0, 9)] });
+  });
+
   it("refuses a range that does not follow the previous one, and a maxInFlight below 1", () => {
     const ledger = new CommitLedger(0, 0, 8);
     ledger.add(r(0, 9));

@@ -192,6 +192,22 @@ describe("RangeCutter", () => {
     expect(cutter.skippedCuts).toEqual([]);
   });
 
+  it("a rebalance mid-range: the new owner re-creates the old owner's registered cut, then cuts its own", () => {
+    // Owner A registered [0,9], was filling an unregistered buffer 10..14 when the partition was
+    // revoked; nothing was committed. Owner B starts at 0 with the registry, another range size.
+    const a = new RangeCutter([], 0, { rangeSize: 10, lingerMs: 300 });
+    const aOut = pushAll(a, offsets(0, 14).map(ok));
+    expect(aOut.map(span)).toEqual([[0, 9, true]]);
+    const b = new RangeCutter([[0, 9]], 0, { rangeSize: 4, lingerMs: 300 });
+    const bOut = pushAll(b, offsets(0, 17).map(ok));
+    expect(bOut.map(span)).toEqual([
+      [0, 9, false],
+      [10, 13, true],
+      [14, 17, true],
+    ]);
+    expect(bOut[0]?.rows.map((r) => r.offset)).toEqual(aOut[0]?.rows.map((r) => r.offset));
+  });
+
   it("refuses overlapping registered cuts and a range size below 1", () => {
     expect(
       () =>
