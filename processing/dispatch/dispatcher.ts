@@ -103,6 +103,8 @@ export class Dispatcher {
   private readonly maxInFlight: number;
   private readonly lingerMs: number;
   private timer: NodeJS.Timeout | undefined;
+  /** A tick is running (a slow Redis must not stack them up). */
+  private ticking = false;
   private stopped = false;
   private fatal: ((error: Error) => void) | undefined;
 
@@ -376,15 +378,23 @@ export class Dispatcher {
   }
 
   private async tick(): Promise<void> {
-    if (this.stopped) return;
-    for (const p of [...this.states.keys()])
-      await this.lane(p, async () => {
-        const state = this.states.get(p);
-        if (!state || this.stopped) return;
-        const cut = state.cutter.linger(performance.now(), state.ledger.isPaused);
-        if (cut) await this.dispatch(state, cut);
-        await this.settle(state);
-      });
+    if (this.stopped || this.ticking) return;
+    this.ticking = true;
+    try {
+      await Promise.all(
+        [...this.states.keys()].map((p) =>
+          this.lane(p, async () => {
+            const state = this.states.get(p);
+            if (!state || this.stopped) return;
+            const cut = state.cutter.linger(performance.now(), state.ledger.isPaused);
+            if (cut) await this.dispatch(state, cut);
+            await this.settle(state);
+          }),
+        ),
+      );
+    } finally {
+      this.ticking = false;
+    }
   }
 
   /**
