@@ -8,6 +8,7 @@ import {
   cutsKey,
   cutsPattern,
   dispatcherGroupOf,
+  dlqMessageKey,
   hdfsPath,
   ingestTransactionalId,
   isolatedNames,
@@ -18,6 +19,10 @@ import {
   queueKeysPattern,
   rangeId,
   resourceNames,
+  seenSetBucketKey,
+  seenSetMetaKey,
+  seenSetPattern,
+  seenSetPrefix,
 } from "./names.ts";
 
 describe("resource names", () => {
@@ -36,6 +41,15 @@ describe("resource names", () => {
     expect(rangeId(range)).toBe("ev+2+10-19");
     expect(payloadKey("capline", range)).toBe("capline:payload:ev+2+10-19");
     expect(cutsKey("capline", "ev", 2)).toBe("capline:cuts:ev:2");
+  });
+
+  it("names the seen-set of a partition, its state and its buckets under the queue prefix", () => {
+    const prefix = seenSetPrefix("capline", "ev", 2);
+    expect(prefix).toBe("capline:seen:ev:2");
+    expect(seenSetMetaKey(prefix)).toBe("capline:seen:ev:2:meta");
+    expect(seenSetBucketKey(prefix, 18_170, 5)).toBe("capline:seen:ev:2:18170:5");
+    expect(seenSetPattern("p*", "ev")).toBe("p\\*:seen:ev:*");
+    expect(dlqMessageKey("ev", 2, 41)).toBe("ev+2+41");
   });
 
   it("takes glob characters of a prefix literally in SCAN patterns", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { dlqMessageKey } from "../../core/names.ts";
 import { classify, dlqRecord } from "./classify.ts";
 
 describe("classify", () => {
@@ -31,7 +32,7 @@ describe("classify", () => {
       const m = classify(11, value);
       expect(m.event).toBeUndefined();
       const record = dlqRecord("events", 3, m);
-      expect(record?.key).toBe("events+3+11");
+      expect(record?.key).toBe(dlqMessageKey("events", 3, 11));
       expect(JSON.parse(record?.value ?? "{}")).toEqual({
         source: { topic: "events", partition: 3, offset: 11 },
         raw: value === null ? null : value.toString("utf8"),

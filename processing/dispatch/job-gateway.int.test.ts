@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedis } from "../../core/clients/redis.ts";
 import { loadConfig } from "../../core/config/index.ts";
 import { logger } from "../../core/logging.ts";
-import { QUEUES } from "../../core/names.ts";
+import { QUEUES, rangeId } from "../../core/names.ts";
 import { deleteQueueKeys } from "../../setup/redis.ts";
 import type { RangeJobData } from "../jobs.ts";
 import { sleep } from "../retry.ts";
@@ -104,9 +104,9 @@ describe("JobGateway (real Redis and BullMQ)", () => {
   it("reports a job that had completed before it was added again (a replayed range) at once", async () => {
     const { prefix, outcomes, gateway } = await setup();
     const queue = new Queue<RangeJobData>(QUEUES.archive, { connection, prefix });
-    await queue.add(QUEUES.archive, data(1, 0, 9), { jobId: "events+1+0-9" });
+    await queue.add(QUEUES.archive, data(1, 0, 9), { jobId: rangeId(data(1, 0, 9)) });
     work(prefix, "archive", async () => "ok");
-    for (let i = 0; (await queue.getJobState("events+1+0-9")) !== "completed"; i++) {
+    for (let i = 0; (await queue.getJobState(rangeId(data(1, 0, 9)))) !== "completed"; i++) {
       if (i > 400) throw new Error("the job did not complete");
       await sleep(50);
     }
@@ -134,7 +134,7 @@ describe("JobGateway (real Redis and BullMQ)", () => {
     expect(outcomes).toHaveLength(1);
     expect(gateway.stats.failed).toBe(1);
     const queue = new Queue<RangeJobData>(QUEUES.index, { connection, prefix });
-    expect(await queue.getJobState("events+2+0-9")).toBe("failed");
+    expect(await queue.getJobState(rangeId(data(2, 0, 9)))).toBe("failed");
     // The partition is dispatched again (a restart after the cause was fixed): one retry, it completes.
     fixed = true;
     await gateway.add("index", data(2, 0, 9));
@@ -149,7 +149,7 @@ describe("JobGateway (real Redis and BullMQ)", () => {
     const queue = new Queue<RangeJobData>(QUEUES.archive, { connection, prefix });
     // No worker: the job waits; then it is removed behind the gateway's back (Redis lost it).
     await gateway.add("archive", data(3, 0, 9));
-    await queue.remove("events+3+0-9");
+    await queue.remove(rangeId(data(3, 0, 9)));
     await until(() => outcomes.length === 1);
     expect(outcomes[0]).toMatchObject({ kind: "archive", result: "unknown" });
     expect(gateway.stats.unknown).toBe(1);
@@ -159,7 +159,7 @@ describe("JobGateway (real Redis and BullMQ)", () => {
     expect(gateway.pending).toBe(1);
     await gateway.remove([{ topic: "events", partition: 3, first: 10, last: 19 }]);
     expect(gateway.pending).toBe(0);
-    expect(await queue.getJobState("events+3+10-19")).toBe("unknown");
+    expect(await queue.getJobState(rangeId(data(3, 10, 19)))).toBe("unknown");
     await sleep(500);
     expect(outcomes).toHaveLength(1);
     await queue.close();
