@@ -105,7 +105,7 @@ try {
       redis,
       "seen-set (binary ids, listpack buckets)",
       seenPrefix,
-      async (b) => (await seen.mark(0, b)).duplicates,
+      async (b) => (await seen.mark(0, b[0]?.offset ?? 0, b)).duplicates,
       ids,
     ),
   );

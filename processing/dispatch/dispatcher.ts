@@ -301,7 +301,7 @@ export class Dispatcher {
     // Registered before anything refers to it: a replay then cuts the same range again.
     if (cut.fresh && !(await this.registry.register(state.partition, cut.first, cut.last)))
       throw new ReplayNeeded(`range ${rangeId(range)} overlaps a cut registered by another dispatcher`);
-    const marked = await this.seen.mark(state.partition, cut.rows);
+    const marked = await this.seen.mark(state.partition, cut.first, cut.rows);
     if (marked.startedAt !== undefined && marked.startedAt > 0)
       this.log.warn(
         { partition: state.partition, since: marked.startedAt },

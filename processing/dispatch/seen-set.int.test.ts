@@ -36,6 +36,10 @@ afterAll(async () => {
   redis.disconnect();
 });
 
+/** A range's events, its first offset being its first event's. */
+const markRange = (seen: SeenSet, partition: number, rows: readonly RangeEvent[]) =>
+  seen.mark(partition, rows[0]?.offset ?? 0, rows);
+
 function hexId(rand: () => number): string {
   let s = "";
   for (let i = 0; i < 32; i++) s += Math.floor(rand() * 16).toString(16);
@@ -99,30 +103,30 @@ describe("SeenSet (real Redis)", () => {
     const c = "not-a-capline-id: any string works";
     // Range 1: a, b, a again (a duplicate inside one range), c.
     const range1 = [row(0, a), row(1, b), row(2, a), row(3, c)];
-    const first = await seen.mark(0, range1);
+    const first = await markRange(seen, 0, range1);
     expect(first.fresh.map((r) => r.offset)).toEqual([0, 1, 3]);
     expect(first.duplicates).toBe(1);
     expect(first.startedAt).toBe(0);
     // Range 2: b and c again (other files, stdin, --force), and a new id.
     const d = hexId(rng(3));
     const range2 = [row(4, b), row(5, d), row(6, c)];
-    const second = await seen.mark(0, range2);
+    const second = await markRange(seen, 0, range2);
     expect(second.fresh.map((r) => r.offset)).toEqual([5]);
     expect(second.duplicates).toBe(2);
     expect(second.startedAt).toBeUndefined();
     // A redelivery of range 1, then a replay cut at other boundaries: the same decisions.
-    expect((await seen.mark(0, range1)).fresh.map((r) => r.offset)).toEqual([0, 1, 3]);
-    const recut = await seen.mark(0, [...range1.slice(2), ...range2]);
+    expect((await markRange(seen, 0, range1)).fresh.map((r) => r.offset)).toEqual([0, 1, 3]);
+    const recut = await markRange(seen, 0, [...range1.slice(2), ...range2]);
     expect(recut.fresh.map((r) => r.offset)).toEqual([3, 5]);
     expect(recut.duplicates).toBe(3);
     // The same ids in another partition are another seen-set.
-    expect((await seen.mark(1, range2)).duplicates).toBe(0);
+    expect((await markRange(seen, 1, range2)).duplicates).toBe(0);
   });
 
   it("an event's day is part of its identity: the same id on another day is another event", async () => {
     const seen = new SeenSet(redis, fresh(), "events");
     const id = hexId(rng(9));
-    const out = await seen.mark(0, [
+    const out = await markRange(seen, 0, [
       row(0, id, "2019-10-01"),
       row(1, id, "2019-10-02"),
       row(2, id, "2019-10-01"),
@@ -135,7 +139,7 @@ describe("SeenSet (real Redis)", () => {
     const seen = new SeenSet(redis, prefix, "events", { chunk: 7000 });
     const rand = rng(42);
     const rows = Array.from({ length: 60_000 }, (_, i) => row(i, hexId(rand)));
-    const first = await seen.mark(0, rows);
+    const first = await markRange(seen, 0, rows);
     expect(first.duplicates).toBe(0);
     const meta = await redis.hgetall(seenSetMetaKey(seenSetPrefix(prefix, "events", 0)));
     const day = eventDay("2019-10-01T12:00:00.000Z");
@@ -157,9 +161,9 @@ describe("SeenSet (real Redis)", () => {
     }
     expect(fields).toBe(60_000);
     // Redelivered: all fresh again (same offsets); at other offsets: all duplicates.
-    expect((await seen.mark(0, rows)).duplicates).toBe(0);
+    expect((await markRange(seen, 0, rows)).duplicates).toBe(0);
     const later = rows.map((r) => ({ offset: r.offset + 100_000, event: r.event }));
-    expect((await seen.mark(0, later)).duplicates).toBe(60_000);
+    expect((await markRange(seen, 0, later)).duplicates).toBe(60_000);
   });
 
   it("with a horizon, drops days older than the newest minus the horizon and lets their events through", async () => {
@@ -167,21 +171,23 @@ describe("SeenSet (real Redis)", () => {
     const seen = new SeenSet(redis, prefix, "events", { horizonDays: 2 });
     const rand = rng(5);
     const old = Array.from({ length: 300 }, (_, i) => row(i, hexId(rand), "2019-10-01"));
-    expect((await seen.mark(0, old)).duplicates).toBe(0);
+    expect((await markRange(seen, 0, old)).duplicates).toBe(0);
     const days = async () =>
       Object.keys(await redis.hgetall(seenSetMetaKey(seenSetPrefix(prefix, "events", 0)))).filter((f) =>
         f.startsWith("d"),
       );
     expect(await days()).toHaveLength(1);
     // Events of Oct 2: Oct 1 is still within two days of the newest.
-    expect((await seen.mark(0, [row(1000, hexId(rand), "2019-10-02")])).beyondHorizon).toBe(0);
-    expect((await seen.mark(0, [row(1001, old[0]?.event.event_id ?? "", "2019-10-01")])).duplicates).toBe(1);
+    expect((await markRange(seen, 0, [row(1000, hexId(rand), "2019-10-02")])).beyondHorizon).toBe(0);
+    expect(
+      (await markRange(seen, 0, [row(1001, old[0]?.event.event_id ?? "", "2019-10-01")])).duplicates,
+    ).toBe(1);
     // Oct 3 arrives: Oct 1 leaves the horizon, its buckets are deleted.
     const bucketsBefore = (await redis.keys(seenSetPattern(prefix, "events"))).length;
-    await seen.mark(0, [row(1002, hexId(rand), "2019-10-03")]);
+    await markRange(seen, 0, [row(1002, hexId(rand), "2019-10-03")]);
     expect(await days()).toHaveLength(2);
     expect((await redis.keys(seenSetPattern(prefix, "events"))).length).toBeLessThan(bucketsBefore);
-    const late = await seen.mark(0, [row(1003, old[1]?.event.event_id ?? "", "2019-10-01")]);
+    const late = await markRange(seen, 0, [row(1003, old[1]?.event.event_id ?? "", "2019-10-01")]);
     expect(late).toMatchObject({ duplicates: 0, beyondHorizon: 1 });
     expect(late.fresh).toHaveLength(1);
   });
@@ -190,11 +196,15 @@ describe("SeenSet (real Redis)", () => {
     const prefix = fresh();
     const seen = new SeenSet(redis, prefix, "events");
     const id = hexId(rng(11));
-    expect((await seen.mark(0, [row(500, id)])).startedAt).toBe(500);
-    expect((await seen.mark(0, [row(501, id)])).startedAt).toBeUndefined();
+    expect((await markRange(seen, 0, [row(500, id)])).startedAt).toBe(500);
+    expect((await markRange(seen, 0, [row(501, id)])).startedAt).toBeUndefined();
     await deleteQueueKeys(redis, prefix); // Redis lost its data
-    const after = await seen.mark(0, [row(700, id)]);
+    const after = await markRange(seen, 0, [row(700, id)]);
     expect(after).toMatchObject({ startedAt: 700, duplicates: 0 });
+    // A partition whose first range held no event (only DLQ messages) starts at that range.
+    const other = new SeenSet(redis, fresh(), "events");
+    expect((await other.mark(0, 0, [])).startedAt).toBe(0);
+    expect((await other.mark(0, 3, [row(3, id)])).startedAt).toBeUndefined();
   });
 
   it("costs under 32 bytes of Redis memory per event (printed)", async () => {
@@ -205,7 +215,7 @@ describe("SeenSet (real Redis)", () => {
     const rows = Array.from({ length: events }, (_, i) =>
       row(i * 3, hexId(rand), `2019-10-${String(1 + (i % 20)).padStart(2, "0")}`),
     );
-    for (let i = 0; i < rows.length; i += 20_000) await seen.mark(0, rows.slice(i, i + 20_000));
+    for (let i = 0; i < rows.length; i += 20_000) await markRange(seen, 0, rows.slice(i, i + 20_000));
     let bytes = 0;
     for (const key of await queueKeys(redis, prefix)) bytes += Number(await redis.memory("USAGE", key));
     const perEvent = bytes / events;

@@ -85,18 +85,22 @@ export class SeenSet {
       throw new RangeError(`horizonDays must be an integer >= 0, got ${this.horizonDays}`);
   }
 
-  /** Records the events of one range (offset order) and returns those that are not duplicates. */
-  async mark(partition: number, rows: readonly RangeEvent[]): Promise<MarkResult> {
+  /**
+   * Records the events of one range (offset order; `first` is the range's first offset) and returns
+   * those that are not duplicates. A range without events still marks where the seen-set starts.
+   */
+  async mark(partition: number, first: number, rows: readonly RangeEvent[]): Promise<MarkResult> {
     const result: MarkResult = { fresh: [], duplicates: 0, beyondHorizon: 0, startedAt: undefined };
     const duplicate = new Set<number>();
-    for (let from = 0; from < rows.length; from += this.chunk) {
+    for (let from = 0; from === 0 || from < rows.length; from += this.chunk) {
       const part = rows.slice(from, from + this.chunk);
+      const since = from === 0 ? first : (part[0]?.offset ?? first);
       const reply = (await this.script.run(
         this.redis,
         [seenSetMetaKey(seenSetPrefix(this.queuePrefix, this.topic, partition))],
-        this.args(partition, part),
+        this.args(partition, since, part),
       )) as Array<number | string>;
-      if (reply[0] === 1) result.startedAt = part[0]?.offset;
+      if (reply[0] === 1) result.startedAt = since;
       result.beyondHorizon += Number(reply[1]);
       for (let i = 2; i < reply.length; i++) duplicate.add(Number(reply[i]));
     }
@@ -105,7 +109,7 @@ export class SeenSet {
     return result;
   }
 
-  private args(partition: number, rows: readonly RangeEvent[]): Array<string | Buffer> {
+  private args(partition: number, since: number, rows: readonly RangeEvent[]): Array<string | Buffer> {
     const byDay = new Map<number, RangeEvent[]>();
     for (const row of rows) {
       const day = eventDay(row.event.event_time);
@@ -117,7 +121,7 @@ export class SeenSet {
       seenSetPrefix(this.queuePrefix, this.topic, partition),
       String(this.horizonDays),
       String(this.bucketLoad),
-      String(rows[0]?.offset ?? 0),
+      String(since),
       String(byDay.size),
     ];
     for (const [day, list] of byDay) {
