@@ -41,6 +41,8 @@ interface LogMessage {
 class ScriptedConsumer implements DispatchConsumer {
   readonly topic: string;
   readonly commits = new Map<number, number>();
+  /** pause() and resume() calls, for the test to see backpressure at work. */
+  readonly calls = { pause: 0, resume: 0 };
   private readonly paused = new Set<number>();
   private readonly position = new Map<number, number>();
   private running = false;
@@ -109,10 +111,12 @@ class ScriptedConsumer implements DispatchConsumer {
   }
 
   pause(partition: number): void {
+    this.calls.pause++;
     this.paused.add(partition);
   }
 
   resume(partition: number): void {
+    this.calls.resume++;
     this.paused.delete(partition);
   }
 
@@ -254,6 +258,9 @@ describe("Dispatcher (scripted consumer, real Redis/BullMQ/workers/Elasticsearch
       d2.stats.events + d2.stats.duplicates + partial.events + partial.duplicates,
     ).toBeGreaterThanOrEqual(4000 + 6000);
     await pipeline.verify(events);
+    // Backpressure went through the interface: partitions were paused at 3 ranges in flight, and resumed.
+    expect(second.calls.pause).toBeGreaterThan(0);
+    expect(second.calls.resume).toBeGreaterThan(0);
     expect(new Set(dlq.records.map((r) => r.key)).size).toBe(1);
     expect(await redis.keys(cutsPattern(pipeline.name, pipeline.name))).toHaveLength(0);
   });
