@@ -15,6 +15,7 @@ interface ResetOptions {
   json?: boolean;
   dryRun?: boolean;
   yes?: boolean;
+  drop?: boolean;
 }
 
 async function setupCommand(opts: SetupOptions): Promise<number> {
@@ -47,14 +48,14 @@ async function resetCommand(opts: ResetOptions): Promise<number> {
   const services = openServices(config());
   try {
     const targets = resetTargets(services.config);
-    const plan = await planReset(services, targets);
+    const plan = await planReset(services, targets, { drop: opts.drop ?? false });
     if (opts.dryRun) {
       output({ ok: true, dryRun: true, ...plan }, opts.json, () => renderPlan(plan, true));
       return ExitCode.OK;
     }
     if (!opts.yes) {
       process.stderr.write(`${renderPlan(plan, false)}\n\n`);
-      if (!(await confirm("Delete all of this? [y/N] ")))
+      if (!(await confirm(`${opts.drop ? "Drop" : "Delete"} all of this? [y/N] `)))
         throw new CaplineError("ABORTED", "reset cancelled; nothing was deleted");
     }
     const result = await executeReset(services, targets, plan);
@@ -88,9 +89,18 @@ export function registerSetupCommands(program: Command): void {
           "a terminal, 4 a service is down, 5 consumers still attached, 130 declined",
       )
       .option("--dry-run", "list what would be deleted, with counts; delete nothing")
+      .option(
+        "--drop",
+        "tear the names down completely: topics, indices, aliases, templates, bucket and HDFS root go too, nothing is recreated",
+      )
       .option("--yes", "do not ask for confirmation (needed when there is no terminal)")
       .option("--json", "print the plan or the result as JSON")
       .action(action((opts: ResetOptions) => resetCommand(opts))),
-    ["capline reset --dry-run", "capline reset --yes", "capline reset --dry-run --json"],
+    [
+      "capline reset --dry-run",
+      "capline reset --yes",
+      "capline reset --dry-run --json",
+      "capline reset --drop --dry-run   # what tearing the names down would remove",
+    ],
   );
 }

@@ -1,6 +1,6 @@
 import { type Client, errors } from "@elastic/elasticsearch";
 import type { Config } from "../core/config/index.ts";
-import { aliasName, concreteIndexName } from "../core/names.ts";
+import { aliasName, concreteIndexName, indexTemplatePattern } from "../core/names.ts";
 import { INDEX_NAMES, type IndexName, MAPPING_VERSION, mappingFor } from "../core/schema/indices.ts";
 import { describeDifference, diffMappings, type MappingLike } from "./mapping-diff.ts";
 import type { SetupItem } from "./report.ts";
@@ -265,4 +265,29 @@ export async function dataIndices(es: Client, prefix: string): Promise<string[]>
 export async function countDocuments(es: Client, index: string): Promise<number> {
   const { count } = await es.count({ index });
   return count;
+}
+
+/**
+ * Every concrete index of `prefix`, whatever its mapping version (`<prefix>-profiles-v*`...), for
+ * `reset --drop`: a pattern per index name, so another prefix that merely starts the same way
+ * (`capline-demo` beside `capline`) is never caught.
+ */
+export async function allVersionIndices(es: Client, prefix: string): Promise<string[]> {
+  const patterns = INDEX_NAMES.map((n) => indexTemplatePattern(prefix, n));
+  const found = await es.indices.get({
+    index: patterns.join(","),
+    allow_no_indices: true,
+    expand_wildcards: "all",
+  });
+  return Object.keys(found).sort();
+}
+
+/** capline's index templates of `prefix` that exist. */
+export async function existingTemplates(es: Client, prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const n of INDEX_NAMES) {
+    const name = templateName(prefix, n);
+    if (await es.indices.existsIndexTemplate({ name })) names.push(name);
+  }
+  return names;
 }

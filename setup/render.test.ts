@@ -49,6 +49,7 @@ describe("setup report", () => {
 });
 
 const plan: ResetPlan = {
+  drop: false,
   total: 57,
   steps: [
     {
@@ -113,17 +114,37 @@ describe("reset plan", () => {
 
   it("states the total when not a dry run", () => {
     expect(renderPlan(plan, false)).toContain("57 messages, documents, objects, files and keys in all.");
-    expect(renderPlan({ steps: [], total: 0 }, false)).toContain("There is no pipeline data");
+    expect(renderPlan({ drop: false, steps: [], total: 0 }, false)).toContain(
+      "There is no pipeline data; reset only recreates the empty structures.",
+    );
+    expect(renderPlan({ drop: true, steps: [], total: 0 }, false)).toContain(
+      "There is no pipeline data; --drop removes the empty structures.",
+    );
+    expect(renderPlan({ ...plan, total: 1234567 }, false)).toContain("1,234,567 messages");
   });
 
   it("marks what was deleted and skips absent items in the result", () => {
     const text = renderResetResult({
+      drop: false,
       steps: plan.steps.map((s) => ({ ...s, done: true })),
       recreated: [item("created", concreteIndexName("capline", "profiles"))],
     });
     expect(text).toMatch(/deleted\s+Kafka\s+topic\s+customer-events\s+42 messages/);
     expect(text).not.toContain("checkpoints");
-    expect(text).toContain("Recreated 1 empty Elasticsearch index/alias item(s).");
+    expect(text).toContain("Recreated 1 empty Elasticsearch index or alias.");
+    const two = [item("created", "a"), item("created", "b")];
+    expect(renderResetResult({ drop: false, steps: [], recreated: two })).toContain(
+      "Recreated 2 empty Elasticsearch indices and aliases.",
+    );
+  });
+
+  it("says a dropped name is gone and how to recreate it", () => {
+    const dropped = { ...plan, drop: true };
+    expect(renderPlan(dropped, true)).toContain("capline reset --drop --dry-run: nothing is deleted.");
+    expect(renderPlan(dropped, true)).toContain("Run `capline reset --drop --yes` to delete this.");
+    const text = renderResetResult({ drop: true, steps: [], recreated: [] });
+    expect(text).toContain("Dropped: nothing of these names is left. `capline setup` creates them again.");
+    expect(text).not.toContain("Recreated");
   });
 });
 

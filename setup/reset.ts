@@ -7,10 +7,12 @@ import {
   queueKeysPattern,
 } from "../core/names.ts";
 import {
+  allVersionIndices,
   configuredIndexSettings,
   countDocuments,
   dataIndices,
   ensureIndices,
+  existingTemplates,
   type IndexSettings,
 } from "./elasticsearch.ts";
 import { countHdfs, emptyHdfsRoot } from "./hdfs.ts";
@@ -61,7 +63,26 @@ export function resetTargets(config: Config): ResetTargets {
   };
 }
 
-export type StepKind = "topic" | "consumer-group" | "indices" | "index" | "objects" | "hdfs" | "redis-keys";
+export type StepKind =
+  | "topic"
+  | "consumer-group"
+  | "indices"
+  | "index"
+  | "index-template"
+  | "objects"
+  | "bucket"
+  | "hdfs"
+  | "redis-keys";
+
+export interface ResetOptions {
+  /**
+   * Tear the names down completely instead of recreating the empty structures: topics, indices
+   * (every mapping version), aliases, index templates, the bucket and the HDFS root go too, and
+   * nothing is recreated (`capline setup` makes them again). For an isolated name that is done.
+   * @defaultValue false
+   */
+  drop?: boolean;
+}
 
 export interface ResetStep {
   store: Store;
@@ -77,12 +98,15 @@ export interface ResetStep {
 }
 
 export interface ResetPlan {
+  /** `--drop`: everything goes and nothing is recreated. */
+  drop: boolean;
   steps: ResetStep[];
   /** Total of the counts: 0 means there is no data to lose. */
   total: number;
 }
 
 export interface ResetResult {
+  drop: boolean;
   steps: (ResetStep & { done: boolean })[];
   /** The Elasticsearch items recreated by the setup logic after the indices were deleted. */
   recreated: SetupItem[];
@@ -93,7 +117,12 @@ export interface ResetResult {
  * so a service that is down is named here, before anything is deleted; consumer groups with
  * consumers attached are refused here too (CONFLICT), for the same reason.
  */
-export async function planReset(services: Services, targets: ResetTargets): Promise<ResetPlan> {
+export async function planReset(
+  services: Services,
+  targets: ResetTargets,
+  options: ResetOptions = {},
+): Promise<ResetPlan> {
+  const drop = options.drop ?? false;
   const { urls } = services;
   const steps: ResetStep[] = [];
   const admin = await services.admin();
@@ -125,15 +154,19 @@ export async function planReset(services: Services, targets: ResetTargets): Prom
         present: state !== undefined,
         count: state ? await countMessages(admin, topic) : 0,
         unit: "messages",
-        action: state
-          ? `delete and recreate empty (${partitionsText(state.partitions)}, same settings)`
-          : "absent, skipped",
+        action: !state
+          ? "absent, skipped"
+          : drop
+            ? "delete"
+            : `delete and recreate empty (${partitionsText(state.partitions)}, same settings)`,
       });
     }
   });
 
   await withService("Elasticsearch", urls.elasticsearch, "count documents", async () => {
-    const indices = await dataIndices(services.es, targets.indexPrefix);
+    const indices = drop
+      ? await allVersionIndices(services.es, targets.indexPrefix)
+      : await dataIndices(services.es, targets.indexPrefix);
     for (const index of indices)
       steps.push({
         store: "Elasticsearch",
@@ -142,17 +175,29 @@ export async function planReset(services: Services, targets: ResetTargets): Prom
         present: true,
         count: await countDocuments(services.es, index),
         unit: "documents",
-        action: "delete",
+        action: drop ? "delete, with its alias" : "delete",
       });
-    steps.push({
-      store: "Elasticsearch",
-      kind: "indices",
-      name: indexPattern(targets.indexPrefix),
-      present: true,
-      count: undefined,
-      unit: "",
-      action: "recreate every index and alias empty (the setup logic)",
-    });
+    if (drop) {
+      for (const template of await existingTemplates(services.es, targets.indexPrefix))
+        steps.push({
+          store: "Elasticsearch",
+          kind: "index-template",
+          name: template,
+          present: true,
+          count: undefined,
+          unit: "",
+          action: "delete",
+        });
+    } else
+      steps.push({
+        store: "Elasticsearch",
+        kind: "indices",
+        name: indexPattern(targets.indexPrefix),
+        present: true,
+        count: undefined,
+        unit: "",
+        action: "recreate every index and alias empty (the setup logic)",
+      });
   });
 
   await withService("MinIO", urls.minio, `list bucket ${targets.bucket}`, async () => {
@@ -164,8 +209,22 @@ export async function planReset(services: Services, targets: ResetTargets): Prom
       present: exists,
       count: exists ? (await listObjectNames(services.minio, targets.bucket)).length : 0,
       unit: "objects",
-      action: exists ? "delete every object (the bucket stays)" : "absent, skipped",
+      action: !exists
+        ? "absent, skipped"
+        : drop
+          ? "delete every object"
+          : "delete every object (the bucket stays)",
     });
+    if (drop && exists)
+      steps.push({
+        store: "MinIO",
+        kind: "bucket",
+        name: targets.bucket,
+        present: true,
+        count: undefined,
+        unit: "",
+        action: "delete the bucket",
+      });
   });
 
   const hdfs = await countHdfs(services.hdfs, targets.hdfsRoot);
@@ -176,7 +235,11 @@ export async function planReset(services: Services, targets: ResetTargets): Prom
     present: hdfs.exists,
     count: hdfs.files,
     unit: `files (${hdfs.folders} folders)`,
-    action: hdfs.exists ? "delete everything below it (the folder stays)" : "absent, skipped",
+    action: !hdfs.exists
+      ? "absent, skipped"
+      : drop && targets.hdfsRoot !== "/"
+        ? "delete the folder and everything below it"
+        : "delete everything below it (the folder stays)",
   });
 
   const redis = await services.redis();
@@ -193,7 +256,7 @@ export async function planReset(services: Services, targets: ResetTargets): Prom
     });
   });
 
-  return { steps, total: steps.reduce((sum, s) => sum + (s.count ?? 0), 0) };
+  return { drop, steps, total: steps.reduce((sum, s) => sum + (s.count ?? 0), 0) };
 }
 
 /** Deletes what the plan lists, store by store, and recreates the indices empty. */
@@ -214,20 +277,33 @@ export async function executeReset(
       groups.map((g) => g.name),
     );
     for (const g of groups) done.add(g);
-    for (const step of of("topic")) {
-      await recreateTopic(admin, step.name);
-      done.add(step);
-    }
+    const topics = of("topic");
+    if (plan.drop && topics.length > 0) {
+      await admin.deleteTopics({ topics: topics.map((t) => t.name), timeout: 60_000 });
+      for (const t of topics) done.add(t);
+    } else
+      for (const step of topics) {
+        await recreateTopic(admin, step.name);
+        done.add(step);
+      }
   });
 
   const recreated = await withService(
     "Elasticsearch",
     urls.elasticsearch,
-    "delete and recreate indices",
+    plan.drop ? "delete indices and templates" : "delete and recreate indices",
     async () => {
       const indices = of("index");
       if (indices.length) await services.es.indices.delete({ index: indices.map((s) => s.name).join(",") });
       for (const s of indices) done.add(s);
+      if (plan.drop) {
+        // After the indices: a template left behind would give a stray write a capline mapping.
+        for (const step of of("index-template")) {
+          await services.es.indices.deleteIndexTemplate({ name: step.name });
+          done.add(step);
+        }
+        return [];
+      }
       const items = await ensureIndices(services.es, targets.indexPrefix, targets.indexSettings);
       for (const s of of("indices")) done.add(s);
       return items.filter((i) => i.kind !== "index-template");
@@ -239,10 +315,15 @@ export async function executeReset(
       await emptyBucket(services.minio, step.name);
       done.add(step);
     }
+    for (const step of of("bucket")) {
+      await services.minio.removeBucket(step.name);
+      done.add(step);
+    }
   });
 
   for (const step of of("hdfs")) {
-    await emptyHdfsRoot(services.hdfs, step.name);
+    if (plan.drop && step.name !== "/") await services.hdfs.delete(step.name, { recursive: true });
+    else await emptyHdfsRoot(services.hdfs, step.name);
     done.add(step);
   }
 
@@ -252,7 +333,11 @@ export async function executeReset(
     for (const s of plan.steps.filter((x) => x.kind === "redis-keys")) done.add(s);
   });
 
-  return { steps: plan.steps.map((s) => ({ ...s, done: done.has(s) || !s.present })), recreated };
+  return {
+    drop: plan.drop,
+    steps: plan.steps.map((s) => ({ ...s, done: done.has(s) || !s.present })),
+    recreated,
+  };
 }
 
 function amount(step: ResetStep): string {
@@ -262,15 +347,16 @@ function amount(step: ResetStep): string {
 
 /** The plan for people: one line per store item, what it holds and what happens to it. */
 export function renderPlan(plan: ResetPlan, dryRun: boolean): string {
-  const head = dryRun
-    ? "capline reset --dry-run: nothing is deleted. Would delete:"
-    : "capline reset will delete:";
+  const name = plan.drop ? "capline reset --drop" : "capline reset";
+  const head = dryRun ? `${name} --dry-run: nothing is deleted. Would delete:` : `${name} will delete:`;
   const rows = plan.steps.map((s) => [s.store, s.kind, s.name, amount(s), s.action]);
   const tail = dryRun
-    ? "Run `capline reset --yes` to delete this."
+    ? `Run \`capline reset${plan.drop ? " --drop" : ""} --yes\` to delete this.`
     : plan.total === 0
-      ? "There is no pipeline data; reset only recreates the empty structures."
-      : `${plan.total} messages, documents, objects, files and keys in all.`;
+      ? plan.drop
+        ? "There is no pipeline data; --drop removes the empty structures."
+        : "There is no pipeline data; reset only recreates the empty structures."
+      : `${plan.total.toLocaleString("en-US")} messages, documents, objects, files and keys in all.`;
   return [head, ...table(rows).map((l) => `  ${l}`), "", tail].join("\n");
 }
 
@@ -279,10 +365,16 @@ export function renderResetResult(result: ResetResult): string {
   const rows = result.steps
     .filter((s) => s.present)
     .map((s) => [s.done ? "deleted" : "NOT DONE", s.store, s.kind, s.name, amount(s)]);
+  const lines = [...table(rows).map((l) => `  ${l}`), ""];
+  if (result.drop) {
+    lines.push("Dropped: nothing of these names is left. `capline setup` creates them again.");
+    return lines.join("\n");
+  }
   const recreated = result.recreated.filter((i) => i.status === "created").length;
   const differs = result.recreated.filter((i) => i.status === "differs");
-  const lines = [...table(rows).map((l) => `  ${l}`), ""];
-  lines.push(`Recreated ${recreated} empty Elasticsearch index/alias item(s).`);
+  lines.push(
+    `Recreated ${recreated} empty Elasticsearch ${recreated === 1 ? "index or alias" : "indices and aliases"}.`,
+  );
   for (const d of differs) lines.push(`  ! ${d.kind} ${d.name}: ${d.differences.join("; ")}`);
   lines.push("Reset done: the pipeline can start over.");
   return lines.join("\n");
