@@ -19,6 +19,8 @@ export const ErrorCodes = [
   "CONFLICT",
   /** The local stack could not install or start a service. */
   "STACK_FAILED",
+  /** A program the command needs (Java, Maven, Go, redis-server...) is not installed. */
+  "PREREQUISITE_MISSING",
   /** The user declined a confirmation, or the command was interrupted. */
   "ABORTED",
   /** The indices a command reads are empty or missing (nothing ingested and processed yet). */

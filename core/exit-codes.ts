@@ -9,7 +9,7 @@ export const ExitCode = {
   OK: 0,
   /** An unexpected failure (a bug, or a service answered with an error). */
   FAILURE: 1,
-  /** Bad flag, bad configuration, or an input file that cannot be read. */
+  /** Bad flag, bad configuration, an input file that cannot be read, or a missing prerequisite. */
   USAGE: 2,
   /** Done, but some input was refused (rows rejected to the DLQ). */
   PARTIAL: 3,
@@ -31,6 +31,7 @@ export function exitCodeFor(error: unknown): ExitCodeValue {
     case "CONFIG_INVALID":
     case "USAGE":
     case "INPUT_INVALID":
+    case "PREREQUISITE_MISSING":
       return ExitCode.USAGE;
     case "SERVICE_UNAVAILABLE":
       return ExitCode.UNAVAILABLE;

@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { type Config, PROJECT_ROOT, publicUrl } from "../core/config/index.ts";
 import { CaplineError } from "../core/errors.ts";
 import { install } from "./install.ts";
+import { missingPrerequisites, prerequisitesJson, realHost, renderPrerequisites } from "./prerequisites.ts";
 import { probe } from "./probes.ts";
 import { isAlive, type PidRecord, readPidFile, startDetached, stopProcess } from "./process.ts";
 import { SERVICE_NAMES, type ServiceName, serviceUrl, tail } from "./render.ts";
@@ -15,6 +16,17 @@ import { PREPARERS, READY_TIMEOUT_MS, stackPaths } from "./services.ts";
  */
 
 export { install as installStack } from "./install.ts";
+export {
+  aptInstall,
+  aptUpdate,
+  type Host,
+  missingPrerequisites,
+  type Prerequisite,
+  packageInstaller,
+  prerequisitesJson,
+  realHost,
+  renderPrerequisites,
+} from "./prerequisites.ts";
 export { parseServiceName, SERVICE_NAMES, type ServiceName } from "./render.ts";
 export { stackPaths } from "./services.ts";
 
@@ -96,13 +108,40 @@ export async function dockerAvailable(): Promise<boolean> {
   });
 }
 
-function composeUp(events: StackEvents): Promise<void> {
-  events.progress?.("Docker engine found: docker compose up -d --wait");
+/**
+ * The Compose services that provide some of the stack's services: the servers only, never
+ * capline's own processes (dispatcher, workers, monitor), so that commands run from this shell
+ * (the demo's `process`) are the only consumers of the pipeline's group. Kibana comes with
+ * Elasticsearch. The whole deployment is `docker compose up -d --build --wait` (docs/docker.md).
+ */
+export function composeServices(missing: readonly ServiceName[]): string[] {
+  const of: Record<ServiceName, string[]> = {
+    kafka: ["kafka"],
+    elasticsearch: ["elasticsearch", "kibana"],
+    minio: ["minio"],
+    hdfs: ["namenode", "datanode"],
+    redis: ["redis"],
+  };
+  return SERVICE_NAMES.filter((s) => missing.includes(s)).flatMap((s) => of[s]);
+}
+
+/** The Compose files in force: in a Codespace, the Codespaces override on top (unless COMPOSE_FILE says otherwise). */
+export const CODESPACES_COMPOSE_FILE = "docker-compose.yml:docker-compose.codespaces.yml";
+
+/** The environment `docker compose` runs with. */
+export function composeEnvironment(config: Config, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (config.environment !== "codespaces" || env.COMPOSE_FILE) return env;
+  return { ...env, COMPOSE_FILE: CODESPACES_COMPOSE_FILE };
+}
+
+function composeUp(config: Config, missing: readonly ServiceName[], events: StackEvents): Promise<void> {
+  const services = composeServices(missing);
+  const env = composeEnvironment(config);
+  const files = env.COMPOSE_FILE ? ` (COMPOSE_FILE=${env.COMPOSE_FILE})` : "";
+  const args = ["compose", "up", "-d", "--wait", ...services];
+  events.progress?.(`Docker engine found: docker ${args.join(" ")}${files}`);
   return new Promise((resolve, reject) => {
-    const child = spawn("docker", ["compose", "up", "-d", "--wait"], {
-      cwd: PROJECT_ROOT,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    const child = spawn("docker", args, { cwd: PROJECT_ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
     child.once("error", (error) =>
       reject(new CaplineError("STACK_FAILED", "docker compose could not be run", { cause: error })),
     );
@@ -112,11 +151,22 @@ function composeUp(events: StackEvents): Promise<void> {
         : reject(
             new CaplineError(
               "STACK_FAILED",
-              `docker compose up -d --wait failed (exit code ${code}); see docker compose logs`,
+              `docker ${args.join(" ")} failed (exit code ${code}); see docker compose logs`,
             ),
           ),
     );
   });
+}
+
+/** Stops before anything starts when a program some service needs is missing, listing them all. */
+function requirePrerequisites(config: Config, services: readonly ServiceName[]): void {
+  const missing = missingPrerequisites(services, realHost(config));
+  if (missing.length === 0) return;
+  throw new CaplineError(
+    "PREREQUISITE_MISSING",
+    `cannot start ${services.join(", ")} as local processes: ${missing.length === 1 ? "a prerequisite is" : "prerequisites are"} missing (no Docker engine answers either)\n${renderPrerequisites(missing)}`,
+    { details: { missing: prerequisitesJson(missing) } },
+  );
 }
 
 /** Serializes starts across processes (two test runs at once must not start Kafka twice). */
@@ -228,6 +278,7 @@ export async function startService(
       events.progress?.(`${name}: process ${again.pid} does not answer (${again.detail}); restarting it`);
       await stopService(config, name);
     }
+    requirePrerequisites(config, [name]);
     await install(config, [name], events.progress);
     const readyMs = await launchAndWait(config, name, events);
     const state = await stateOf(config, name);
@@ -261,7 +312,7 @@ export async function ensureStackUp(config: Config, options: EnsureOptions = {})
         readyMs: Date.now() - t0,
       });
   if (missing.length > 0 && (options.docker ?? true) && (await dockerAvailable())) {
-    await composeUp(options);
+    await composeUp(config, missing, options);
     for (const s of await serviceStatus(config, missing)) {
       result.set(s.name, { ...s, how: "compose", readyMs: Date.now() - t0 });
     }
@@ -284,6 +335,7 @@ export async function ensureStackUp(config: Config, options: EnsureOptions = {})
         } else toStart.push(s.name);
       }
       if (toStart.length === 0) return;
+      requirePrerequisites(config, toStart);
       const installing = Date.now();
       const installed = await install(config, toStart, options.progress);
       if (installed.some((r) => r.installed))

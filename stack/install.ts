@@ -153,16 +153,37 @@ async function installElasticsearch(config: Config, progress: Progress): Promise
   return true;
 }
 
+/** The HDFS launcher's stamp key: it is rebuilt whenever its source or pom changes. */
+function hdfsKey(): string {
+  return createHash("sha256")
+    .update(readFileSync(join(JAVA_DIR, "hdfs", "src", "CaplineMiniHdfs.java")))
+    .update(readFileSync(join(JAVA_DIR, "hdfs", "pom.xml")))
+    .digest("hex")
+    .slice(0, 16);
+}
+
+/** Whether a service's artifacts are in the cache already (then `up` needs no Maven or Go for it). */
+export function installed(config: Config, service: ServiceName): boolean {
+  const cache = config.stack.cacheDir;
+  switch (service) {
+    case "kafka":
+      return isDone(join(cache, "kafka", config.versions.kafka));
+    case "elasticsearch":
+      return isDone(join(cache, "elasticsearch", config.versions.elastic));
+    case "hdfs":
+      return isDone(join(cache, "hdfs", config.versions.hadoop), hdfsKey());
+    case "minio":
+      return existsSync(artifactPaths(config).minio.binary);
+    case "redis":
+      return findOnPath("redis-server") !== undefined;
+  }
+}
+
 async function installHdfs(config: Config, progress: Progress): Promise<boolean> {
   const dir = join(config.stack.cacheDir, "hdfs", config.versions.hadoop);
   const source = join(JAVA_DIR, "hdfs", "src", "CaplineMiniHdfs.java");
-  // The launcher is rebuilt whenever its source changes.
   const pom = join(JAVA_DIR, "hdfs", "pom.xml");
-  const key = createHash("sha256")
-    .update(readFileSync(source))
-    .update(readFileSync(pom))
-    .digest("hex")
-    .slice(0, 16);
+  const key = hdfsKey();
   if (isDone(dir, key)) return false;
   requireTool("mvn", "apt-get install maven");
   mkdirSync(dir, { recursive: true });

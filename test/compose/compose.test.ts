@@ -1,9 +1,19 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { type Config, loadConfig, parseEnvFile } from "../../core/config/index.ts";
+import { CODESPACES_COMPOSE_FILE } from "../../stack/index.ts";
 import { envOf as env, type Model, type Service, serviceOf } from "./model.ts";
 import { REPO_ROOT, validate, validatorBinary } from "./validator.ts";
 
@@ -455,6 +465,40 @@ describe("the image and the dev container", () => {
     for (const entry of ["node_modules", ".env.local", ".git", "dist"]) expect(ignored).toContain(entry);
     // .env (no secret, the version pins and defaults) goes into the image on purpose.
     expect(ignored).not.toContain(".env");
+  });
+
+  test("in a Codespace the terminal's docker compose and `capline stack up` apply the override", async () => {
+    // post-start.sh writes COMPOSE_FILE into the shell's startup file, once, only in a Codespace.
+    const home = mkdtempSync(join(work, "home-"));
+    const bin = join(home, "bin");
+    mkdirSync(bin);
+    // A sudo that refuses: the script's vm.max_map_count step must not change this machine.
+    writeFileSync(join(bin, "sudo"), "#!/bin/sh\nexit 1\n");
+    chmodSync(join(bin, "sudo"), 0o755);
+    writeFileSync(join(home, ".bashrc"), "# the user's own\n");
+    const start = (extra: Record<string, string>) =>
+      spawnSync("bash", [join(REPO_ROOT, ".devcontainer", "post-start.sh")], {
+        cwd: REPO_ROOT,
+        env: { HOME: home, PATH: `${bin}:/usr/bin:/bin`, ...extra },
+        encoding: "utf8",
+      });
+    start({});
+    expect(readFileSync(join(home, ".bashrc"), "utf8")).toBe("# the user's own\n");
+    start({ CODESPACES: "true" });
+    start({ CODESPACES: "true" });
+    const rc = readFileSync(join(home, ".bashrc"), "utf8");
+    expect(rc.match(/COMPOSE_FILE=/g)?.length).toBe(1);
+    const composeFile = spawnSync(
+      "bash",
+      ["-c", `source ${join(home, ".bashrc")}; printf %s "$COMPOSE_FILE"`],
+      {
+        encoding: "utf8",
+      },
+    ).stdout;
+    const files = composeFile.split(":");
+    expect(files).toEqual(CODESPACES_COMPOSE_FILE.split(":").map((f) => join(REPO_ROOT, f)));
+    // What those files load to is the Codespaces model the rest of this file checks.
+    expect(await load(files, CODESPACE)).toEqual(codespaces);
   });
 
   test("devcontainer.json runs Node 24", () => {
