@@ -5,8 +5,7 @@ import { action, config, ExitCode, withExamples } from "../core/cli/index.ts";
 import { type Config, PROJECT_ROOT, publicUrl } from "../core/config/index.ts";
 import { CaplineError } from "../core/errors.ts";
 import { dispatcherGroupOf } from "../core/names.ts";
-import { describeGroups } from "../setup/kafka.ts";
-import { openServices } from "../setup/services.ts";
+import { describeGroups, openServices } from "../setup/index.ts";
 import {
   aptInstall,
   aptUpdate,

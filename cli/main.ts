@@ -22,6 +22,7 @@ const REGISTRARS: Record<string, () => Promise<Registrar>> = {
   compact: async () => (await import("../processing/compact-cli.ts")).registerCompact,
   report: async () => (await import("../analytics/cli.ts")).registerReports,
   config: async () => registerConfig,
+  doctor: async () => (await import("./doctor.ts")).registerDoctor,
   demo: async () => (await import("./demo.ts")).registerDemo,
 };
 
@@ -46,14 +47,23 @@ const VERSION = packageVersion();
 function registerConfig(program: CommandType): void {
   program
     .command("config")
+    .summary("print the configuration in force (secrets masked)")
     .description(
-      "print the configuration in force (env > .env.local > .env); secrets are shown as (set)/(unset)",
+      "print the configuration in force (env > .env.local > .env > defaults); secrets are shown as (set)/(unset). " +
+        "--show-origin lists every variable with its value and where it came from",
     )
-    .option("--json", "print JSON (the default)")
-    .addHelpText("after", "\nExamples:\n  $ capline config\n  $ KAFKA_BROKERS=broker:29092 capline config\n")
-    .action(async (opts: { json?: boolean }) => {
-      const { action, printConfig } = await import("../core/cli/index.ts");
-      await action(() => printConfig(opts.json))();
+    .option("--json", "print JSON (the default without --show-origin)")
+    .option(
+      "--show-origin",
+      "one line per variable: value and origin (environment, .env.local, .env, default)",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ capline config\n  $ capline config --show-origin\n  $ KAFKA_BROKERS=broker:29092 capline config --show-origin --json\n",
+    )
+    .action(async (opts: { json?: boolean; showOrigin?: boolean }) => {
+      const { action, printConfig, printConfigOrigins } = await import("../core/cli/index.ts");
+      await action(() => (opts.showOrigin ? printConfigOrigins(opts.json) : printConfig(opts.json)))();
     });
 }
 

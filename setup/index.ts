@@ -3,6 +3,7 @@
  * created idempotently and wiped on demand.
  */
 export { registerSetupCommands } from "./command.ts";
+export { describeGroups, type GroupState } from "./kafka.ts";
 export { type DifferenceKind, diffMappings, type MappingDifference } from "./mapping-diff.ts";
 export { type TopicSpec, topicSpecs } from "./names.ts";
 export { renderSetupReport, type SetupItem, type SetupReport } from "./report.ts";

@@ -1,5 +1,7 @@
+import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { hdfsReadiness } from "./probes.ts";
+import { loadConfig } from "../core/config/index.ts";
+import { hdfsReadiness, probe } from "./probes.ts";
 
 const bean = (fields: Record<string, unknown>) => ({ beans: [fields] });
 const nodes = (...blocks: number[]) =>
@@ -28,5 +30,21 @@ describe("HDFS readiness from the NameNodeInfo bean", () => {
       hdfsReadiness(bean({ LiveNodes: nodes(1), TotalBlocks: 1, Safemode: "Safe mode is ON." })),
     ).toThrow("safe mode");
     expect(() => hdfsReadiness({ beans: [] })).toThrow("NameNodeInfo");
+  });
+});
+
+describe("the Redis probe", () => {
+  it("fails at once, with the reason, on a port whose program hangs up without answering", async () => {
+    const server = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const started = Date.now();
+      const answer = await probe(loadConfig({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } }), "redis");
+      expect(answer).toEqual({ ok: false, reason: "the connection was closed before Redis answered PONG" });
+      expect(Date.now() - started).toBeLessThan(2_500);
+    } finally {
+      server.close();
+    }
   });
 });

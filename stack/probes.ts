@@ -124,6 +124,8 @@ function probeRedis(config: Config, timeoutMs = 3_000): Promise<string> {
     };
     socket.setTimeout(timeoutMs, () => done(new Error(`no answer within ${timeoutMs}ms`)));
     socket.on("error", (error) => done(error));
+    // Something else on the port may hang up without a word: that is an answer too (not Redis).
+    socket.on("close", () => done(new Error("the connection was closed before Redis answered PONG")));
     socket.on("connect", () => {
       const command = (...parts: string[]) =>
         `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("")}`;

@@ -1,5 +1,5 @@
 import { type Command, type CommanderError, InvalidArgumentError } from "commander";
-import { type Config, describeConfig, loadConfig, secretValues } from "../config/index.ts";
+import { type Config, configOrigins, describeConfig, loadConfig, secretValues } from "../config/index.ts";
 import { describeError, isCaplineError, UsageError } from "../errors.ts";
 import { ExitCode, exitCodeFor } from "../exit-codes.ts";
 import { createLogger } from "../logging.ts";
@@ -104,5 +104,30 @@ export function configureErrors(program: Command): void {
 export function printConfig(json: boolean | undefined): number {
   const c = config();
   output(describeConfig(c), json ?? true, () => JSON.stringify(describeConfig(c), null, 2));
+  return ExitCode.OK;
+}
+
+/** `capline config --show-origin`: every variable, its value in force and where it came from. */
+export function printConfigOrigins(json: boolean | undefined): number {
+  config(); // an invalid configuration stops here, naming the variables
+  const origins = configOrigins();
+  if (json) {
+    const rows = origins.map((o) => ({
+      variable: o.variable,
+      value: o.value,
+      origin: o.origin,
+      ...(o.emptiedBy ? { emptied_by: o.emptiedBy } : {}),
+    }));
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return ExitCode.OK;
+  }
+  const width = Math.max(...origins.map((o) => o.variable.length));
+  const valueWidth = Math.min(48, Math.max(...origins.map((o) => o.value.length)));
+  const lines = origins.map((o) => {
+    const where = o.emptiedBy ? `${o.origin} (empty in ${o.emptiedBy})` : o.origin;
+    const value = o.value === "" ? "-" : o.value;
+    return `${o.variable.padEnd(width)}  ${value.padEnd(valueWidth)}  ${where}`;
+  });
+  process.stdout.write(`${lines.join("\n")}\n`);
   return ExitCode.OK;
 }

@@ -591,3 +591,46 @@ export function secretValues(config: Config): string[] {
     config.minio.secretKey,
   ].filter((v): v is string => typeof v === "string" && v.length > 0);
 }
+
+// ---- Where each value comes from (`capline config --show-origin`, `capline doctor`) ----------
+
+export type ConfigOrigin = "override" | "environment" | ".env.local" | ".env" | "default" | "unset";
+
+export interface ConfigValueOrigin {
+  variable: ConfigVariable;
+  /** The value in force as written (secrets: "(set)"; passwords inside URLs masked). */
+  value: string;
+  origin: ConfigOrigin;
+  /** Set where a later source gave the variable an empty value, which counts as unset. */
+  emptiedBy?: Exclude<ConfigOrigin, "default" | "unset">;
+  doc: string;
+}
+
+/** Every variable of CONFIG_FIELDS with the source its value comes from, by the precedence of mergedVariables. */
+export function configOrigins(options: LoadOptions = {}): ConfigValueOrigin[] {
+  const root = options.root ?? PROJECT_ROOT;
+  const layers: [Exclude<ConfigOrigin, "default" | "unset">, Source][] = [
+    ["override", options.overrides ?? {}],
+    ["environment", options.env ?? process.env],
+    [".env.local", readEnvFile(join(root, ".env.local"))],
+    [".env", readEnvFile(join(root, ".env"))],
+  ];
+  return (Object.keys(CONFIG_FIELDS) as ConfigVariable[]).map((variable) => {
+    const spec = CONFIG_FIELDS[variable] as FieldSpec<unknown>;
+    // The first layer that defines the variable wins, even with an empty value (then: the default).
+    const layer = layers.find(([, source]) => source[variable] !== undefined);
+    const given = layer?.[1][variable];
+    const fromLayer = given !== undefined && given !== "";
+    const raw = fromLayer ? given : spec.fallback;
+    const origin: ConfigOrigin = fromLayer && layer ? layer[0] : raw === undefined ? "unset" : "default";
+    const shown =
+      raw === undefined ? "" : spec.secret ? "(set)" : raw.replace(/(\/\/[^:@/\s]*):[^@/\s]+@/, "$1:***@");
+    return {
+      variable,
+      value: shown,
+      origin,
+      ...(layer && !fromLayer ? { emptiedBy: layer[0] } : {}),
+      doc: spec.doc,
+    };
+  });
+}
