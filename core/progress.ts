@@ -1,6 +1,10 @@
+import { type TerminalLine, terminalLine } from "./terminal.ts";
+import { count, num } from "./text.ts";
+
 /**
  * A one-line progress bar on stderr, drawn only when stderr is a terminal (logs and pipes stay
- * clean). Redraws at most 5 times a second, so calling `update` per row costs nothing.
+ * clean), on the terminal's last line: log lines print above it (core/terminal.ts). Redraws at
+ * most 5 times a second, so calling `update` per row costs nothing.
  *
  *   ingest data.csv [#########-----------]  45% 412,000 rows 98,120 rows/s 14.2 MB/s ETA 0:06 rejected 12
  */
@@ -30,8 +34,6 @@ export interface ProgressOptions {
   force?: boolean;
 }
 
-const fmt = new Intl.NumberFormat("en-US");
-
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "--:--";
   const s = Math.round(seconds);
@@ -41,17 +43,27 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
 }
 
+/**
+ * Seconds over which the rate behind the ETA is averaged: long enough that one slow second (a
+ * flush, a garbage collection) does not make the ETA jump, short enough to follow a real change.
+ */
+const RATE_WINDOW_S = 10;
+
 export class Progress {
-  private readonly stream: NodeJS.WriteStream;
+  private readonly line: TerminalLine;
   /** Whether it draws (the stream is a terminal, or `force`). */
   readonly enabled: boolean;
   private readonly started = Date.now();
   private last = 0;
   private drawn = false;
+  /** The measure of progress (bytes or units) and its smoothed rate per second. */
+  private sample: { at: number; amount: number } | undefined;
+  private rate: number | undefined;
 
   constructor(private readonly options: ProgressOptions) {
-    this.stream = options.stream ?? process.stderr;
-    this.enabled = options.force === true || this.stream.isTTY === true;
+    const stream = options.stream ?? process.stderr;
+    this.line = terminalLine(stream);
+    this.enabled = options.force === true || stream.isTTY === true;
   }
 
   update(state: ProgressState, force = false): void {
@@ -59,8 +71,26 @@ export class Progress {
     const now = Date.now();
     if (!force && now - this.last < 200) return;
     this.last = now;
-    this.stream.write(`\r${this.render(state, now)}\u001b[K`);
+    this.observe(state, now);
+    this.line.setStatus(this.render(state, now));
     this.drawn = true;
+  }
+
+  /** Folds a new measurement into the smoothed rate (an exponential moving average over time). */
+  private observe(state: ProgressState, now: number): void {
+    const amount = this.options.totalBytes !== undefined ? state.bytes : state.done;
+    if (amount === undefined) return;
+    const previous = this.sample;
+    this.sample = { at: now, amount };
+    if (!previous) return;
+    const dt = (now - previous.at) / 1000;
+    if (dt <= 0) return;
+    const instant = Math.max(amount - previous.amount, 0) / dt;
+    if (this.rate === undefined) {
+      const elapsed = Math.max((now - this.started) / 1000, 0.001);
+      this.rate = amount / elapsed;
+    }
+    this.rate += (1 - Math.exp(-dt / RATE_WINDOW_S)) * (instant - this.rate);
   }
 
   /** The line as drawn (exposed for tests). */
@@ -81,21 +111,22 @@ export class Progress {
       );
     }
     parts.push(
-      `${fmt.format(state.done)} ${unit}`,
-      `${fmt.format(Math.round(state.done / seconds))} ${unit}/s`,
+      count(state.done, unit.replace(/s$/, ""), unit),
+      `${num(Math.round(state.done / seconds))} ${unit}/s`,
     );
     if (state.bytes !== undefined) parts.push(`${(state.bytes / 1e6 / seconds).toFixed(1)} MB/s`);
     if (total !== undefined && total > 0 && amount !== undefined && amount > 0) {
-      const eta = (Math.max(total - amount, 0) / amount) * seconds;
-      parts.push(`ETA ${formatDuration(eta)}`);
+      // The smoothed rate once there are two measurements, the average since the start before.
+      const rate = this.rate !== undefined && this.rate > 0 ? this.rate : amount / seconds;
+      parts.push(`ETA ${formatDuration(Math.max(total - amount, 0) / rate)}`);
     }
-    for (const [name, value] of Object.entries(state.extra ?? {})) parts.push(`${name} ${fmt.format(value)}`);
+    for (const [name, value] of Object.entries(state.extra ?? {})) parts.push(`${name} ${num(value)}`);
     return parts.join(" ");
   }
 
   /** Clears the line (the caller prints its summary next). */
   done(): void {
-    if (this.enabled && this.drawn) this.stream.write("\r\u001b[K");
+    if (this.enabled && this.drawn) this.line.clearStatus();
     this.drawn = false;
   }
 }

@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { action, config, output, positiveInt, withExamples } from "../core/cli/index.ts";
 import { CaplineError } from "../core/errors.ts";
 import { ExitCode } from "../core/exit-codes.ts";
+import { count } from "../core/text.ts";
 import { generate } from "./generator.ts";
 import { runIngest } from "./ingest.ts";
 import type { IngestSummary } from "./types.ts";
@@ -49,7 +50,7 @@ function humanSummary(s: IngestSummary): string {
   for (const f of s.files) {
     if (f.status === "already_ingested") {
       lines.push(
-        `${f.file}: already ingested completely into ${s.topic} (${f.ingestedAt ?? "earlier"}: ${fmt.format(f.sent)} events); nothing sent. Use --force to send it again.`,
+        `${f.file}: already ingested completely into ${s.topic} (${f.ingestedAt ?? "earlier"}: ${count(f.sent, "event")}); nothing sent. Use --force to send it again.`,
       );
       continue;
     }
@@ -58,8 +59,9 @@ function humanSummary(s: IngestSummary): string {
       .map(([r, n]) => `${r} ${fmt.format(n)}`)
       .join(", ");
     lines.push(
-      `${f.file}: ${fmt.format(f.rows)} rows → ${fmt.format(f.sent)} events sent, ${fmt.format(f.rejected)} rejected` +
-        `${reasons ? ` (${reasons})` : ""}, ${fmt.format(f.duplicates)} duplicates` +
+      `${f.file}: ${count(f.rows, "row")} → ${count(f.sent, "event")} sent` +
+        `${f.rejected > 0 ? `, ${fmt.format(f.rejected)} rejected${reasons ? ` (${reasons})` : ""}` : ""}` +
+        `${f.duplicates > 0 ? `, ${count(f.duplicates, "duplicate")}` : ""}` +
         `${f.resumedFromLine > 0 ? `; resumed after line ${fmt.format(f.resumedFromLine)}` : ""}` +
         ` in ${f.seconds.toFixed(1)} s (${fmt.format(f.rowsPerSecond)} rows/s, ${f.mbPerSecond} MB/s)`,
     );
@@ -68,7 +70,8 @@ function humanSummary(s: IngestSummary): string {
     if (f.status === "interrupted")
       lines.push(`  interrupted at line ${f.lastLine}; run the same command again to resume`);
   }
-  lines.push(`topic ${s.topic}, refused rows in ${s.dlqTopic}`);
+  const refused = s.files.some((f) => f.status !== "already_ingested" && f.rejected > 0);
+  lines.push(`topic ${s.topic}${refused ? `, refused rows in ${s.dlqTopic}` : ""}`);
   return lines.join("\n");
 }
 

@@ -32,7 +32,7 @@ function invalid(report: ValidationReport, file: string): CaplineError {
   const lines = report.problems.map((p) => `  ${formatProblem(p)}`);
   return new CaplineError(
     "INPUT_INVALID",
-    `${shortPath(file)}: ${report.problems.length} problem(s) in the saved objects:\n${lines.join("\n")}`,
+    `${shortPath(file)}: ${report.problems.length === 1 ? "1 problem" : `${report.problems.length} problems`} in the saved objects:\n${lines.join("\n")}`,
     { details: { file, problems: report.problems } },
   );
 }

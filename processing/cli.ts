@@ -1,8 +1,9 @@
 import { Argument, type Command, Option } from "commander";
 import { action, config, ExitCode, output, positiveInt, withExamples } from "../core/cli/index.ts";
 import { logger } from "../core/logging.ts";
-import { Progress } from "../core/progress.ts";
-import { type ProcessSummary, type Role, runProcess } from "./run.ts";
+import { Progress, type ProgressState } from "../core/progress.ts";
+import { count, num } from "../core/text.ts";
+import { type ProcessProgress, type ProcessSummary, type Role, runProcess } from "./run.ts";
 
 interface ProcessFlags {
   concurrency?: number;
@@ -19,10 +20,32 @@ function human(s: ProcessSummary): string {
   parts.push(`in ${s.seconds.toFixed(1)} s`);
   if (s.dispatcher)
     parts.push(
-      `dispatched ${s.dispatcher.events} events in ${s.dispatcher.ranges} ranges (${s.dispatcher.dlq} to the DLQ), ${s.events_per_second} events/s`,
+      `dispatched ${count(s.dispatcher.events, "event")} in ${count(s.dispatcher.ranges, "range")}` +
+        `${s.dispatcher.dlq > 0 ? ` (${num(s.dispatcher.dlq)} to the DLQ)` : ""}, ${num(s.events_per_second)} events/s`,
     );
-  if (s.workers) parts.push(`archived ${s.workers.archived}, indexed ${s.workers.indexed} events`);
+  if (s.workers)
+    parts.push(`archived ${num(s.workers.archived)}, indexed ${count(s.workers.indexed, "event")}`);
   return parts.join("; ");
+}
+
+/**
+ * How far this run is, in events: each event is dispatched, archived and indexed, and counts a
+ * third for each, so the bar moves from the first range a worker finishes rather than only when
+ * Kafka offsets are committed (after both sinks took a whole range: tens of seconds at first).
+ * A dispatcher alone (its workers run elsewhere) counts what the group committed.
+ */
+export function progressOf(p: ProcessProgress): ProgressState {
+  const total = p.committed !== undefined && p.backlog !== undefined ? p.committed + p.backlog : undefined;
+  const steps =
+    p.dispatcher && p.workers
+      ? Math.round((p.dispatcher.events + p.workers.archived + p.workers.indexed) / 3)
+      : (p.committed ?? 0);
+  const done = total === undefined ? steps : Math.min(Math.max(steps, p.committed ?? 0), total);
+  return {
+    done,
+    ...(total !== undefined ? { total } : {}),
+    ...(p.backlog !== undefined ? { extra: { uncommitted: p.backlog } } : {}),
+  };
 }
 
 /** After SIGINT/SIGTERM the process ends within this long, cleanly or not. */
@@ -93,7 +116,8 @@ export function registerProcessing(program: Command): void {
             process.once("SIGINT", stop);
             process.once("SIGTERM", stop);
           });
-          const bar = new Progress({ label: `process (${role})`, unit: "messages" });
+          const bar = new Progress({ label: `process (${role})`, unit: "events" });
+          bar.update({ done: 0 }, true);
           const summary = await runProcess(config(), {
             role,
             ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
@@ -106,13 +130,7 @@ export function registerProcessing(program: Command): void {
             progressEveryMs: bar.enabled ? 1000 : 5000,
             onProgress: (p) => {
               // A bar on a terminal; a log line every 5 s otherwise (services, CI logs).
-              if (bar.enabled)
-                bar.update({
-                  done: p.committed ?? 0,
-                  ...(p.committed !== undefined && p.backlog !== undefined
-                    ? { total: p.committed + p.backlog, extra: { backlog: p.backlog } }
-                    : {}),
-                });
+              if (bar.enabled) bar.update(progressOf(p));
               else log.info(p, "progress");
             },
           });

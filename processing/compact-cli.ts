@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { action, config, ExitCode, output, positiveInt, withExamples } from "../core/cli/index.ts";
 import { logger } from "../core/logging.ts";
+import { count, num } from "../core/text.ts";
 import { type CompactedDay, committedOffsets, compactStores, compactStoresOf } from "./compact.ts";
 
 function date(raw: string): string {
@@ -14,9 +15,11 @@ function human(days: readonly CompactedDay[]): string {
   return days
     .map(
       (d) =>
-        `${d.store} dt=${d.dt}: ${d.filesBefore} → ${d.filesAfter} files` +
-        (d.merged.length > 0 ? ` (${d.merged.length} merged)` : "") +
-        (d.leftoversRemoved > 0 ? `, ${d.leftoversRemoved} leftovers of an interrupted run removed` : ""),
+        `${d.store} dt=${d.dt}: ${num(d.filesBefore)} → ${count(d.filesAfter, "file")}` +
+        (d.merged.length > 0 ? ` (${num(d.merged.length)} merged)` : "") +
+        (d.leftoversRemoved > 0
+          ? `, ${count(d.leftoversRemoved, "leftover")} of an interrupted run removed`
+          : ""),
     )
     .join("\n");
 }

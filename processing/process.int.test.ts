@@ -88,10 +88,10 @@ describe("capline process on a terminal", () => {
     expect(bars.length, run.stdout).toBeGreaterThan(0);
     for (const bar of bars)
       expect(bar).toMatch(
-        /^process \(all\) \[[#-]{20}\] +\d+% [\d,]+ messages [\d,]+ messages\/s ETA \d+:\d\d backlog [\d,]+$/,
+        /^process \(all\) \[[#-]{20}\] +\d+% [\d,]+ events? [\d,]+ events\/s ETA \d+:\d\d uncommitted [\d,]+$/,
       );
     // The backlog only shrinks while nothing new arrives, and the bar is cleared before the summary.
-    const backlogs = bars.map((b) => Number(/backlog ([\d,]+)$/.exec(b)?.[1]?.replace(/,/g, "")));
+    const backlogs = bars.map((b) => Number(/uncommitted ([\d,]+)$/.exec(b)?.[1]?.replace(/,/g, "")));
     expect(backlogs).toEqual([...backlogs].sort((a, b) => b - a));
     expect(lines.at(-1) === "" ? lines.at(-2) : lines.at(-1)).toMatch(
       /^process \(all\) finished: lag 0, queues empty/,

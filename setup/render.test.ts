@@ -44,7 +44,7 @@ describe("setup report", () => {
     expect(lines[at]).toMatch(/^!\s+Elasticsearch\s+index\s+idx-b\s+differs/);
     expect(lines[at + 1]).toBe("      - views: expected type long, found keyword");
     expect(lines[at + 2]).toBe("      - colour: not expected (found text)");
-    expect(text).toContain("1 item(s) differ from what capline expects; nothing existing was changed.");
+    expect(text).toContain("1 item differs from what capline expects; nothing existing was changed.");
   });
 });
 

@@ -1,3 +1,4 @@
+import { count, num } from "../core/text.ts";
 /**
  * What `capline setup` did, item by item, and how it is shown: one line per item for people,
  * the same structure as JSON for scripts.
@@ -68,12 +69,15 @@ export function renderSetupReport(report: SetupReport): string {
   lines.push("");
   if (differs > 0)
     lines.push(
-      `${differs} item(s) differ from what capline expects; nothing existing was changed. ` +
+      `${count(differs, "item")} ${differs === 1 ? "differs" : "differ"} from what capline expects; nothing existing was changed. ` +
         "Fix them by hand, or change the configuration to match; an index can also be rebuilt empty with " +
         "the expected mapping by `capline reset` (which deletes all pipeline data).",
     );
   else if (created === 0)
-    lines.push(`Everything was in place already (${unchanged} items); nothing changed.`);
-  else lines.push(`Created ${created} item(s); ${unchanged} were in place already.`);
+    lines.push(`Everything was in place already (${count(unchanged, "item")}); nothing changed.`);
+  else
+    lines.push(
+      `Created ${count(created, "item")}; ${num(unchanged)} ${unchanged === 1 ? "was" : "were"} in place already.`,
+    );
   return lines.join("\n");
 }

@@ -12,7 +12,11 @@ let cached: Config | undefined;
 export function config(): Config {
   if (!cached) {
     cached = loadConfig();
-    createLogger(cached.logLevel, secretValues(cached));
+    // LOG_LEVEL in .env is the project's default, not the user's choice: at a terminal that means warn.
+    const origin = configOrigins().find((o) => o.variable === "LOG_LEVEL")?.origin;
+    createLogger(cached.logLevel, secretValues(cached), {
+      levelChosen: origin === "environment" || origin === ".env.local" || origin === "override",
+    });
   }
   return cached;
 }
