@@ -16,6 +16,7 @@ const REGISTRARS: Record<string, () => Promise<Registrar>> = {
   reset: async () => (await import("../setup/command.ts")).registerSetupCommands,
   generate: async () => (await import("../ingestion/commands.ts")).registerIngestion,
   ingest: async () => (await import("../ingestion/commands.ts")).registerIngestion,
+  inspect: async () => (await import("../ingestion/inspect-cli.ts")).registerInspect,
   kibana: async () => (await import("../kibana/cli.ts")).registerKibana,
   monitor: async () => (await import("../monitoring/cli.ts")).registerMonitor,
   process: async () => (await import("../processing/cli.ts")).registerProcessing,
