@@ -98,7 +98,7 @@ describe("report names and alignment", () => {
     expect(parseReportName("funnel")).toBe("funnel");
     expect(parseReportName("all")).toBe("all");
     expect(() => parseReportName("revenu")).toThrow(
-      /unknown report "revenu"; valid reports: overview, revenue,.*hourly, all/,
+      /unknown report "revenu" \(did you mean revenue\?\); valid reports: overview, revenue,.*hourly, all/,
     );
   });
 

@@ -1,4 +1,5 @@
 import { UsageError } from "../core/errors.ts";
+import { didYouMean } from "../core/text.ts";
 
 /**
  * Report options, parsed and validated once. Times are event times, UTC. `from` is inclusive and
@@ -137,7 +138,10 @@ function oneOf<T extends string>(
 
 export function parseReportName(raw: string): ReportName | "all" {
   if (raw === "all" || (REPORT_NAMES as readonly string[]).includes(raw)) return raw as ReportName | "all";
-  throw new UsageError(`unknown report "${raw}"; valid reports: ${REPORT_NAMES.join(", ")}, all`);
+  const guess = didYouMean(raw, [...REPORT_NAMES, "all"]);
+  throw new UsageError(
+    `unknown report "${raw}"${guess ? ` (did you mean ${guess}?)` : ""}; valid reports: ${REPORT_NAMES.join(", ")}, all`,
+  );
 }
 
 /** Validates the flags; every message names the flag at fault and what it accepts. */

@@ -64,9 +64,18 @@ function humanImport(result: ImportResult, links: string[]): string {
 }
 
 export function registerKibana(program: Command): void {
-  const kibana = program
-    .command("kibana")
-    .description("capline's Kibana dashboards: generate the saved objects, check them offline, import them");
+  const kibana = withExamples(
+    program
+      .command("kibana")
+      .description(
+        "capline's Kibana dashboards: generate the saved objects, check them offline, import them",
+      ),
+    [
+      "capline kibana validate            # check the committed saved objects against the mappings, offline",
+      "capline kibana import              # into the Kibana at KIBANA_URL (docker compose starts one)",
+      "capline kibana generate --prefix demo --out demo.ndjson   # objects for another index prefix",
+    ],
+  );
 
   withExamples(
     kibana

@@ -22,14 +22,32 @@ interface ServeCommandOptions extends MonitorFlags {
 const wholeNumber = (flag: string) => positiveInt(flag, 0);
 
 /** Resolves on SIGINT or SIGTERM (and removes its handlers), so commands can stop cleanly. */
-function stopSignal(): { signal: AbortSignal; dispose: () => void } {
+/**
+ * Aborts on SIGINT or SIGTERM and, with `watchParent`, when the process that started this one is
+ * gone: `npx capline monitor serve` runs node under npx, and stopping npx (kill, a closed terminal
+ * tab) does not stop its child, which would hold the port. A reparented process (its ppid changed)
+ * stops within a second.
+ */
+function stopSignal(watchParent = false): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  const parent = process.ppid;
+  const watch =
+    watchParent && parent > 1
+      ? setInterval(() => {
+          if (process.ppid === parent) return;
+          process.stderr.write(
+            `capline monitor: the process that started it (pid ${parent}) has gone; stopping\n`,
+          );
+          stop();
+        }, 1000)
+      : undefined;
   return {
     signal: controller.signal,
     dispose: () => {
+      if (watch) clearInterval(watch);
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
     },
@@ -154,7 +172,7 @@ export function registerMonitor(program: Command): void {
         host: merged.host ?? c.monitor.host,
         cacheMs: merged.cacheMs ?? c.monitor.cacheMs,
       });
-      const stop = stopSignal();
+      const stop = stopSignal(true);
       try {
         const url = await server.start();
         process.stderr.write(`capline monitor: serving ${Object.keys(ENDPOINTS).join(" ")} at ${url}\n`);
