@@ -5,7 +5,7 @@ import { type ColumnMap, parseMapOption, resolveHeader } from "./header.ts";
 import { type InputSource, openText } from "./input.ts";
 import type { Pacer } from "./pacer.ts";
 import { BatchBuilder, type EncodedBatch, partitionOf } from "./record-batch.ts";
-import { type RowCounts, RowValidator } from "./rows.ts";
+import { type RowCounts, type RowLimits, RowValidator } from "./rows.ts";
 import type { FileStatus } from "./types.ts";
 
 /**
@@ -33,6 +33,8 @@ export interface ChunkerParams {
   duplicateWindow: number;
   /** The raw --map option. */
   map: string | undefined;
+  /** The row bounds of this run (INGEST_*, resolved at the run's start). */
+  limits: RowLimits;
   /** Partitions of the events topic (records mode partitions as kafkajs's default partitioner does). */
   partitions: number;
   /**
@@ -87,6 +89,14 @@ export interface ChunkerIo {
 
 /** Text handed to the parser at a time (see chunkFile). */
 const PIECE_CHARS = 64 * 1024;
+
+/**
+ * A chunk ends once its refused rows' DLQ records reach this many bytes of JSON. They are keyed by
+ * the file name, so they all land in one record batch, which must stay under the broker's 1 MB
+ * message limit whatever the rows (compression not counted on): a file of nothing but long bad
+ * rows is sent in more transactions instead of failing.
+ */
+export const REJECT_BYTES_PER_CHUNK = 512 * 1024;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -194,7 +204,7 @@ async function chunkFile(
   io: ChunkerIo,
 ): Promise<void> {
   const { source, resumeLine, chunkRows } = params;
-  const parser = new CsvParser();
+  const parser = new CsvParser(params.limits.maxLineChars);
   const text = openText(source);
   const map = params.map === undefined ? undefined : parseMapOption(params.map);
   const pacer = io.pacer?.active ? io.pacer : undefined;
@@ -205,6 +215,7 @@ async function chunkFile(
   let rejects: RejectedRow[] = [];
   let replayRejects: RejectedRow[] = [];
   let pending = 0;
+  let rejectBytes = 0;
   let chunkStarted = Date.now();
   let lastLine = resumeLine;
   let status: FileStatus = "done";
@@ -244,6 +255,7 @@ async function chunkFile(
     );
     rejects = [];
     pending = 0;
+    rejectBytes = 0;
     chunkStarted = Date.now();
   };
 
@@ -263,7 +275,8 @@ async function chunkFile(
   const afterRow = (line: number): boolean | Promise<boolean> => {
     lastLine = line;
     const paced = pacer !== undefined && Date.now() - chunkStarted > 250;
-    if (pending >= chunkRows || paced) return flush(false).then(shouldGoOn);
+    if (pending >= chunkRows || paced || rejectBytes >= REJECT_BYTES_PER_CHUNK)
+      return flush(false).then(shouldGoOn);
     return shouldGoOn();
   };
 
@@ -299,7 +312,8 @@ async function chunkFile(
       }
       columns = resolveHeader(record.fields, source.name, map);
       parser.setExpectedFields(columns.columns);
-      validator = new RowValidator(columns, source.name, params.duplicateWindow);
+      validator = new RowValidator(columns, source.name, params.duplicateWindow, params.limits);
+      validator.checkCharacters = text.suspect();
       io.emit({ type: "header", format: columns.format });
       if (lastLine === 0) lastLine = record.line;
       return true;
@@ -321,6 +335,7 @@ async function chunkFile(
       remaining--;
     } else if (outcome.kind === "reject") {
       rejects.push(outcome.row);
+      rejectBytes += Buffer.byteLength(JSON.stringify(outcome.row));
       pending++;
       thisRun.rejected++;
     } else thisRun.duplicates++;
@@ -335,6 +350,8 @@ async function chunkFile(
 
   let going = true;
   outer: for await (const chunk of text.chunks) {
+    // The decoder flags invalid UTF-8 or a NUL before it yields the text holding it.
+    if (validator && !validator.checkCharacters && text.suspect()) validator.checkCharacters = true;
     // The parser gets the text in pieces: the records of a piece live until they are handled, and
     // a whole MiB of them (about 9,000 objects with their fields) outlived the young generation.
     for (let at = 0; at < chunk.length; at += PIECE_CHARS) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CsvParser, type CsvRecord, MAX_RECORD_CHARS } from "./csv-parser.ts";
+import { CsvParser, type CsvRecord, DEFAULT_MAX_LINE_CHARS } from "./csv-parser.ts";
 
 /** Parses `text` fed in pieces of `step` characters (1 = the worst case for chunk boundaries). */
 function parseAll(text: string, step = text.length || 1): CsvRecord[] {
@@ -97,10 +97,10 @@ describe("CsvParser", () => {
     ]);
   });
 
-  it("gives up on a quoted field longer than MAX_RECORD_CHARS, refusing its first line only", () => {
+  it("gives up on a quoted field longer than the line limit, refusing its first line only", () => {
     const parser = new CsvParser();
     const out = parser.push('a,b\n1,"');
-    const filler = "z\n".repeat(MAX_RECORD_CHARS / 2 + 10);
+    const filler = "z\n".repeat(DEFAULT_MAX_LINE_CHARS / 2 + 10);
     // (records are collected through an array: spreading half a million of them into push() would overflow the stack)
     const rest = [...parser.push(filler), ...parser.end()];
     out.push(rest[0] as CsvRecord, rest[1] as CsvRecord);

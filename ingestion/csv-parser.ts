@@ -8,12 +8,15 @@
  *
  * Broken quoting is contained: a quoted field may span lines (RFC 4180), but when a record that
  * spans lines turns out broken (garbage after a closing quote, no closing quote before the end of
- * the input or within MAX_RECORD_CHARS, or the wrong number of fields), only its first physical
+ * the input or within the line limit, or the wrong number of fields), only its first physical
  * line is refused and parsing resumes on the next line. One stray quote therefore costs one row,
  * not the rest of the file.
+ *
+ * Long lines are contained the same way: a physical line longer than the line limit is refused
+ * (its first MAX_RAW_CHARS characters kept for the report) and parsing resumes on the next line;
+ * when no line end comes within the limit, the text is dropped as it arrives until one does, so
+ * a 100 MB line costs one row and no memory.
  */
-
-import { CaplineError } from "../core/errors.ts";
 
 export interface CsvRecord {
   /** The field values, unquoted. */
@@ -26,8 +29,14 @@ export interface CsvRecord {
   broken?: string;
 }
 
-/** A quoted record longer than this is taken as a quoting error (no legitimate row is that long). */
-export const MAX_RECORD_CHARS = 1 << 20;
+/**
+ * The default line limit (INGEST_MAX_LINE_CHARS): a longer physical line, or a quoted record that
+ * spans more, is malformed (no legitimate row is that long).
+ */
+export const DEFAULT_MAX_LINE_CHARS = 1 << 20;
+
+/** Characters of a refused row's text kept for the DLQ and the rejects file. */
+export const MAX_RAW_CHARS = 4096;
 
 const QUOTE = 34; // "
 const COMMA = 44; // ,
@@ -47,11 +56,15 @@ type QuotedOutcome = QuotedResult | { broken: string } | "more";
 
 export class CsvParser {
   private carry = "";
+  /** Inside a line over the limit, already refused: text is dropped up to its line end. */
+  private skipping = false;
   private nextLine = 1;
   private started = false;
   private expectedFields: number | undefined;
   /** Blank lines seen (skipped: they are not rows). */
   blankLines = 0;
+
+  constructor(private readonly maxLineChars: number = DEFAULT_MAX_LINE_CHARS) {}
 
   /** The header's field count; multi-line records with another count are taken as broken quoting. */
   setExpectedFields(count: number): void {
@@ -60,7 +73,15 @@ export class CsvParser {
 
   /** Parses a chunk of decoded text; returns the complete records it closes. */
   push(chunk: string): CsvRecord[] {
-    let text = this.carry + chunk;
+    let rest = chunk;
+    if (this.skipping) {
+      const nl = chunk.indexOf("\n");
+      if (nl === -1) return [];
+      this.skipping = false;
+      this.nextLine++;
+      rest = chunk.slice(nl + 1);
+    }
+    let text = this.carry + rest;
     if (!this.started && text.length > 0) {
       this.started = true;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -72,6 +93,10 @@ export class CsvParser {
   end(): CsvRecord[] {
     const text = this.carry;
     this.carry = "";
+    if (this.skipping) {
+      this.skipping = false;
+      this.nextLine++;
+    }
     return this.parse(text, true);
   }
 
@@ -85,12 +110,24 @@ export class CsvParser {
       let nl = text.indexOf("\n", pos);
       if (nl === -1) {
         if (!final) {
-          if (len - pos > 4 * MAX_RECORD_CHARS) {
-            throw new CaplineError("INPUT_INVALID", `line ${line} is longer than 4 MiB: is this a CSV file?`);
+          if (len - pos > this.maxLineChars) {
+            // No line end within the limit: refuse the line now, drop the rest of it as it comes.
+            out.push(this.tooLong(text, pos, line));
+            this.skipping = true;
+            pos = len;
           }
           break;
         }
         nl = len;
+      }
+      if (
+        nl - pos > this.maxLineChars &&
+        nl - pos - (text.charCodeAt(nl - 1) === CR ? 1 : 0) > this.maxLineChars
+      ) {
+        out.push(this.tooLong(text, pos, line));
+        line++;
+        pos = nl + 1;
+        continue;
       }
       if (nextQuote !== -1 && nextQuote < pos) nextQuote = text.indexOf('"', pos);
       if (nextQuote === -1 || nextQuote >= nl) {
@@ -107,7 +144,7 @@ export class CsvParser {
       }
       const result = this.parseQuoted(text, pos, final);
       if (result === "more") {
-        if (len - pos <= MAX_RECORD_CHARS) break;
+        if (len - pos <= this.maxLineChars) break;
         // Unbounded quoted field: refuse the first line and resynchronise on the next one.
         this.pushBrokenLine(out, text, pos, nl, line, "a quoted field is never closed");
         line++;
@@ -139,6 +176,15 @@ export class CsvParser {
     this.nextLine = line;
     this.carry = pos < len ? text.slice(pos) : "";
     return out;
+  }
+
+  private tooLong(text: string, pos: number, line: number): CsvRecord {
+    return {
+      fields: [],
+      line,
+      raw: text.slice(pos, pos + MAX_RAW_CHARS),
+      broken: `the line is longer than the line limit of ${this.maxLineChars} characters (INGEST_MAX_LINE_CHARS)`,
+    };
   }
 
   private pushBrokenLine(

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
-import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import { CaplineError } from "../core/errors.ts";
+import { Utf8Decoder } from "./utf8.ts";
 
 /** Where rows come from: a file path, or `-` for standard input. */
 export interface InputSource {
@@ -68,10 +68,16 @@ export interface TextChunks {
   chunks: AsyncIterable<string>;
   /** Bytes read from the source so far (compressed bytes for gzip): progress and MB/s. */
   bytesRead: () => number;
+  /**
+   * True once the text had invalid UTF-8 (decoded as INVALID_MARK) or a NUL byte: from then on the
+   * validator checks each row's characters. Set before the text that caused it is yielded.
+   */
+  suspect: () => boolean;
 }
 
 /**
- * Decoded text of a file or stdin, gzip detected by its magic bytes (whatever the name). The
+ * Decoded text of a file or stdin, gzip detected by its magic bytes (whatever the name); invalid
+ * UTF-8 is marked, not silently replaced (ingestion/utf8.ts). The
  * consumer pulls chunks, so a slow Kafka slows the reading: memory stays constant on any size.
  */
 export function openText(source: InputSource): TextChunks {
@@ -86,8 +92,9 @@ export function openText(source: InputSource): TextChunks {
     raw = createReadStream(source.path, { highWaterMark: READ_CHUNK });
   }
   const path = source.path;
+  const utf8 = new Utf8Decoder();
   async function* decode(): AsyncGenerator<string> {
-    const decoder = new StringDecoder("utf8");
+    const decoder = utf8;
     let input: AsyncIterable<Buffer> = raw as AsyncIterable<Buffer>;
     if (source.isStdin)
       input = sniffGzip(raw, (n) => {
@@ -112,6 +119,7 @@ export function openText(source: InputSource): TextChunks {
   return {
     chunks: decode(),
     bytesRead: () => (source.isStdin ? counted : (file.bytesRead ?? 0)),
+    suspect: () => utf8.suspect,
   };
 }
 

@@ -193,6 +193,8 @@ describe("RowValidator", () => {
         bad_event_type: 2,
         bad_price: 2,
         malformed_row: 3,
+        id_too_long: 0,
+        event_too_large: 0,
       },
     });
   });

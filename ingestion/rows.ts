@@ -1,14 +1,74 @@
 import { hash } from "node:crypto";
+import type { IngestBounds } from "../core/config/index.ts";
 import type { CaplineEvent, EventType, RejectedRow, RejectReason } from "../core/schema/events.ts";
-import type { CsvRecord } from "./csv-parser.ts";
+import { REJECT_REASONS } from "../core/schema/reasons.ts";
+import { type CsvRecord, DEFAULT_MAX_LINE_CHARS, MAX_RAW_CHARS } from "./csv-parser.ts";
 import { type ColumnMap, ROW_FIELDS, type RowField } from "./header.ts";
 import { parseTimestamp } from "./timestamp.ts";
+import { INVALID_MARK } from "./utf8.ts";
 
 /**
- * Row rules of DESIGN.md ("Events"), applied in this order: malformed_row (field count, quoting),
- * missing_field, bad_timestamp, bad_event_type, bad_price. The first rule a row breaks is its
- * reason. Accepted rows are then checked against the duplicate window.
+ * Row rules of DESIGN.md ("Events"), applied in this order: malformed_row (quoting, line limit,
+ * invalid UTF-8 or NUL, field count), missing_field, bad_timestamp (form, then the accepted
+ * window), bad_event_type, bad_price (form, then the maximum), id_too_long, event_too_large. The
+ * first rule a row breaks is its reason (core/schema/reasons.ts lists them). Accepted rows are then
+ * checked against the duplicate window.
  */
+
+/** The bounds a validator applies, resolved for one run (structured-cloneable: sent to the worker). */
+export interface RowLimits {
+  maxPrice: number;
+  /** ISO-8601 UTC with milliseconds, as parseTimestamp writes them: compared as strings. */
+  eventTimeMin: string;
+  eventTimeMax: string;
+  maxIdBytes: number;
+  maxEventBytes: number;
+  maxLineChars: number;
+}
+
+/** The defaults of core/config (INGEST_*), for code that has no configuration at hand (tests). */
+export const DEFAULT_BOUNDS: IngestBounds = {
+  maxPrice: 999_999_999_999.99,
+  eventTimeMin: { iso: "1990-01-01T00:00:00.000Z" },
+  eventTimeMax: { nowPlusMs: 86_400_000 },
+  maxIdBytes: 256,
+  maxEventBytes: 102_400,
+  maxLineChars: DEFAULT_MAX_LINE_CHARS,
+};
+
+/** The bounds of a run: relative event-time bounds count from `now` (the run's start). */
+export function rowLimits(bounds: IngestBounds = DEFAULT_BOUNDS, now: number = Date.now()): RowLimits {
+  const at = (b: IngestBounds["eventTimeMin"]) =>
+    "iso" in b ? new Date(b.iso).toISOString() : new Date(now + b.nowPlusMs).toISOString();
+  return {
+    maxPrice: bounds.maxPrice,
+    eventTimeMin: at(bounds.eventTimeMin),
+    eventTimeMax: at(bounds.eventTimeMax),
+    maxIdBytes: bounds.maxIdBytes,
+    maxEventBytes: bounds.maxEventBytes,
+    maxLineChars: bounds.maxLineChars,
+  };
+}
+
+/** A value quoted in a detail: long ones are cut, so a detail stays a sentence. */
+function shown(value: string): string {
+  const v = value.length > 64 ? `${value.slice(0, 64)}… (${value.length} characters)` : value;
+  return v.replaceAll(INVALID_MARK, "\ufffd");
+}
+
+/** UTF-8 length above `max`? Without measuring when even 3 bytes per UTF-16 unit fit. */
+function overBytes(value: string, max: number): boolean {
+  return value.length * 3 > max && Buffer.byteLength(value) > max;
+}
+
+/** Where a row's text holds invalid UTF-8 or a NUL, as a detail; undefined when it holds neither. */
+function badCharacters(raw: string): string | undefined {
+  const invalid = raw.indexOf(INVALID_MARK);
+  if (invalid !== -1) return `invalid UTF-8 at character ${invalid + 1} (shown as U+FFFD)`;
+  const nul = raw.indexOf("\0");
+  if (nul !== -1) return `a NUL byte at character ${nul + 1}`;
+  return undefined;
+}
 
 export type RowOutcome =
   | { kind: "event"; event: CaplineEvent; value: string }
@@ -29,13 +89,7 @@ export function emptyCounts(): RowCounts {
     sent: 0,
     rejected: 0,
     duplicates: 0,
-    rejectedByReason: {
-      missing_field: 0,
-      bad_timestamp: 0,
-      bad_event_type: 0,
-      bad_price: 0,
-      malformed_row: 0,
-    },
+    rejectedByReason: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>,
   };
 }
 
@@ -58,7 +112,7 @@ export function jsonString(s: string): string {
  * prices are refused, and `+` is not how exports write prices), exponents, a decimal comma,
  * currency symbols, spaces, `.5` and `5.`, NaN and Infinity.
  */
-export function parsePrice(text: string): number | string {
+export function parsePrice(text: string, maxPrice: number = DEFAULT_BOUNDS.maxPrice): number | string {
   const n = text.length;
   let dot = -1;
   for (let i = 0; i < n; i++) {
@@ -68,11 +122,14 @@ export function parsePrice(text: string): number | string {
       dot = i;
       continue;
     }
-    if (c === 45 && i === 0) return `negative price "${text}"`;
-    return `price "${text}" is not a decimal number such as 12.99`;
+    if (c === 45 && i === 0) return `negative price "${shown(text)}"`;
+    return `price "${shown(text)}" is not a decimal number such as 12.99`;
   }
   const value = Number(text);
-  if (!Number.isFinite(value)) return `price "${text}" is not finite`;
+  // Above the maximum (INGEST_MAX_PRICE, at most 2^53 cents): its cents would not be exact, and
+  // `1` with 307 zeros would be Infinity cents, written as null over a day's revenue.
+  if (!(value <= maxPrice))
+    return `price "${shown(text)}" is above the maximum ${maxPrice} (INGEST_MAX_PRICE)`;
   return value;
 }
 
@@ -136,10 +193,17 @@ export class RowValidator {
   private readonly identity: boolean;
   private readonly fileJson: string;
 
+  /**
+   * Check every row for invalid UTF-8 and NUL bytes: the chunker turns it on once the decoder saw
+   * either (ingestion/utf8.ts), so a clean file never pays for the scan.
+   */
+  checkCharacters = false;
+
   constructor(
     private readonly columns: ColumnMap,
     private readonly fileName: string,
     duplicateWindow = DEFAULT_DUPLICATE_WINDOW,
+    private readonly limits: RowLimits = rowLimits(),
   ) {
     this.window = new DuplicateWindow(duplicateWindow);
     this.idx = ROW_FIELDS.map((f) => columns.index[f]);
@@ -147,19 +211,32 @@ export class RowValidator {
     this.fileJson = JSON.stringify(fileName);
   }
 
+  /**
+   * A refused row. Its raw text is kept up to MAX_RAW_CHARS characters (a DLQ record must stay
+   * far below the broker's message limit whatever the row), invalid bytes shown as U+FFFD.
+   */
   private reject(record: CsvRecord, reason: RejectReason, detail: string): RowOutcome {
     this.counts.rejected++;
     this.counts.rejectedByReason[reason]++;
-    return {
-      kind: "reject",
-      row: { file: this.fileName, line: record.line, raw: record.raw, reason, detail },
-    };
+    let raw = record.raw;
+    let why = detail;
+    if (raw.length > MAX_RAW_CHARS) {
+      why += ` (raw text cut to its first ${MAX_RAW_CHARS} of ${raw.length} characters)`;
+      raw = raw.slice(0, MAX_RAW_CHARS);
+    }
+    if (this.checkCharacters && raw.indexOf(INVALID_MARK) !== -1)
+      raw = raw.replaceAll(INVALID_MARK, "\ufffd");
+    return { kind: "reject", row: { file: this.fileName, line: record.line, raw, reason, detail: why } };
   }
 
   /** Classifies one record and updates the counts. */
   process(record: CsvRecord): RowOutcome {
     this.counts.rows++;
     if (record.broken !== undefined) return this.reject(record, "malformed_row", record.broken);
+    if (this.checkCharacters) {
+      const bad = badCharacters(record.raw);
+      if (bad !== undefined) return this.reject(record, "malformed_row", bad);
+    }
     const f = record.fields;
     if (f.length !== this.columns.columns) {
       return this.reject(
@@ -192,22 +269,68 @@ export class RowValidator {
       );
       return this.reject(record, "missing_field", `empty ${empty.join(", ")}`);
     }
+    const limits = this.limits;
     const time = parseTimestamp(eventTime);
-    if (!time.ok) return this.reject(record, "bad_timestamp", `event_time "${eventTime}": ${time.problem}`);
+    if (!time.ok)
+      return this.reject(record, "bad_timestamp", `event_time "${shown(eventTime)}": ${time.problem}`);
+    // ISO strings of years 0001-9999 in one form: their order is the order of the times.
+    if (time.iso < limits.eventTimeMin)
+      return this.reject(
+        record,
+        "bad_timestamp",
+        `event_time "${shown(eventTime)}" is before ${limits.eventTimeMin} (INGEST_EVENT_TIME_MIN)`,
+      );
+    if (time.iso > limits.eventTimeMax)
+      return this.reject(
+        record,
+        "bad_timestamp",
+        `event_time "${shown(eventTime)}" is after ${limits.eventTimeMax} (INGEST_EVENT_TIME_MAX)`,
+      );
     if (!EVENT_TYPES.has(eventType)) {
       return this.reject(
         record,
         "bad_event_type",
-        `event_type "${eventType}" is not view, cart, remove_from_cart or purchase`,
+        `event_type "${shown(eventType)}" is not view, cart, remove_from_cart or purchase`,
       );
     }
-    const priceValue = parsePrice(price);
+    const priceValue = parsePrice(price, limits.maxPrice);
     if (typeof priceValue === "string") return this.reject(record, "bad_price", priceValue);
+    const max = limits.maxIdBytes;
+    if (
+      overBytes(userId, max) ||
+      overBytes(productId, max) ||
+      overBytes(categoryId, max) ||
+      overBytes(userSession, max)
+    ) {
+      const long = (["user_id", "product_id", "category_id", "user_session"] as const).filter((name) =>
+        overBytes(values[ROW_FIELDS.indexOf(name)] as string, max),
+      );
+      return this.reject(
+        record,
+        "id_too_long",
+        `${long.map((name) => `${name} of ${Buffer.byteLength(values[ROW_FIELDS.indexOf(name)] as string)} bytes`).join(", ")} over the limit of ${max} bytes (INGEST_MAX_ID_BYTES)`,
+      );
+    }
 
     // The raw line is already canonical when it holds no quote and the columns are REES46's.
     const canonical =
       this.columns.format === "rees46" && record.raw.indexOf('"') === -1 ? record.raw : canonicalRow(values);
     const eventId = eventIdOf(canonical);
+    // Built by hand: measurably faster than JSON.stringify(event) at a million rows.
+    const value =
+      `{"event_id":"${eventId}","event_time":"${time.iso}","event_type":"${eventType}",` +
+      `"product_id":${jsonString(productId)},"category_id":${jsonString(categoryId)},` +
+      `"category_code":${categoryCode === "" ? "null" : jsonString(categoryCode)},` +
+      `"brand":${brand === "" ? "null" : jsonString(brand)},"price":${priceValue},` +
+      `"user_id":${jsonString(userId)},"user_session":${jsonString(userSession)},` +
+      `"source":{"file":${this.fileJson},"line":${record.line}}}`;
+    // Before the duplicate window: a refused row is never remembered, nor its copies counted.
+    if (overBytes(value, limits.maxEventBytes))
+      return this.reject(
+        record,
+        "event_too_large",
+        `the event would take ${Buffer.byteLength(value)} bytes, over the limit of ${limits.maxEventBytes} (INGEST_MAX_EVENT_BYTES)`,
+      );
     if (this.window.check(eventId)) {
       this.counts.duplicates++;
       return { kind: "duplicate", line: record.line, event_id: eventId };
@@ -226,14 +349,6 @@ export class RowValidator {
       user_session: userSession,
       source: { file: this.fileName, line: record.line },
     };
-    // Built by hand: measurably faster than JSON.stringify(event) at a million rows.
-    const value =
-      `{"event_id":"${eventId}","event_time":"${time.iso}","event_type":"${eventType}",` +
-      `"product_id":${jsonString(productId)},"category_id":${jsonString(categoryId)},` +
-      `"category_code":${categoryCode === "" ? "null" : jsonString(categoryCode)},` +
-      `"brand":${brand === "" ? "null" : jsonString(brand)},"price":${priceValue},` +
-      `"user_id":${jsonString(userId)},"user_session":${jsonString(userSession)},` +
-      `"source":{"file":${this.fileJson},"line":${record.line}}}`;
     return { kind: "event", event, value };
   }
 }

@@ -1,3 +1,5 @@
+import type { RejectReason } from "./reasons.ts";
+
 /**
  * The canonical event (DESIGN.md, "Events"): one Kafka message, JSON value, key = user_id.
  * Ids stay strings: REES46 ids have 19 digits, beyond 2^53.
@@ -44,15 +46,7 @@ export const ROW_FIELDS = [
 ] as const;
 export type RowField = (typeof ROW_FIELDS)[number];
 
-/** Why a row was refused (DESIGN.md row rules). */
-export const REJECT_REASONS = [
-  "missing_field",
-  "bad_timestamp",
-  "bad_event_type",
-  "bad_price",
-  "malformed_row",
-] as const;
-export type RejectReason = (typeof REJECT_REASONS)[number];
+export { REJECT_REASONS, type RejectReason } from "./reasons.ts";
 
 /** A refused row as written to the DLQ topic and the rejects file. */
 export interface RejectedRow {

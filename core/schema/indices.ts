@@ -8,6 +8,8 @@
  * the full distribution that Docker Compose starts.
  */
 
+import { REJECT_REASONS } from "./reasons.ts";
+
 export type FieldType = "keyword" | "date" | "long" | "integer" | "short" | "double" | "boolean" | "object";
 
 export interface FieldMapping {
@@ -123,13 +125,7 @@ export const INDEX_DEFINITIONS: Record<IndexName, IndexDefinition> = {
       duplicates: long,
       rejected_by_reason: {
         type: "object",
-        properties: {
-          missing_field: long,
-          bad_timestamp: long,
-          bad_event_type: long,
-          bad_price: long,
-          malformed_row: long,
-        },
+        properties: Object.fromEntries(REJECT_REASONS.map((reason) => [reason, long])),
       },
       events: long,
       partition: integer,
