@@ -1,4 +1,5 @@
 import { type Logger, pino } from "pino";
+import { redactor } from "./redact.ts";
 import { terminalLine } from "./terminal.ts";
 
 export type { Logger } from "pino";
@@ -71,14 +72,15 @@ export function formatLogLine(json: string, colour = false): string {
 /**
  * The process-wide logger on stderr (stdout stays free for command output and `--json`): JSON
  * lines for services, pipes and CI; at a terminal, readable lines printed above any progress bar.
- * Secrets are removed from every line, whatever field they end up in.
+ * Secrets are removed from every line, whatever field they end up in: the configured secret values,
+ * and the password of any URL (core/redact.ts).
  */
 export function createLogger(
   level: string,
   secrets: readonly string[] = [],
   options: LoggerOptions = {},
 ): Logger {
-  const hidden = secrets.filter((s) => s.length >= 4);
+  if (secrets.length > 0) redactor.setSecrets(secrets);
   const tty = options.tty ?? process.stderr.isTTY === true;
   const colour = tty && process.env.NO_COLOR === undefined;
   const destination = tty
@@ -101,10 +103,7 @@ export function createLogger(
         censor: "[redacted]",
       },
       formatters: { level: (label) => ({ level: label }) },
-      hooks: {
-        streamWrite: (line) =>
-          hidden.length === 0 ? line : hidden.reduce((acc, s) => acc.split(s).join("[redacted]"), line),
-      },
+      hooks: { streamWrite: (line) => redactor.redact(line) },
     },
     destination,
   );

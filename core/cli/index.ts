@@ -1,8 +1,10 @@
 import { type Command, type CommanderError, InvalidArgumentError } from "commander";
+import { topicName } from "../config/fields.ts";
 import { type Config, configOrigins, describeConfig, loadConfig, secretValues } from "../config/index.ts";
 import { describeError, isCaplineError, UsageError } from "../errors.ts";
 import { ExitCode, exitCodeFor } from "../exit-codes.ts";
 import { createLogger } from "../logging.ts";
+import { cleanMessage, escapeControl, redactor } from "../redact.ts";
 
 export { ExitCode } from "../exit-codes.ts";
 
@@ -49,32 +51,59 @@ export function action<A extends unknown[]>(
   };
 }
 
+/**
+ * One line (or a short block) on stderr, or `{ok: false, error}` on stdout with --json. Whatever
+ * the error holds — a file's header, a server's answer, a URL — passes through the redactor (no
+ * secret, no URL password) and has its control characters escaped (no terminal escape sequence).
+ */
 export function reportError(error: unknown, json: boolean): void {
   if (json) {
     const body = isCaplineError(error) ? error.toJSON() : { code: "INTERNAL", message: describeError(error) };
-    process.stdout.write(`${JSON.stringify({ ok: false, error: body })}\n`);
+    process.stdout.write(`${redactor.redact(JSON.stringify({ ok: false, error: body }))}\n`);
     return;
   }
   const message = isCaplineError(error) ? error.message : describeError(error);
   const cause =
     isCaplineError(error) && error.cause !== undefined ? `\n  cause: ${describeError(error.cause)}` : "";
-  process.stderr.write(`capline: ${message}${cause}\n`);
+  process.stderr.write(`capline: ${cleanMessage(message + cause)}\n`);
   if (!isCaplineError(error) && error instanceof Error && process.env.LOG_LEVEL === "debug") {
-    process.stderr.write(`${error.stack ?? ""}\n`);
+    process.stderr.write(`${cleanMessage(error.stack ?? "")}\n`);
   }
 }
 
-/** Prints a value: JSON with --json, otherwise through `human`. */
+/**
+ * Prints a value: JSON with --json, otherwise through `human`. Both pass through the redactor, so
+ * a URL with a password or a secret value never reaches the terminal or a script.
+ */
 export function output(value: unknown, json: boolean | undefined, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+  const text = json ? JSON.stringify(value, null, 2) : human();
+  process.stdout.write(`${redactor.redact(text)}\n`);
 }
 
-/** Commander argument parser for positive integers, naming the flag in its message. */
-export function positiveInt(flag: string, min = 1) {
+/**
+ * Commander argument parser for whole numbers from `min` to `max`, naming the flag, the range and
+ * the value given in its message (the value shown with its control characters escaped).
+ */
+export function positiveInt(flag: string, min = 1, max = Number.MAX_SAFE_INTEGER) {
   return (raw: string): number => {
-    if (!/^\d+$/.test(raw) || Number(raw) < min)
-      throw new InvalidArgumentError(`${flag} takes a whole number >= ${min}, got "${raw}"`);
-    return Number(raw);
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+      throw new InvalidArgumentError(`${flag} takes a whole number ${range}, got "${escapeControl(raw)}"`);
+    }
+    return value;
+  };
+}
+
+/** Commander argument parser for a Kafka topic name (`--topic`, `--dlq-topic`). */
+export function topicFlag(flag: string) {
+  return (raw: string): string => {
+    const parsed = topicName(raw);
+    if (!parsed.ok)
+      throw new InvalidArgumentError(
+        `${flag}: ${escapeControl(parsed.problem)}; expected ${parsed.expected}`,
+      );
+    return parsed.value;
   };
 }
 
@@ -103,6 +132,8 @@ export function configureErrors(program: Command): void {
   });
   program.showSuggestionAfterError(true);
   program.showHelpAfterError("(add --help for usage and examples)");
+  // Commander echoes the offending argument: a URL with a password, or an escape sequence.
+  program.configureOutput({ outputError: (text, write) => write(cleanMessage(text)) });
 }
 
 export function printConfig(json: boolean | undefined): number {

@@ -185,3 +185,71 @@ describe("Codespaces", () => {
     expect(publicUrl(forced, "http://127.0.0.1:5601")).toBe("http://127.0.0.1:5601");
   });
 });
+
+describe("hostile values (issue 12)", () => {
+  it("never shows a URL's password: config, malformed URLs and their error messages", () => {
+    const config = loadConfig({ root, env: { REDIS_URL: "redis://:S3CRET@127.0.0.1:6379" } });
+    expect(JSON.stringify(describeConfig(config))).not.toContain("S3CRET");
+    expect(JSON.stringify(describeConfig(config))).toContain("redis://***@127.0.0.1:6379");
+    for (const [variable, value] of [
+      ["REDIS_URL", "redis//:S3CRET@host:6379"],
+      ["REDIS_URL", "http://:S3CRET@host:6379"],
+      ["ELASTICSEARCH_URL", "http://elastic:S3CRET@host:notaport"],
+      ["ELASTICSEARCH_URL", "ftp://elastic:S3CRET@host"],
+      ["KIBANA_URL", "http://elastic:S3CRET@host:5601"],
+    ] as const) {
+      const problems = problemsOf(() => loadConfig({ root, env: { [variable]: value } }));
+      expect(problems.map((p) => p.variable)).toEqual([variable]);
+      expect(JSON.stringify(problems)).not.toContain("S3CRET");
+    }
+  });
+
+  it("validates the ingest bounds with their names and the fix", () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        root,
+        env: {
+          INGEST_MAX_PRICE: "1e400",
+          INGEST_EVENT_TIME_MIN: "yesterday",
+          INGEST_EVENT_TIME_MAX: "now+1y",
+          INGEST_MAX_ID_BYTES: "513",
+          INGEST_MAX_EVENT_BYTES: "2000000",
+          INGEST_MAX_LINE_CHARS: "12",
+        },
+      }),
+    );
+    expect(problems.map((p) => p.variable)).toEqual([
+      "INGEST_MAX_PRICE",
+      "INGEST_EVENT_TIME_MIN",
+      "INGEST_EVENT_TIME_MAX",
+      "INGEST_MAX_ID_BYTES",
+      "INGEST_MAX_EVENT_BYTES",
+      "INGEST_MAX_LINE_CHARS",
+    ]);
+    expect(
+      problemsOf(() => loadConfig({ root, env: { INGEST_MAX_PRICE: "100000000000000" } }))[0]?.expected,
+    ).toMatch(/from 0 to 90071992547409/);
+    const ok = loadConfig({
+      root,
+      env: {
+        INGEST_EVENT_TIME_MIN: "2019-10-01",
+        INGEST_EVENT_TIME_MAX: "now-2h",
+        INGEST_MAX_PRICE: "500.5",
+      },
+    }).ingest;
+    expect(ok.eventTimeMin).toEqual({ iso: "2019-10-01T00:00:00.000Z" });
+    expect(ok.eventTimeMax).toEqual({ nowPlusMs: -7_200_000 });
+    expect(ok.maxPrice).toBe(500.5);
+    expect(loadConfig({ root, env: {} }).ingest).toMatchObject({ maxIdBytes: 256, maxEventBytes: 102_400 });
+  });
+
+  it("refuses a MONITOR_HOST that is not an address or host name", () => {
+    for (const bad of ["not an address", "256.1.1.1", "host:9464", "-leading"]) {
+      const problems = problemsOf(() => loadConfig({ root, env: { MONITOR_HOST: bad } }));
+      expect(problems[0]).toMatchObject({ variable: "MONITOR_HOST" });
+      expect(problems[0]?.expected).toContain("127.0.0.1");
+    }
+    for (const good of ["127.0.0.1", "0.0.0.0", "::1", "::", "monitor.internal", "localhost"])
+      expect(loadConfig({ root, env: { MONITOR_HOST: good } }).monitor.host).toBe(good);
+  });
+});

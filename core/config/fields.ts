@@ -1,4 +1,5 @@
 import type { ConfigProblem } from "../errors.ts";
+import { maskUrlCredentials } from "../redact.ts";
 
 /**
  * Parsers for configuration values. Each returns the parsed value or a problem phrased for the
@@ -10,6 +11,16 @@ export type FieldParser<T> = (raw: string) => Parsed<T>;
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const bad = <T>(problem: string, expected: string): Parsed<T> => ({ ok: false, problem, expected });
+
+/**
+ * A URL value as an error message may show it: whatever comes before the last `@` could be a
+ * password, also in a value too malformed for `maskUrlCredentials` to recognise (`redis//:pw@h`).
+ */
+function shownUrl(raw: string): string {
+  const masked = maskUrlCredentials(raw);
+  const at = masked.lastIndexOf("@");
+  return at === -1 ? masked : `***${masked.slice(at)}`;
+}
 
 export const text =
   (options: { pattern?: RegExp; expected?: string } = {}): FieldParser<string> =>
@@ -50,11 +61,11 @@ export const httpUrl =
     try {
       url = new URL(raw);
     } catch {
-      return bad(`"${raw}" is not a URL`, `an http(s) URL such as ${example}`);
+      return bad(`"${shownUrl(raw)}" is not a URL`, `an http(s) URL such as ${example}`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:")
       return bad(
-        `"${raw}" uses ${url.protocol} instead of http or https`,
+        `"${shownUrl(raw)}" uses ${url.protocol} instead of http or https`,
         `an http(s) URL such as ${example}`,
       );
     if (url.username || url.password)
@@ -69,7 +80,10 @@ export const redisUrl: FieldParser<string> = (raw) => {
   } catch {
     // fall through to the message below
   }
-  return bad(`"${raw}" is not a redis:// URL`, "a URL such as redis://127.0.0.1:6379");
+  return bad(
+    `"${shownUrl(raw)}" is not a redis:// URL`,
+    "a URL such as redis://127.0.0.1:6379 (redis://:PASSWORD@host:6379 with a password)",
+  );
 };
 
 export const hostPortList =
@@ -118,6 +132,64 @@ export const indexPrefix: FieldParser<string> = (raw) =>
     : bad(
         `"${raw}" is not a valid index prefix`,
         "lowercase letters, digits, '-', '_' or '.' (e.g. capline)",
+      );
+
+/**
+ * A decimal number (digits, optionally a dot and digits) from `min` to `max`: the ingester's price
+ * bound, so its cents stay a safe integer.
+ */
+export const decimal =
+  (min: number, max: number, example: string): FieldParser<number> =>
+  (raw) => {
+    const value = Number(raw.trim());
+    if (!/^\d+(\.\d+)?$/.test(raw.trim()))
+      return bad(`"${raw}" is not a decimal number`, `a number from ${min} to ${max} such as ${example}`);
+    if (value < min || value > max)
+      return bad(`${raw} is out of range`, `a number from ${min} to ${max} such as ${example}`);
+    return ok(value);
+  };
+
+/** A bound of the accepted event times: a fixed UTC time, or a distance from the start of the run. */
+export type TimeBound = { iso: string } | { nowPlusMs: number };
+
+const RELATIVE = /^now([+-])(\d{1,6})([dhm])$/;
+const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000 } as const;
+
+/**
+ * `YYYY-MM-DD` (midnight UTC), an ISO-8601 time with Z or an offset, or `now+1d` / `now-2h` /
+ * `now+30m` (relative to the start of each run).
+ */
+export const timeBound =
+  (example: string): FieldParser<TimeBound> =>
+  (raw) => {
+    const expected = `YYYY-MM-DD, an ISO-8601 time with Z, or now+Nd / now+Nh / now-Nm (e.g. ${example})`;
+    const text = raw.trim();
+    const rel = RELATIVE.exec(text);
+    if (rel) {
+      const ms = Number(rel[2]) * UNIT_MS[rel[3] as keyof typeof UNIT_MS];
+      return ok({ nowPlusMs: rel[1] === "-" ? -ms : ms });
+    }
+    const iso = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text;
+    const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(iso)
+      ? Date.parse(iso)
+      : Number.NaN;
+    if (!Number.isFinite(ms)) return bad(`"${raw}" is not a time`, expected);
+    const out = new Date(ms);
+    if (out.getUTCFullYear() < 1 || out.getUTCFullYear() > 9999)
+      return bad(`"${raw}" is outside years 0001-9999`, expected);
+    return ok({ iso: out.toISOString() });
+  };
+
+/** A host or address to bind a server to: an IPv4 or IPv6 address, or a host name. */
+export const bindHost: FieldParser<string> = (raw) =>
+  /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)$/.test(
+    raw,
+  ) &&
+  (!/^\d{1,3}(?:\.\d{1,3}){3}$/.test(raw) || raw.split(".").every((n) => Number(n) <= 255))
+    ? ok(raw)
+    : bad(
+        `"${raw}" is not an address or host name`,
+        "an address such as 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or ::1",
       );
 
 export function toProblem(variable: string, parsed: Parsed<unknown>): ConfigProblem | undefined {

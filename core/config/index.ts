@@ -3,10 +3,13 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, type ConfigProblem } from "../errors.ts";
+import { maskUrlCredentials } from "../redact.ts";
 import { readEnvFile } from "./env-file.ts";
 import {
+  bindHost,
   boolean,
   bucketName,
+  decimal,
   type FieldParser,
   hdfsPath,
   hostPortList,
@@ -15,11 +18,14 @@ import {
   integer,
   oneOf,
   redisUrl,
+  type TimeBound,
   text,
+  timeBound,
   topicName,
 } from "./fields.ts";
 
 export { parseEnvFile } from "./env-file.ts";
+export type { TimeBound } from "./fields.ts";
 
 /**
  * The repository (or image) root: where package.json and .env live. Found by walking up from this
@@ -97,6 +103,8 @@ export interface Config {
     /** Days of the seen-set kept per partition, back from its newest event day; 0 keeps every day. */
     horizonDays: number;
   };
+  /** The ingester's bounds on a row (docs/ingestion.md, "Row rules"). */
+  ingest: IngestBounds;
   archive: { minio: boolean; hdfs: boolean };
   stack: {
     /** Downloaded artifacts (Maven repository, MinIO binary, Elasticsearch); outside the repo. */
@@ -118,6 +126,22 @@ export interface Config {
   };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   versions: Versions;
+}
+
+/** What a row may hold before the ingester refuses it (INGEST_* variables). */
+export interface IngestBounds {
+  /** Largest price accepted (bad_price above); its cents are a safe integer. */
+  maxPrice: number;
+  /** Earliest event time accepted (bad_timestamp before). */
+  eventTimeMin: TimeBound;
+  /** Latest event time accepted (bad_timestamp after); relative bounds count from the run's start. */
+  eventTimeMax: TimeBound;
+  /** Longest user_id, product_id, category_id or user_session in UTF-8 bytes (id_too_long). */
+  maxIdBytes: number;
+  /** Largest encoded event in bytes (event_too_large); below the broker's message limit. */
+  maxEventBytes: number;
+  /** Longest physical line in characters (malformed_row), after the header too. */
+  maxLineChars: number;
 }
 
 /** Where `capline monitor` turns OK into WARN (docs/monitoring.md). */
@@ -271,6 +295,39 @@ export const CONFIG_FIELDS = {
     fallback: "0",
     doc: "days of event_ids kept for deduplication, back from the newest event day (0 = all; bounds Redis memory)",
   },
+  INGEST_MAX_PRICE: {
+    // At most 12 integer digits: every amount in cents stays far below 2^53.
+    parse: decimal(0, Math.floor(Number.MAX_SAFE_INTEGER / 100), "999999999999.99"),
+    fallback: "999999999999.99",
+    doc: "largest price a row may have (bad_price above); at most 90071992547409 so that cents stay exact",
+  },
+  INGEST_EVENT_TIME_MIN: {
+    parse: timeBound("1990-01-01"),
+    fallback: "1990-01-01",
+    doc: "earliest event time accepted (bad_timestamp before it)",
+  },
+  INGEST_EVENT_TIME_MAX: {
+    parse: timeBound("now+1d"),
+    fallback: "now+1d",
+    doc: "latest event time accepted (bad_timestamp after it); now+1d = one day after the ingest started",
+  },
+  INGEST_MAX_ID_BYTES: {
+    // Elasticsearch refuses an _id (a profile's is the user_id) above 512 bytes.
+    parse: integer(1, 512, 256),
+    fallback: "256",
+    doc: "longest user_id, product_id, category_id or user_session in UTF-8 bytes (id_too_long above)",
+  },
+  INGEST_MAX_EVENT_BYTES: {
+    // Below the 960 KiB record batches the ingester cuts, themselves below the broker's 1 MB.
+    parse: integer(1024, 900 * 1024, 102_400),
+    fallback: "102400",
+    doc: "largest encoded event in bytes (event_too_large above); at most 921600, below Kafka's message limit",
+  },
+  INGEST_MAX_LINE_CHARS: {
+    parse: integer(1024, 64 * 1024 * 1024, 1_048_576),
+    fallback: "1048576",
+    doc: "longest line (or quoted record) in characters; a longer one is malformed_row and reading goes on at the next line",
+  },
   ARCHIVE_MINIO: { parse: boolean, fallback: "true", doc: "archive Parquet to MinIO" },
   ARCHIVE_HDFS: { parse: boolean, fallback: "true", doc: "archive Parquet to HDFS" },
   CAPLINE_CACHE_DIR: {
@@ -287,7 +344,7 @@ export const CONFIG_FIELDS = {
     doc: "user that runs Elasticsearch when started as root",
   },
   MONITOR_PORT: { parse: integer(1, 65535, 9464), fallback: "9464", doc: "port of `capline monitor serve`" },
-  MONITOR_HOST: { parse: text(), fallback: "127.0.0.1", doc: "address `capline monitor serve` binds to" },
+  MONITOR_HOST: { parse: bindHost, fallback: "127.0.0.1", doc: "address `capline monitor serve` binds to" },
   MONITOR_TIMEOUT_MS: {
     parse: integer(100, 600_000, 5_000),
     fallback: "5000",
@@ -425,8 +482,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if (raw === undefined) return undefined as FieldValue<K>;
     const parsed = spec.parse(raw);
     if (parsed.ok) return parsed.value;
-    // A secret's value never appears in the message.
-    const problem = spec.secret ? "the value given is not accepted" : parsed.problem;
+    // A secret's value never appears in the message, nor the password of a URL.
+    const problem = spec.secret ? "the value given is not accepted" : maskUrlCredentials(parsed.problem);
     problems.push({ variable: name, problem, expected: parsed.expected });
     return undefined as FieldValue<K>;
   };
@@ -514,6 +571,14 @@ export function loadConfig(options: LoadOptions = {}): Config {
     },
     redis: { url: read("REDIS_URL"), queuePrefix: read("QUEUE_PREFIX") },
     dedup: { horizonDays: read("DEDUP_HORIZON_DAYS") },
+    ingest: {
+      maxPrice: read("INGEST_MAX_PRICE"),
+      eventTimeMin: read("INGEST_EVENT_TIME_MIN"),
+      eventTimeMax: read("INGEST_EVENT_TIME_MAX"),
+      maxIdBytes: read("INGEST_MAX_ID_BYTES"),
+      maxEventBytes: read("INGEST_MAX_EVENT_BYTES"),
+      maxLineChars: read("INGEST_MAX_LINE_CHARS"),
+    },
     archive: { minio: read("ARCHIVE_MINIO"), hdfs: read("ARCHIVE_HDFS") },
     stack: { cacheDir, stateDir, serviceUser: read("CAPLINE_SERVICE_USER") },
     monitor: {
@@ -567,10 +632,10 @@ export function publicUrl(config: Config, url: string): string {
   return `https://${config.codespace.name}-${port}.${config.codespace.domain}${path}${parsed.search}`;
 }
 
-/** Configuration as it may be shown: secrets masked, present/absent only. */
+/** Configuration as it may be shown: secrets masked, present/absent only, URL passwords masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
   const mask = (v: string | undefined) => (v === undefined ? "(unset)" : "(set)");
-  return {
+  const shown = {
     ...config,
     elasticsearch: {
       ...config.elasticsearch,
@@ -580,15 +645,36 @@ export function describeConfig(config: Config): Record<string, unknown> {
     kibana: { ...config.kibana, password: mask(config.kibana.password) },
     minio: { ...config.minio, secretKey: mask(config.minio.secretKey) },
   };
+  return maskUrls(shown) as Record<string, unknown>;
 }
 
-/** Secret values of the configuration, for log redaction. */
+/** Every string of a value with URL userinfo masked (REDIS_URL may carry a password). */
+function maskUrls(value: unknown): unknown {
+  if (typeof value === "string") return maskUrlCredentials(value);
+  if (Array.isArray(value)) return value.map(maskUrls);
+  if (typeof value === "object" && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskUrls(v)]));
+  return value;
+}
+
+/** The password of a URL (`redis://:S3CRET@host`), decoded, if it has one. */
+function urlPassword(raw: string): string | undefined {
+  try {
+    const url = new URL(raw);
+    return url.password === "" ? undefined : decodeURIComponent(url.password);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Secret values of the configuration, for log and output redaction. */
 export function secretValues(config: Config): string[] {
   return [
     config.elasticsearch.password,
     config.elasticsearch.apiKey,
     config.kibana.password,
     config.minio.secretKey,
+    urlPassword(config.redis.url),
   ].filter((v): v is string => typeof v === "string" && v.length > 0);
 }
 
