@@ -1,7 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { action, config, output, positiveInt, withExamples } from "../core/cli/index.ts";
+import { action, config, output, positiveInt, topicFlag, withExamples } from "../core/cli/index.ts";
 import { CaplineError } from "../core/errors.ts";
 import { ExitCode } from "../core/exit-codes.ts";
+import { escapeControl } from "../core/redact.ts";
 import { count } from "../core/text.ts";
 import { generate } from "./generator.ts";
 import { runIngest } from "./ingest.ts";
@@ -10,8 +11,10 @@ import type { IngestSummary } from "./types.ts";
 function positiveNumber(flag: string) {
   return (raw: string): number => {
     const value = Number(raw);
-    if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 0))
-      throw new InvalidArgumentError(`${flag} takes a number > 0, got "${raw}"`);
+    if (!/^\d+(\.\d+)?$/.test(raw) || !(value > 0) || value > 1e9)
+      throw new InvalidArgumentError(
+        `${flag} takes a number > 0 and <= 1000000000, got "${escapeControl(raw)}"`,
+      );
     return value;
   };
 }
@@ -27,6 +30,7 @@ interface GenerateFlags {
   format: "rees46" | "short";
   gzip?: boolean;
   append?: boolean;
+  overwrite?: boolean;
   json?: boolean;
 }
 
@@ -38,6 +42,7 @@ interface IngestFlags {
   maxEvents?: number;
   map?: string;
   rejects?: string;
+  overwrite?: boolean;
   force?: boolean;
   json?: boolean;
   chunkRows?: number;
@@ -47,7 +52,9 @@ const fmt = new Intl.NumberFormat("en-US");
 
 function humanSummary(s: IngestSummary): string {
   const lines: string[] = [];
-  for (const f of s.files) {
+  for (const summary of s.files) {
+    // A file name is shown as text, never as terminal control sequences.
+    const f = { ...summary, file: escapeControl(summary.file) };
     if (f.status === "already_ingested") {
       lines.push(
         `${f.file}: already ingested completely into ${s.topic} (${f.ingestedAt ?? "earlier"}: ${count(f.sent, "event")}); nothing sent. Use --force to send it again.`,
@@ -96,13 +103,19 @@ export function registerIngestion(program: Command): void {
         new Option("--format <format>", "header and columns").choices(["rees46", "short"]).default("rees46"),
       )
       .option("--gzip", "gzip the output")
-      .option("--append", "add rows to an existing file instead of replacing it")
+      .option("--append", "add rows to an existing file")
+      .option("--overwrite", "replace --out if it exists (otherwise refused)")
       .option("--json", "print the summary as JSON")
       .action(
         action(async (flags: GenerateFlags) => {
           if (flags.events !== undefined && flags.eventsPerDay !== undefined) {
             throw new CaplineError("USAGE", "give either --events or --days with --events-per-day, not both");
           }
+          if (flags.append && flags.overwrite)
+            throw new CaplineError(
+              "USAGE",
+              "--append adds to the file, --overwrite replaces it: give one of them",
+            );
           const summary = await generate(flags);
           output(
             summary,
@@ -142,8 +155,12 @@ export function registerIngestion(program: Command): void {
         ].join("\n"),
       )
       .argument("<files...>", "CSV files (.gz too), or - for standard input")
-      .option("--topic <topic>", "events topic (default KAFKA_TOPIC)")
-      .option("--dlq-topic <topic>", "topic of refused rows (default KAFKA_DLQ_TOPIC)")
+      .option("--topic <topic>", "events topic (default KAFKA_TOPIC)", topicFlag("--topic"))
+      .option(
+        "--dlq-topic <topic>",
+        "topic of refused rows (default KAFKA_DLQ_TOPIC)",
+        topicFlag("--dlq-topic"),
+      )
       .option("--rate <events_per_s>", "send at most this many events per second", positiveNumber("--rate"))
       .option(
         "--replay-speed <x>",
@@ -152,7 +169,8 @@ export function registerIngestion(program: Command): void {
       )
       .option("--max-events <n>", "stop after n events (a rerun continues)", positiveInt("--max-events"))
       .option("--map <mapping>", "column mapping csvColumn=field,... (fields: the REES46 names)")
-      .option("--rejects <file>", "also write refused rows (line, reason, raw text) to this CSV")
+      .option("--rejects <file>", "also write refused rows (line, reason, raw text) to this CSV (a new file)")
+      .option("--overwrite", "replace the --rejects file if it exists (otherwise refused)")
       .option(
         "--force",
         "send a file again even if it was ingested completely before (its events are then processed again: run `capline reset` first to rebuild from scratch)",
@@ -161,6 +179,24 @@ export function registerIngestion(program: Command): void {
       .option("--json", "print the summary as one JSON object")
       .action(
         action(async (files: string[], flags: IngestFlags) => {
+          if (flags.rate !== undefined && flags.replaySpeed !== undefined)
+            throw new CaplineError(
+              "USAGE",
+              "--rate and --replay-speed cannot be combined: --rate caps events per second, --replay-speed paces by event time; give one of them",
+            );
+          if (flags.overwrite && flags.rejects === undefined)
+            throw new CaplineError(
+              "USAGE",
+              "--overwrite replaces the --rejects file: give --rejects FILE too",
+            );
+          const cfg = config();
+          const topic = flags.topic ?? cfg.kafka.topic;
+          const dlqTopic = flags.dlqTopic ?? cfg.kafka.dlqTopic;
+          if (topic === dlqTopic)
+            throw new CaplineError(
+              "USAGE",
+              `--dlq-topic: "${dlqTopic}" is also the events topic; refused rows need a topic of their own (e.g. ${topic}.dlq)`,
+            );
           const controller = new AbortController();
           const onSigint = () => {
             if (controller.signal.aborted) process.exit(ExitCode.ABORTED);
@@ -172,7 +208,7 @@ export function registerIngestion(program: Command): void {
           process.on("SIGINT", onSigint);
           process.on("SIGTERM", onSigint);
           try {
-            const summary = await runIngest(config(), { files, ...flags, signal: controller.signal });
+            const summary = await runIngest(cfg, { files, ...flags, signal: controller.signal });
             output(summary, flags.json, () => humanSummary(summary));
             if (summary.files.some((f) => f.status === "interrupted")) return ExitCode.ABORTED;
             if (summary.files.some((f) => f.status === "already_ingested")) return ExitCode.CONFLICT;

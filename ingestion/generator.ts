@@ -1,8 +1,8 @@
 import { once } from "node:events";
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { closeSync, createWriteStream, existsSync, openSync, readSync, statSync } from "node:fs";
 import { createGzip } from "node:zlib";
 import { UsageError } from "../core/errors.ts";
+import { openOutputFile } from "../core/output-file.ts";
 
 /**
  * Sample data shaped like the REES46 e-commerce exports: sorted by time, sessions of 10-character
@@ -25,7 +25,10 @@ export interface GenerateOptions {
   seed?: number;
   format?: "rees46" | "short";
   gzip?: boolean;
+  /** Add rows to an existing file (no second header). */
   append?: boolean;
+  /** Replace an existing file (otherwise refused: core/output-file.ts). */
+  overwrite?: boolean;
 }
 
 export interface GenerateSummary {
@@ -331,9 +334,14 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
       );
     }
   }
-  // A new file's folder is created, as `--out reports/sample.csv` suggests it should be.
-  mkdirSync(dirname(resolve(options.out)), { recursive: true });
-  const file = createWriteStream(options.out, { flags: options.append ? "a" : "w" });
+  // Never over an existing file unless --overwrite or --append; a missing folder is created, as
+  // `--out reports/sample.csv` suggests it should be.
+  const out = openOutputFile(options.out, {
+    flag: "--out",
+    overwrite: options.overwrite === true,
+    append: options.append === true,
+  });
+  const file = createWriteStream(options.out, { fd: out.fd });
   const gzip = options.gzip ? createGzip({ level: 6 }) : undefined;
   if (gzip) gzip.pipe(file);
   const sink = gzip ?? file;

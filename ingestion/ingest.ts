@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { createWriteStream, type WriteStream } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { Message } from "kafkajs";
 import type { Config } from "../core/config/index.ts";
+import { csvCell } from "../core/csv.ts";
 import { CaplineError, type ErrorCode } from "../core/errors.ts";
 import { logger } from "../core/logging.ts";
+import { type OutputFile, openOutputFile } from "../core/output-file.ts";
 import { Progress } from "../core/progress.ts";
 import type { RejectedRow } from "../core/schema/events.ts";
 import {
@@ -22,37 +23,32 @@ import { type Checkpoint, IngestSink, waitForKafka } from "./kafka-sink.ts";
 import { writeOpsRecord } from "./ops-record.ts";
 import { Pacer } from "./pacer.ts";
 import { compressBatch, type EncodedBatch } from "./record-batch.ts";
-import { DEFAULT_DUPLICATE_WINDOW, emptyCounts, type RowCounts } from "./rows.ts";
+import { DEFAULT_DUPLICATE_WINDOW, emptyCounts, type RowCounts, type RowLimits, rowLimits } from "./rows.ts";
 import type { FileSummary, IngestOptions, IngestSummary } from "./types.ts";
 
 export const DEFAULT_CHUNK_ROWS = 50_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function csvCell(value: string | number): string {
-  const s = String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
+/**
+ * The --rejects CSV: `file,line,reason,detail,raw`, formula-safe like the report CSV (a raw row
+ * `=HYPERLINK(...)` does not run in a spreadsheet). Opened through core/output-file.ts before
+ * anything is read or sent: never one of the inputs, never through a symbolic link, never over an
+ * existing file without --overwrite.
+ */
 class RejectsFile {
-  private readonly out: WriteStream;
-  private readonly finished: Promise<void>;
-  constructor(path: string) {
-    this.out = createWriteStream(path);
-    this.finished = new Promise((resolve, reject) => {
-      this.out.on("finish", () => resolve());
-      this.out.on("error", (error) =>
-        reject(new CaplineError("INPUT_INVALID", `--rejects ${path}: ${error.message}`, { cause: error })),
-      );
-    });
+  private readonly out: OutputFile;
+  constructor(path: string, inputs: readonly string[], overwrite: boolean) {
+    this.out = openOutputFile(path, { flag: "--rejects", inputs, overwrite });
     this.out.write("file,line,reason,detail,raw\n");
   }
   write(row: RejectedRow): void {
-    this.out.write(`${[row.file, row.line, row.reason, row.detail, row.raw].map(csvCell).join(",")}\n`);
+    this.out.write(
+      `${[csvCell(row.file), String(row.line), csvCell(row.reason), csvCell(row.detail), csvCell(row.raw)].join(",")}\n`,
+    );
   }
-  close(): Promise<void> {
-    this.out.end();
-    return this.finished;
+  close(): void {
+    this.out.close();
   }
 }
 
@@ -64,6 +60,8 @@ interface RunContext {
   runId: string;
   map: Map<string, RowField> | undefined;
   rejects: RejectsFile | undefined;
+  /** The row bounds, resolved once for the run (a relative INGEST_EVENT_TIME_MAX counts from its start). */
+  limits: RowLimits;
   /** Events still allowed by --max-events. */
   remaining: number;
   pacer: Pacer;
@@ -85,13 +83,18 @@ export async function runIngest(config: Config, options: IngestOptions): Promise
     runId: randomUUID(),
     map: options.map === undefined ? undefined : parseMapOption(options.map),
     rejects: undefined,
+    limits: rowLimits(config.ingest, started),
     remaining: options.maxEvents ?? Number.POSITIVE_INFINITY,
     pacer: new Pacer(options.rate, options.replaySpeed),
   };
-  await waitForKafka(config);
-  ctx.rejects = options.rejects === undefined ? undefined : new RejectsFile(options.rejects);
+  // Before Kafka is even asked: a refused --rejects path stops the run with nothing sent.
+  ctx.rejects =
+    options.rejects === undefined
+      ? undefined
+      : new RejectsFile(options.rejects, options.files, options.overwrite === true);
   const files: FileSummary[] = [];
   try {
+    await waitForKafka(config);
     for (const source of sources) {
       if (options.signal?.aborted || ctx.remaining <= 0) break;
       const summary = await ingestFile(ctx, source);
@@ -99,7 +102,7 @@ export async function runIngest(config: Config, options: IngestOptions): Promise
       await writeOpsRecord(config, ctx.runId, topic, summary);
     }
   } finally {
-    await ctx.rejects?.close();
+    ctx.rejects?.close();
   }
   const totals = emptyCounts();
   for (const f of files) {
@@ -362,6 +365,7 @@ async function streamFile(
     remaining: ctx.remaining,
     duplicateWindow: ctx.options.duplicateWindow ?? DEFAULT_DUPLICATE_WINDOW,
     map: ctx.options.map,
+    limits: ctx.limits,
     partitions: await sink.partitionCount(ctx.topic),
     mode: sink.acceptsBatches ? "records" : "messages",
   };

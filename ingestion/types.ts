@@ -16,6 +16,8 @@ export interface IngestOptions {
   map?: string;
   /** Path of a CSV file receiving every refused row with its line and reason. */
   rejects?: string;
+  /** Replace an existing --rejects file (otherwise refused). */
+  overwrite?: boolean;
   /** Send a file again even if it was ingested completely before. */
   force?: boolean;
   /** Rows per Kafka transaction. @defaultValue 50000 */

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { relative } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { action, config, ExitCode, output, positiveInt, withExamples } from "../core/cli/index.ts";
 import { type Config, publicUrl } from "../core/config/index.ts";
 import { CaplineError, UsageError } from "../core/errors.ts";
+import { writeOutputFile } from "../core/output-file.ts";
 import { dashboardDefs } from "./dashboards.ts";
 import { DEFAULT_PREFIX, generateObjects, OBJECTS_FILE, toNdjson } from "./generate.ts";
 import { displayUrl, type ImportResult, importSavedObjects, type KibanaAuth, spacePath } from "./import.ts";
@@ -83,13 +84,16 @@ export function registerKibana(program: Command): void {
       .description("write the saved objects (data views + dashboards) from their TypeScript definitions")
       .option("--prefix <prefix>", "index/alias prefix the data views read", DEFAULT_PREFIX)
       .option("--out <file>", "where to write the NDJSON", shortPath(OBJECTS_FILE))
+      .option("--overwrite", "replace --out if it exists (the shipped objects file is always regenerated)")
       .option("--json", "print a JSON summary")
       .action(
-        action((opts: { prefix: string; out: string; json?: boolean }) => {
+        action((opts: { prefix: string; out: string; overwrite?: boolean; json?: boolean }) => {
           const text = toNdjson(generateObjects(opts.prefix));
           const report = validateNdjson(text, { kibanaVersion: config().versions.elastic });
           if (!report.ok) throw invalid(report, opts.out);
-          writeFileSync(opts.out, text);
+          // The shipped objects file is this command's own output: regenerating it is the point.
+          const own = resolve(opts.out) === resolve(OBJECTS_FILE);
+          writeOutputFile(opts.out, text, { flag: "--out", overwrite: own || opts.overwrite === true });
           output(
             { ok: true, file: opts.out, objects: report.objects, counts: report.counts },
             opts.json,

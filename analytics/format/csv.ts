@@ -1,21 +1,14 @@
+import { csvCell } from "../../core/csv.ts";
 import type { ReportResult, Table } from "../model.ts";
 import { rawCell } from "./values.ts";
 
 /**
- * CSV (RFC 4180, CRLF). Spreadsheets run a cell that starts with = + - @ (or a tab / CR that
- * they strip first) as a formula: such text cells get a leading single quote (the OWASP advice),
- * numbers stay numbers. Several sections become blocks separated by an empty line, each led by a
- * one-cell title row `# Section title`.
+ * CSV (RFC 4180, CRLF), formula-safe (core/csv.ts, shared with the ingester's rejects file).
+ * Several sections become blocks separated by an empty line, each led by a one-cell title row
+ * `# Section title`.
  */
 
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-export function csvCell(text: string, numeric = false): string {
-  let value = text;
-  if (!numeric && FORMULA_START.test(value)) value = `'${value}`;
-  if (/[",\r\n]/.test(value) || value !== value.trim()) return `"${value.replace(/"/g, '""')}"`;
-  return value;
-}
+export { csvCell };
 
 export function tableToCsv(table: Table): string {
   const lines = [table.columns.map((c) => csvCell(c.label)).join(",")];
