@@ -1,7 +1,7 @@
-import { writeFileSync } from "node:fs";
 import { Argument, type Command, Option } from "commander";
 import { action, config, ExitCode, positiveInt, withExamples } from "../core/cli/index.ts";
-import { CaplineError, describeError } from "../core/errors.ts";
+import { CaplineError } from "../core/errors.ts";
+import { writeOutputFile } from "../core/output-file.ts";
 import { render } from "./format/index.ts";
 import {
   CUSTOMER_METRICS,
@@ -20,10 +20,18 @@ import { runReports } from "./run.ts";
 interface ReportFlags extends RawReportFlags {
   format: Format;
   out?: string;
+  overwrite?: boolean;
   verbose?: boolean;
   json?: boolean;
   width?: number;
 }
+
+/**
+ * Largest --top: a leaderboard is read in one aggregation (terms size, shard_size ten times it) or
+ * one page of hits; beyond a thousand rows a report is an export, which `--format csv` of a
+ * narrower range or the Elasticsearch index itself serves better.
+ */
+const MAX_TOP = 1000;
 
 /** Terminal width for tables: --width, else the TTY's, else $COLUMNS, else 100. */
 function terminalWidth(flag: number | undefined): number {
@@ -48,11 +56,16 @@ export function registerReports(program: Command): void {
       .addArgument(new Argument("<name>", `${REPORT_NAMES.join(" | ")} | all`))
       .option("--from <time>", "first event time included: YYYY-MM-DD, 'YYYY-MM-DD HH:MM' (UTC) or ISO-8601")
       .option("--to <time>", "end of the range, exclusive (a date-only value includes that day)")
-      .option("--top <n>", "rows in leaderboards and rankings (default 10)", positiveInt("--top"))
+      .option(
+        "--top <n>",
+        "rows in leaderboards and rankings, 1 to 1000 (default 10)",
+        positiveInt("--top", 1, MAX_TOP),
+      )
       .option("--category <code>", "only this category_code (unknown = events without one)")
       .option("--brand <brand>", "only this brand (unknown = events without one)")
       .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("table"))
-      .option("--out <file>", "write to this file instead of standard output")
+      .option("--out <file>", "write to this file instead of standard output (a new file)")
+      .option("--overwrite", "replace the --out file if it exists (otherwise refused)")
       .addOption(new Option("--by <period>", "revenue: period (default day)").choices(REVENUE_BY))
       .addOption(new Option("--split <dimension>", "revenue: split by").choices(SPLITS))
       .addOption(
@@ -68,6 +81,8 @@ export function registerReports(program: Command): void {
       .option("--json", "same as --format json")
       .action(
         action(async (rawName: string, flags: ReportFlags) => {
+          if (flags.overwrite && !flags.out)
+            throw new CaplineError("USAGE", "--overwrite replaces the --out file: give --out FILE too");
           const name = parseReportName(rawName);
           const params = parseParams(flags);
           const format: Format = flags.json ? "json" : flags.format;
@@ -77,17 +92,8 @@ export function registerReports(program: Command): void {
           );
           const text = render(results, format, terminalWidth(flags.width), name === "all");
           if (flags.out) {
-            try {
-              writeFileSync(flags.out, text);
-            } catch (error) {
-              throw new CaplineError(
-                "INPUT_INVALID",
-                `--out ${flags.out}: cannot write: ${describeError(error)}`,
-                {
-                  cause: error,
-                },
-              );
-            }
+            // Never over an existing file without --overwrite, never through a link (core/output-file.ts).
+            writeOutputFile(flags.out, text, { flag: "--out", overwrite: flags.overwrite === true });
             process.stderr.write(`wrote ${flags.out} (${Buffer.byteLength(text)} bytes, ${format})\n`);
           } else process.stdout.write(text);
           for (const r of results) {

@@ -168,6 +168,14 @@ describe("CSV", () => {
 });
 
 describe("Markdown", () => {
+  it("escapes HTML, links and code: nothing from the data runs or links where the report is shown", () => {
+    expect(mdEscape("<script>alert(1)</script>")).toBe("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(mdEscape('<img src=x onerror="x">')).not.toMatch(/<|>/);
+    expect(mdEscape("AT&T")).toBe("AT&amp;T");
+    expect(mdEscape("[x](javascript:alert(1))")).toBe("\\[x\\](javascript:alert(1))");
+    expect(mdEscape("`code`")).toBe("\\`code\\`");
+  });
+
   it("escapes pipes and newlines and aligns numbers right", () => {
     expect(mdEscape("a|b\nc")).toBe("a\\|b c");
     const md = tableToMarkdown(table);

@@ -186,6 +186,7 @@ export function registerKibana(program: Command): void {
               ndjson,
               auth: kibanaAuth(c),
               timeoutMs: opts.timeout * 1000,
+              onWarning: (message) => process.stderr.write(`capline: ${message}\n`),
               onWait: (reason) => {
                 if (!opts.json && reason !== lastReason)
                   process.stderr.write(`waiting for Kibana at ${displayUrl(url)}: ${reason}\n`);

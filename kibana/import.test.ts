@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../core/config/index.ts";
 import { isServiceUnavailable } from "../core/errors.ts";
 import { generateObjects, toNdjson } from "./generate.ts";
-import { importSavedObjects } from "./import.ts";
+import { importSavedObjects, plainHttpWarning } from "./import.ts";
 
 /**
  * A stand-in for Kibana's HTTP API, strict where Kibana is: it checks the request the importer
@@ -320,5 +320,77 @@ describe("capline kibana import (CLI)", () => {
     const r = await runCli(["--url", url, "--timeout", "1"], {});
     expect(r.code).toBe(4);
     expect(r.stderr).toContain(`Kibana is not reachable at ${url}`);
+  });
+});
+
+describe("hostile redirects and plain http (issue 12)", () => {
+  it("refuses a redirect to another origin: nothing posted there, no credentials sent", async () => {
+    const elsewhere = await startFakeKibana();
+    const seen: { method?: string; path?: string; authorization?: string }[] = [];
+    const redirector = createServer((req, res) => {
+      seen.push({ method: req.method, path: req.url, authorization: req.headers.authorization });
+      res.writeHead(307, { location: `${elsewhere.url}${req.url}` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, "127.0.0.1", resolve));
+    servers.push(redirector);
+    const url = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
+    await expect(
+      importSavedObjects({
+        url,
+        ndjson,
+        auth: { username: "elastic", password: "s3cret-pass" },
+        timeoutMs: 5_000,
+        pollMs: 20,
+      }),
+    ).rejects.toThrow(/redirected to another origin \(http:\/\/127\.0\.0\.1:\d+\): refused/);
+    expect(elsewhere.statusCalls).toBe(0);
+    expect(elsewhere.imports).toEqual([]);
+    expect(seen.map((s) => s.path)).toEqual(["/api/status"]);
+  });
+
+  it("follows a redirect within Kibana's own origin with the same method and body", async () => {
+    const fake = await startFakeKibana();
+    const front = createServer();
+    // A front on one origin that forwards to the fake through same-origin redirects: it proxies.
+    front.on("request", async (req, res) => {
+      if (req.url?.startsWith("/moved")) {
+        const body = await readBody(req);
+        const upstream = await fetch(`${fake.url}${req.url.slice("/moved".length)}`, {
+          method: req.method,
+          headers: req.headers as Record<string, string>,
+          ...(body.length > 0 ? { body } : {}),
+        });
+        res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
+        res.end(Buffer.from(await upstream.arrayBuffer()));
+        return;
+      }
+      res.writeHead(307, { location: `/moved${req.url}` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    servers.push(front);
+    const result = await importSavedObjects({
+      url: `http://127.0.0.1:${(front.address() as AddressInfo).port}`,
+      ndjson,
+      timeoutMs: 5_000,
+      pollMs: 20,
+    });
+    expect(fake.rejections).toEqual([]);
+    expect(fake.imports).toHaveLength(1);
+    expect(fake.imports[0]?.file).toBe(ndjson);
+    expect(result.success).toBe(true);
+  });
+
+  it("warns before sending credentials over plain http to a host that is not this machine", () => {
+    const auth = { username: "elastic", password: "pw" } as const;
+    expect(plainHttpWarning("http://kibana.example.com:5601", auth)).toMatch(
+      /^warning: sending Kibana credentials over plain http to kibana\.example\.com:5601/,
+    );
+    expect(plainHttpWarning("http://10.1.2.3:5601", { apiKey: "k" })).toContain("plain http");
+    expect(plainHttpWarning("https://kibana.example.com", auth)).toBeUndefined();
+    expect(plainHttpWarning("http://kibana.example.com", undefined)).toBeUndefined();
+    for (const host of ["127.0.0.1", "127.8.9.10", "localhost", "[::1]"])
+      expect(plainHttpWarning(`http://${host}:5601`, auth)).toBeUndefined();
   });
 });

@@ -22,6 +22,8 @@ export interface ImportOptions {
   pollMs?: number;
   /** Called while waiting, with why Kibana is not ready yet. */
   onWait?: (reason: string) => void;
+  /** Called once before anything is sent, with a warning (credentials over plain http). */
+  onWarning?: (message: string) => void;
 }
 
 export interface ObjectOutcome {
@@ -77,6 +79,60 @@ function baseOf(url: string): string {
   return url.replace(/\/+$/, "");
 }
 
+/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * The warning due before credentials go to `url`: plain http to a host other than this machine
+ * sends the password (or API key) readable by anyone on the way. Undefined when there is none.
+ */
+export function plainHttpWarning(url: string, auth: KibanaAuth): string | undefined {
+  if (!auth) return undefined;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== "http:" || isLoopbackHost(u.hostname)) return undefined;
+  return `warning: sending Kibana credentials over plain http to ${u.host}, readable on the network; use an https:// KIBANA_URL (or --url)`;
+}
+
+/** Redirects followed at most, all within Kibana's own origin. */
+const MAX_REDIRECTS = 5;
+
+/**
+ * fetch without following a redirect to another origin: saved objects and credentials go only to
+ * the Kibana that was configured. A redirect within the same origin (a basePath, a trailing
+ * slash) is followed with the same method, headers and body; one elsewhere is refused, naming it.
+ */
+export async function fetchSameOrigin(url: string, init: RequestInit): Promise<Response> {
+  const origin = new URL(url).origin;
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    const res = await fetch(current, { ...init, redirect: "manual" });
+    const location = res.headers.get("location");
+    if (res.status < 300 || res.status > 399 || location === null) return res;
+    await res.body?.cancel();
+    const next = new URL(location, current);
+    if (next.origin !== origin)
+      throw new CaplineError(
+        "SERVICE_ERROR",
+        `Kibana at ${displayUrl(url)} redirected to another origin (${displayUrl(next.origin)}): refused, nothing is sent there; set KIBANA_URL (or --url) to the address Kibana answers on`,
+        { details: { status: res.status, url: displayUrl(url), location: displayUrl(next.origin) } },
+      );
+    if (hop >= MAX_REDIRECTS)
+      throw new CaplineError(
+        "SERVICE_ERROR",
+        `Kibana at ${displayUrl(url)} redirected more than ${MAX_REDIRECTS} times`,
+      );
+    current = next.toString();
+  }
+}
+
 function authFailure(status: number, url: string): CaplineError {
   return new CaplineError(
     "SERVICE_ERROR",
@@ -109,7 +165,7 @@ export async function waitForKibana(
   let reason = "no answer yet";
   for (;;) {
     try {
-      const res = await fetch(statusUrl, {
+      const res = await fetchSameOrigin(statusUrl, {
         headers: { accept: "application/json", ...authHeaders(auth) },
         signal: AbortSignal.timeout(Math.max(1000, Math.min(10_000, deadline - Date.now()))),
       });
@@ -172,6 +228,8 @@ function errorMessage(e: ImportError): string | undefined {
 /** Waits for Kibana, imports the NDJSON and reports each object. Throws only when nothing was imported. */
 export async function importSavedObjects(options: ImportOptions): Promise<ImportResult> {
   const space = spacePath(options.space);
+  const warning = plainHttpWarning(options.url, options.auth);
+  if (warning) options.onWarning?.(warning);
   const kibanaVersion = await waitForKibana(
     options.url,
     options.auth,
@@ -188,13 +246,14 @@ export async function importSavedObjects(options: ImportOptions): Promise<Import
   );
   let res: Response;
   try {
-    res = await fetch(endpoint, {
+    res = await fetchSameOrigin(endpoint, {
       method: "POST",
       headers: { "kbn-xsrf": "true", accept: "application/json", ...authHeaders(options.auth) },
       body: form,
       signal: AbortSignal.timeout(120_000),
     });
   } catch (error) {
+    if (error instanceof CaplineError) throw error;
     throw new ServiceUnavailableError("Kibana", displayUrl(options.url), describeError(error), {
       cause: error,
     });

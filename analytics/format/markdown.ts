@@ -3,8 +3,20 @@ import { displayCell, isNumeric } from "./values.ts";
 
 /** GitHub-flavoured Markdown: a heading per report and section, pipe tables. */
 
+/**
+ * Text as Markdown shows it literally: backslashes and pipes escaped (tables), line breaks folded,
+ * `& < >` as HTML entities — a renderer passes raw HTML through, so a brand named `<script>…` or
+ * `<img onerror=…>` would run in whatever displays the report — and `[ ] \`` escaped, so a value
+ * cannot become a link (`[x](javascript:…)`) or break out into code.
+ */
 export function mdEscape(text: string): string {
-  return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/\\/g, "\\\\")
+    .replace(/([|[\]`])/g, "\\$1")
+    .replace(/\r?\n/g, " ");
 }
 
 export function tableToMarkdown(table: Table): string {
