@@ -3,7 +3,7 @@ import type { Admin } from "kafkajs";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import { createKafka } from "../core/clients/kafka.ts";
 import { createMinio } from "../core/clients/minio.ts";
-import { createRedis } from "../core/clients/redis.ts";
+import { checkRedisAuth, createRedis } from "../core/clients/redis.ts";
 import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
 import { CaplineError, describeError } from "../core/errors.ts";
@@ -126,6 +126,8 @@ export async function isIdle(config: Config, admin: Admin, queues: Queue<RangeJo
 export async function runProcess(config: Config, options: ProcessOptions): Promise<ProcessSummary> {
   const log = logger("process");
   const started = performance.now();
+  // A wrong Redis password stops here, in one line (exit 2), before clients that retry forever.
+  await checkRedisAuth(config);
   const connection = { url: config.redis.url, maxRetriesPerRequest: null } as const;
   const kafka = createKafka(config);
   const redis = createRedis(config);

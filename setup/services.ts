@@ -5,7 +5,7 @@ import type * as Minio from "minio";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import { createKafka } from "../core/clients/kafka.ts";
 import { createMinio } from "../core/clients/minio.ts";
-import { createRedis, redactUrl } from "../core/clients/redis.ts";
+import { createRedis, isRedisAuthError, redactUrl, redisAuthError } from "../core/clients/redis.ts";
 import { createWebHdfs, type WebHdfsClient } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
 import { withService } from "./service-errors.ts";
@@ -83,7 +83,9 @@ export function openServices(config: Config): Services {
           await r.connect();
         } catch (error) {
           r.disconnect();
-          throw reason ?? error;
+          const cause = reason ?? error;
+          // A refused password is REDIS_URL's fault (exit 2), not an outage.
+          throw isRedisAuthError(cause) ? redisAuthError(config, cause) : cause;
         }
         return r;
       });

@@ -11,17 +11,27 @@ export class PrivateRedis {
   private child: ChildProcess | undefined;
   private port = 0;
 
+  /** `password`: the server requires it (`requirepass`), as a production Redis would. */
+  constructor(private readonly options: { password?: string } = {}) {}
+
+  /** The URL with the server's password, if it has one. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    const auth = this.options.password === undefined ? "" : `:${encodeURIComponent(this.options.password)}@`;
+    return `redis://${auth}127.0.0.1:${this.port}`;
+  }
+
+  /** The URL with another password (or none): what a misconfigured client uses. */
+  urlWith(password: string | undefined): string {
+    return `redis://${password === undefined ? "" : `:${encodeURIComponent(password)}@`}127.0.0.1:${this.port}`;
   }
 
   /** Starts the server unless it runs (on the same port as before) and waits until it answers. */
   async start(): Promise<void> {
     if (this.child && this.child.exitCode === null) return;
     if (this.port === 0) this.port = await freePort();
-    const child = spawn("redis-server", ["--port", String(this.port), "--save", "", "--appendonly", "no"], {
-      stdio: "ignore",
-    });
+    const args = ["--port", String(this.port), "--save", "", "--appendonly", "no"];
+    if (this.options.password !== undefined) args.push("--requirepass", this.options.password);
+    const child = spawn("redis-server", args, { stdio: "ignore" });
     this.child = child;
     const deadline = Date.now() + 10_000;
     while (!(await answers(this.port))) {
@@ -58,7 +68,8 @@ async function answers(port: number): Promise<boolean> {
     await once(socket, "connect");
     socket.write("PING\r\n");
     const [reply] = await once(socket, "data");
-    return String(reply).startsWith("+PONG");
+    // A server with a password answers NOAUTH: it is up all the same.
+    return String(reply).startsWith("+PONG") || String(reply).startsWith("-NOAUTH");
   } catch {
     return false;
   } finally {
