@@ -3,6 +3,7 @@ import { type CaplineEvent, UNKNOWN_KEY } from "../core/schema/events.ts";
 import type { Dimension } from "../core/schema/indices.ts";
 import { fromCents, toCents } from "./profiles.ts";
 import { dayBucket, hourBucket, toMillis } from "./time.ts";
+import { addTotal } from "./totals.ts";
 import { advance, type OffsetRange, shouldApply, type Watermarks } from "./watermark.ts";
 
 /**
@@ -151,7 +152,7 @@ export function mergeSales(
   now: Date = new Date(),
 ): SalesDocument | null {
   if (current && !shouldApply(current.state.wm, range)) return null;
-  const revenueCents = (current?.state.revenue_cents ?? 0) + delta.revenueCents;
+  const revenueCents = addTotal("revenue_cents", current?.state.revenue_cents, delta.revenueCents);
   return {
     bucket: delta.bucket,
     dimension: delta.dimension,

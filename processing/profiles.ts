@@ -1,6 +1,7 @@
 import type { CaplineEvent } from "../core/schema/events.ts";
 import { NO_PURCHASE_SEGMENT } from "./rfm.ts";
 import { isoMillis, isoWeekMonday, toMillis } from "./time.ts";
+import { addTotal } from "./totals.ts";
 import { advance, type OffsetRange, shouldApply, type Watermarks } from "./watermark.ts";
 
 /**
@@ -197,7 +198,7 @@ export function mergeProfile(
         : Math.max(previousPurchase, delta.lastPurchaseMs);
   const state: ProfileState = {
     wm: advance(current?.state.wm, range),
-    spent_cents: (current?.state.spent_cents ?? 0) + delta.spentCents,
+    spent_cents: addTotal("spent_cents", current?.state.spent_cents, delta.spentCents),
     sessions: sortedUnion(current?.state.sessions ?? [], delta.sessions),
     categories: addCounts(current?.state.categories ?? {}, delta.categories),
     brands: addCounts(current?.state.brands ?? {}, delta.brands),
