@@ -238,3 +238,12 @@ describe("the list of reasons", () => {
     expect(Object.keys(validator.counts.rejectedByReason)).toEqual([...REJECT_REASONS]);
   });
 });
+
+describe("the invalid-byte mark (found by fuzzing)", () => {
+  it("is never confused with half of a valid character: U+11FFF and U+10FFFF are accepted unchanged", () => {
+    const astral = "\u{11FFF}\u{10FFFF}\u{103FF}";
+    const { outcomes } = validate([withField(5, astral)], rowLimits(undefined, NOW), true);
+    expect(outcomes.map(reasonOf)).toEqual(["event"]);
+    expect(outcomes[0]?.kind === "event" && outcomes[0].event.brand).toBe(astral);
+  });
+});

@@ -5,7 +5,7 @@ import { REJECT_REASONS } from "../core/schema/reasons.ts";
 import { type CsvRecord, DEFAULT_MAX_LINE_CHARS, MAX_RAW_CHARS } from "./csv-parser.ts";
 import { type ColumnMap, ROW_FIELDS, type RowField } from "./header.ts";
 import { parseTimestamp } from "./timestamp.ts";
-import { INVALID_MARK } from "./utf8.ts";
+import { invalidAt, showInvalid } from "./utf8.ts";
 
 /**
  * Row rules of DESIGN.md ("Events"), applied in this order: malformed_row (quoting, line limit,
@@ -53,7 +53,7 @@ export function rowLimits(bounds: IngestBounds = DEFAULT_BOUNDS, now: number = D
 /** A value quoted in a detail: long ones are cut, so a detail stays a sentence. */
 function shown(value: string): string {
   const v = value.length > 64 ? `${value.slice(0, 64)}… (${value.length} characters)` : value;
-  return v.replaceAll(INVALID_MARK, "\ufffd");
+  return showInvalid(v);
 }
 
 /** UTF-8 length above `max`? Without measuring when even 3 bytes per UTF-16 unit fit. */
@@ -63,7 +63,7 @@ function overBytes(value: string, max: number): boolean {
 
 /** Where a row's text holds invalid UTF-8 or a NUL, as a detail; undefined when it holds neither. */
 function badCharacters(raw: string): string | undefined {
-  const invalid = raw.indexOf(INVALID_MARK);
+  const invalid = invalidAt(raw);
   if (invalid !== -1) return `invalid UTF-8 at character ${invalid + 1} (shown as U+FFFD)`;
   const nul = raw.indexOf("\0");
   if (nul !== -1) return `a NUL byte at character ${nul + 1}`;
@@ -224,8 +224,7 @@ export class RowValidator {
       why += ` (raw text cut to its first ${MAX_RAW_CHARS} of ${raw.length} characters)`;
       raw = raw.slice(0, MAX_RAW_CHARS);
     }
-    if (this.checkCharacters && raw.indexOf(INVALID_MARK) !== -1)
-      raw = raw.replaceAll(INVALID_MARK, "\ufffd");
+    if (this.checkCharacters) raw = showInvalid(raw);
     return { kind: "reject", row: { file: this.fileName, line: record.line, raw, reason, detail: why } };
   }
 

@@ -5,8 +5,8 @@ import { isUtf8 } from "node:buffer";
  *
  * Node's decoders replace an invalid sequence with U+FFFD, which a valid file may also contain, so
  * a row with broken bytes could not be told from a legitimate one. Here every maximal invalid
- * subpart (as the WHATWG decoder counts them) becomes INVALID_MARK, a lone surrogate that no valid
- * UTF-8 can produce; the validator refuses a row holding one (`malformed_row`, invalid UTF-8) and
+ * subpart (as the WHATWG decoder counts them) becomes INVALID_MARK, an unpaired surrogate that no
+ * valid UTF-8 can produce; the validator refuses a row holding one (`malformed_row`, invalid UTF-8) and
  * shows it as U+FFFD. The common case costs one native `isUtf8` check per buffer (simdutf) and the
  * same `toString` as before; only a buffer with invalid bytes takes the byte-level path.
  *
@@ -14,8 +14,29 @@ import { isUtf8 } from "node:buffer";
  * its per-row character check entirely.
  */
 
-/** Stands for one invalid byte sequence in decoded text (a lone low surrogate). */
-export const INVALID_MARK = "\udfff";
+/**
+ * Stands for one invalid byte sequence in decoded text: a high surrogate with no low surrogate
+ * after it, which no valid UTF-8 can produce. (A lone low surrogate would not do: U+11FFF is
+ * \ud807\udfff, so a search for \udfff finds the second half of valid characters — fuzzing found
+ * that.) Found with `invalidAt`, shown with `showInvalid`.
+ */
+export const INVALID_MARK = "\udbff";
+
+/** Where the first invalid-sequence mark of `text` is, or -1. */
+export function invalidAt(text: string): number {
+  for (let i = text.indexOf(INVALID_MARK); i !== -1; i = text.indexOf(INVALID_MARK, i + 1)) {
+    const next = text.charCodeAt(i + 1);
+    if (!(next >= 0xdc00 && next <= 0xdfff)) return i;
+  }
+  return -1;
+}
+
+const MARKS = /\udbff(?![\udc00-\udfff])/g;
+
+/** The text with each mark shown as U+FFFD, the replacement character. */
+export function showInvalid(text: string): string {
+  return text.indexOf(INVALID_MARK) === -1 ? text : text.replace(MARKS, "\ufffd");
+}
 
 /** Bytes a sequence starting with `lead` needs, or 0 for a byte that cannot start one. */
 function sequenceLength(lead: number): number {
