@@ -1,7 +1,7 @@
 import { Argument, type Command, Option } from "commander";
 import { action, config, ExitCode, positiveInt, withExamples } from "../core/cli/index.ts";
 import { CaplineError } from "../core/errors.ts";
-import { writeOutputFile } from "../core/output-file.ts";
+import { checkOutputPath, writeOutputFile } from "../core/output-file.ts";
 import { render } from "./format/index.ts";
 import {
   CUSTOMER_METRICS,
@@ -84,6 +84,8 @@ export function registerReports(program: Command): void {
           if (flags.overwrite && !flags.out)
             throw new CaplineError("USAGE", "--overwrite replaces the --out file: give --out FILE too");
           const name = parseReportName(rawName);
+          // A refused --out is said before the queries run, not after.
+          if (flags.out) checkOutputPath(flags.out, { flag: "--out", overwrite: flags.overwrite === true });
           const params = parseParams(flags);
           const format: Format = flags.json ? "json" : flags.format;
           const started = performance.now();

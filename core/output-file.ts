@@ -59,8 +59,9 @@ export interface OutputFile {
   close(): void;
 }
 
-function refuse(options: OutputOptions, path: string, why: string, cause?: unknown): CaplineError {
-  return new CaplineError("USAGE", `${options.flag} ${path}: ${why}`, cause === undefined ? {} : { cause });
+/** One line, exit 2. The system's reason is in the message itself (no "cause:" line after it). */
+function refuse(options: OutputOptions, path: string, why: string, _cause?: unknown): CaplineError {
+  return new CaplineError("USAGE", `${options.flag} ${path}: ${why}`);
 }
 
 function reason(error: unknown): string {
@@ -139,6 +140,14 @@ function prepare(path: string, options: OutputOptions): Existing {
       `refused: the file exists; add ${options.overwriteFlag ?? "--overwrite"} to replace it, or give another path`,
     );
   return { kind: "file", stat: st };
+}
+
+/**
+ * The checks alone, for a command that works a while before it writes (a report): a refusal comes
+ * first, not after the work. Writing checks again (the path may have changed meanwhile).
+ */
+export function checkOutputPath(path: string, options: OutputOptions): void {
+  prepare(path, options);
 }
 
 /**
