@@ -204,10 +204,7 @@ describe("a file mixing every poison row, through ingest and process --until-idl
   it("report --out never replaces a file without --overwrite; the Markdown report escapes HTML", async () => {
     const out = join(dir, "report.md");
     writeFileSync(out, "precious");
-    const refused = await runCapline(
-      ["report", "brands", "--format", "md", "--out", out],
-      pipeline.env,
-    );
+    const refused = await runCapline(["report", "brands", "--format", "md", "--out", out], pipeline.env);
     expect(refused.code, refused.stderr).toBe(2);
     expect(refused.stderr).toContain(`--out ${out}: refused: the file exists; add --overwrite`);
     expect(readFileSync(out, "utf8")).toBe("precious");
