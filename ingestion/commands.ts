@@ -94,7 +94,7 @@ export function registerIngestion(program: Command): void {
         "total rows (default 885129, the REES46 electronics size)",
         positiveInt("--events", 0),
       )
-      .option("--days <d>", "days covered (default 30)", positiveInt("--days"))
+      .option("--days <d>", "days covered (default 30)", positiveInt("--days", 1, 36_500))
       .option("--events-per-day <n>", "rows per day (with --days)", positiveInt("--events-per-day"))
       .option("--users <u>", "distinct users (default rows / 11)", positiveInt("--users"))
       .option("--start-date <YYYY-MM-DD>", "first day, UTC (default 2019-10-01)")
@@ -175,7 +175,11 @@ export function registerIngestion(program: Command): void {
         "--force",
         "send a file again even if it was ingested completely before (its events are then processed again: run `capline reset` first to rebuild from scratch)",
       )
-      .option("--chunk-rows <n>", "rows per Kafka transaction (default 50000)", positiveInt("--chunk-rows"))
+      .option(
+        "--chunk-rows <n>",
+        "rows per Kafka transaction (default 50000)",
+        positiveInt("--chunk-rows", 1, 1_000_000),
+      )
       .option("--json", "print the summary as one JSON object")
       .action(
         action(async (files: string[], flags: IngestFlags) => {

@@ -295,7 +295,9 @@ describe("flags and variables are named with the fix; escape sequences are never
     ],
     [["ingest", "x.csv", "--rate", "1e9999"], "--rate", "takes a number"],
     [["report", "customers", "--top", "99999999"], "--top", "from 1 to 1000"],
-    [["process", "--concurrency", "0"], "--concurrency", ">= 1"],
+    [["process", "--concurrency", "0"], "--concurrency", "from 1 to 256"],
+    [["process", "--lock-ms", "99999999999"], "--lock-ms", "from 1000 to 3600000"],
+    [["monitor", "--watch", "9999999999"], "--watch", "from 1 to 86400"],
   ])("%j", async (args, flag, fix) => {
     const r = await runCapline(args);
     expect(r.code, r.stderr).toBe(2);

@@ -152,7 +152,7 @@ export function registerKibana(program: Command): void {
       .addOption(
         new Option("--timeout <seconds>", "how long to wait for Kibana to be ready")
           .default(300)
-          .argParser(positiveInt("--timeout")),
+          .argParser(positiveInt("--timeout", 1, 86_400)),
       )
       .option("--json", "print the result as JSON")
       .addHelpText(

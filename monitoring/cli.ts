@@ -59,7 +59,7 @@ function addCheckOptions(command: Command): Command {
     .option(
       "--timeout <ms>",
       "time limit of each check (MONITOR_TIMEOUT_MS, default 5000)",
-      positiveInt("--timeout", 100),
+      positiveInt("--timeout", 100, 600_000),
     )
     .option(
       "--skip <checks>",
@@ -81,7 +81,7 @@ function addCheckOptions(command: Command): Command {
     .option(
       "--stall-seconds <s>",
       "lag without progress this long warns (MONITOR_STALL_SECONDS, default 300)",
-      positiveInt("--stall-seconds"),
+      positiveInt("--stall-seconds", 1, 604_800),
     );
 }
 
@@ -99,7 +99,7 @@ export function registerMonitor(program: Command): void {
       .option(
         "--watch <seconds>",
         "check again every SECONDS until Ctrl-C (redraws on a terminal)",
-        positiveInt("--watch"),
+        positiveInt("--watch", 1, 86_400),
       ),
   );
   monitor.action(
@@ -151,13 +151,13 @@ export function registerMonitor(program: Command): void {
       .option(
         "--port <port>",
         "port (MONITOR_PORT, default 9464; 0 = any free port)",
-        positiveInt("--port", 0),
+        positiveInt("--port", 0, 65_535),
       )
       .option("--host <address>", "address to bind (MONITOR_HOST, default 127.0.0.1; 0.0.0.0 in a container)")
       .option(
         "--cache-ms <ms>",
         "reuse a round of checks this long (MONITOR_CACHE_MS, default 10000)",
-        wholeNumber("--cache-ms"),
+        positiveInt("--cache-ms", 0, 3_600_000),
       ),
   );
   serve.action(

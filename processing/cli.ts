@@ -71,28 +71,28 @@ export function registerProcessing(program: Command): void {
       .option(
         "--concurrency <n>",
         "jobs at once per queue in this process (default 2)",
-        positiveInt("--concurrency"),
+        positiveInt("--concurrency", 1, 256),
       )
       .option("--until-idle", "exit 0 once the lag is zero and the queues are empty")
       .option(
         "--range-size <n>",
         "largest range of messages per job (default 20000)",
-        positiveInt("--range-size"),
+        positiveInt("--range-size", 1, 1_000_000),
       )
       .option(
         "--max-in-flight <n>",
         "ranges in flight per partition before it is paused (default 8)",
-        positiveInt("--max-in-flight"),
+        positiveInt("--max-in-flight", 1, 1000),
       )
       .option(
         "--lock-ms <ms>",
         "job lock: a job of a worker that died runs again after this long (default 30000)",
-        positiveInt("--lock-ms", 1000),
+        positiveInt("--lock-ms", 1000, 3_600_000),
       )
       .option(
         "--rfm-every <s>",
         "recompute RFM scores and segments every s seconds (default 300; 0 = never)",
-        positiveInt("--rfm-every", 0),
+        positiveInt("--rfm-every", 0, 604_800),
       )
       .addOption(new Option("--json", "print the summary as JSON"))
       .action(

@@ -41,7 +41,7 @@ export function registerCompact(program: Command): void {
       .option(
         "--target-mb <n>",
         "largest input size merged into one file, in MiB (default 128)",
-        positiveInt("--target-mb"),
+        positiveInt("--target-mb", 1, 10_240),
       )
       .addOption(new Option("--json", "print what was done as JSON"))
       .action(
