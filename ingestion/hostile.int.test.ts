@@ -298,6 +298,7 @@ describe("flags and variables are named with the fix; escape sequences are never
     [["process", "--concurrency", "0"], "--concurrency", "from 1 to 256"],
     [["process", "--lock-ms", "99999999999"], "--lock-ms", "from 1000 to 3600000"],
     [["monitor", "--watch", "9999999999"], "--watch", "from 1 to 86400"],
+    [["monitor", "serve", "--host", "not an address"], "--host", "127.0.0.1"],
   ])("%j", async (args, flag, fix) => {
     const r = await runCapline(args);
     expect(r.code, r.stderr).toBe(2);

@@ -7,6 +7,7 @@ import { CaplineError, type ErrorCode } from "../core/errors.ts";
 import { logger } from "../core/logging.ts";
 import { type OutputFile, openOutputFile } from "../core/output-file.ts";
 import { Progress } from "../core/progress.ts";
+import { escapeControl } from "../core/redact.ts";
 import type { RejectedRow } from "../core/schema/events.ts";
 import {
   type ChunkEvents,
@@ -371,7 +372,7 @@ async function streamFile(
   };
   const stop: StopFlag = new Int32Array(new SharedArrayBuffer(4));
   const cells: ProgressCells = new Float64Array(new SharedArrayBuffer(3 * 8));
-  const progress = new Progress({ label: `ingest ${source.name}`, totalBytes: source.size });
+  const progress = new Progress({ label: `ingest ${escapeControl(source.name)}`, totalBytes: source.size });
   const drawProgress = (force = false) =>
     progress.update({ done: cells[0] ?? 0, bytes: cells[2] ?? 0, extra: { rejected: cells[1] ?? 0 } }, force);
   const onAbort = () => Atomics.store(stop, 0, 1);

@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { action, config, ExitCode, positiveInt, withExamples } from "../core/cli/index.ts";
+import { action, config, ExitCode, hostFlag, positiveInt, withExamples } from "../core/cli/index.ts";
 import { UsageError } from "../core/errors.ts";
 import { type MonitorFlags, monitorOptions } from "./options.ts";
 import { renderTable } from "./render.ts";
@@ -153,7 +153,11 @@ export function registerMonitor(program: Command): void {
         "port (MONITOR_PORT, default 9464; 0 = any free port)",
         positiveInt("--port", 0, 65_535),
       )
-      .option("--host <address>", "address to bind (MONITOR_HOST, default 127.0.0.1; 0.0.0.0 in a container)")
+      .option(
+        "--host <address>",
+        "address to bind (MONITOR_HOST, default 127.0.0.1; 0.0.0.0 in a container)",
+        hostFlag("--host"),
+      )
       .option(
         "--cache-ms <ms>",
         "reuse a round of checks this long (MONITOR_CACHE_MS, default 10000)",

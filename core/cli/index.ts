@@ -1,5 +1,5 @@
 import { type Command, type CommanderError, InvalidArgumentError } from "commander";
-import { topicName } from "../config/fields.ts";
+import { bindHost, topicName } from "../config/fields.ts";
 import { type Config, configOrigins, describeConfig, loadConfig, secretValues } from "../config/index.ts";
 import { describeError, isCaplineError, UsageError } from "../errors.ts";
 import { ExitCode, exitCodeFor } from "../exit-codes.ts";
@@ -92,6 +92,18 @@ export function positiveInt(flag: string, min = 1, max = Number.MAX_SAFE_INTEGER
       throw new InvalidArgumentError(`${flag} takes a whole number ${range}, got "${escapeControl(raw)}"`);
     }
     return value;
+  };
+}
+
+/** Commander argument parser for an address to bind a server to (`monitor serve --host`). */
+export function hostFlag(flag: string) {
+  return (raw: string): string => {
+    const parsed = bindHost(raw);
+    if (!parsed.ok)
+      throw new InvalidArgumentError(
+        `${flag}: ${escapeControl(parsed.problem)}; expected ${parsed.expected}`,
+      );
+    return parsed.value;
   };
 }
 
