@@ -15,7 +15,7 @@ import { createLogger } from "../core/logging.ts";
 import { runChunker } from "../ingestion/chunker.ts";
 import { describeSource } from "../ingestion/input.ts";
 import { inspectFile } from "../ingestion/inspect.ts";
-import { DEFAULT_DUPLICATE_WINDOW } from "../ingestion/rows.ts";
+import { DEFAULT_DUPLICATE_WINDOW, rowLimits } from "../ingestion/rows.ts";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -75,6 +75,7 @@ const ingestReadingSide = () =>
         map: undefined,
         partitions: 6,
         mode: "messages",
+        limits: rowLimits(),
       },
       new Int32Array(new SharedArrayBuffer(4)),
       new Float64Array(new SharedArrayBuffer(24)),

@@ -1,9 +1,11 @@
 import type { Command } from "commander";
-import { action, ExitCode, positiveInt, withExamples } from "../core/cli/index.ts";
+import { action, config, ExitCode, positiveInt, withExamples } from "../core/cli/index.ts";
 import { Progress } from "../core/progress.ts";
+import { escapeControl } from "../core/redact.ts";
 import { count, num } from "../core/text.ts";
 import { describeSource } from "./input.ts";
 import { type FileProfile, inspectFile, profileJson } from "./inspect.ts";
+import { rowLimits } from "./rows.ts";
 
 const share = (part: number, whole: number) => (whole === 0 ? "-" : `${((100 * part) / whole).toFixed(1)}%`);
 
@@ -72,12 +74,13 @@ export function registerInspect(program: Command): void {
       for (const file of files) {
         const source = describeSource(file);
         const bar = new Progress({
-          label: `inspect ${source.name}`,
+          label: `inspect ${escapeControl(source.name)}`,
           ...(source.size !== undefined ? { totalBytes: source.size } : {}),
         });
         const profile = await inspectFile(file, {
           ...(opts.map !== undefined ? { map: opts.map } : {}),
           ...(opts.examples !== undefined ? { examples: opts.examples } : {}),
+          limits: rowLimits(config().ingest),
           onProgress: (rows, bytes) => bar.update({ done: rows, bytes }),
         });
         bar.done();

@@ -3,7 +3,7 @@ import type { RejectedRow } from "../core/schema/events.ts";
 import { CsvParser, type CsvRecord } from "./csv-parser.ts";
 import { type ColumnMap, parseMapOption, ROW_FIELDS, resolveHeader } from "./header.ts";
 import { describeSource, openText } from "./input.ts";
-import { DEFAULT_DUPLICATE_WINDOW, type RowCounts, RowValidator } from "./rows.ts";
+import { DEFAULT_DUPLICATE_WINDOW, type RowCounts, type RowLimits, RowValidator, rowLimits } from "./rows.ts";
 
 /**
  * `capline inspect`: the data-quality profile of an input, without sending anything. The rows go
@@ -22,6 +22,8 @@ export interface InspectOptions {
   duplicateWindow?: number;
   /** Called every so often with the rows and bytes read (the progress bar). */
   onProgress?: (rows: number, bytes: number) => void;
+  /** The row bounds in force (INGEST_*), as for ingest. @defaultValue rowLimits() */
+  limits?: RowLimits;
 }
 
 export interface RejectExample {
@@ -67,7 +69,8 @@ export async function inspectFile(path: string, options: InspectOptions = {}): P
   const started = performance.now();
   const source = describeSource(path);
   const text = openText(source);
-  const parser = new CsvParser();
+  const limits = options.limits ?? rowLimits();
+  const parser = new CsvParser(limits.maxLineChars);
   const map = options.map === undefined ? undefined : parseMapOption(options.map);
   const keep = options.examples ?? 3;
   let header: string[] | undefined;
@@ -102,7 +105,14 @@ export async function inspectFile(path: string, options: InspectOptions = {}): P
       header = record.fields;
       columns = resolveHeader(record.fields, source.name, map);
       parser.setExpectedFields(columns.columns);
-      validator = new RowValidator(columns, source.name, options.duplicateWindow ?? DEFAULT_DUPLICATE_WINDOW);
+      validator = new RowValidator(
+        columns,
+        source.name,
+        options.duplicateWindow ?? DEFAULT_DUPLICATE_WINDOW,
+        limits,
+      );
+      // Rows are checked for invalid UTF-8 and NUL only once the decoder has seen any (as ingest).
+      validator.checkCharacters = text.suspect();
       return;
     }
     const outcome = validator.process(record);
@@ -127,6 +137,7 @@ export async function inspectFile(path: string, options: InspectOptions = {}): P
       const piece = at === 0 && chunk.length <= PIECE_CHARS ? chunk : chunk.slice(at, at + PIECE_CHARS);
       for (const record of parser.push(piece)) onRecord(record);
     }
+    if (validator && !validator.checkCharacters && text.suspect()) validator.checkCharacters = true;
     const now = performance.now();
     if (options.onProgress && now - lastReport > 200) {
       lastReport = now;
