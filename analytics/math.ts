@@ -144,6 +144,32 @@ export interface HourlyCell {
   revenue: number;
 }
 
+/** One (weekday, hour) cell as Elasticsearch sums it: `day_of_week` 1 = Monday … 7 = Sunday. */
+export interface CellBucket {
+  day_of_week: number;
+  hour_of_day: number;
+  views: number;
+  carts: number;
+  removes: number;
+  purchases: number;
+  revenue: number;
+}
+
+/** Lays (weekday, hour) sums out as all 168 cells, Monday 00h first. */
+export function foldCells(buckets: readonly CellBucket[]): HourlyCell[] {
+  return foldHourly(
+    buckets.map((b) => ({
+      // Any hour with that weekday and hour of day: 1970-01-05 was a Monday.
+      ms: Date.UTC(1970, 0, 4 + b.day_of_week, b.hour_of_day),
+      views: b.views,
+      carts: b.carts,
+      removes: b.removes,
+      purchases: b.purchases,
+      revenue: b.revenue,
+    })),
+  );
+}
+
 /** Folds hourly buckets into 7 × 24 cells (UTC), all 168 present, Monday 00h first. */
 export function foldHourly(buckets: readonly HourBucket[]): HourlyCell[] {
   const cells: HourlyCell[] = [];

@@ -196,6 +196,11 @@ const RANGES: Array<Pick<Case, "label" | "flags" | "range">> = [
     flags: { from: "2019-10-04 06:00", to: "2019-10-11T20:00:00+02:00" },
     range: { from: utc("2019-10-04T06:00:00Z"), to: utc("2019-10-11T18:00:00Z") },
   },
+  {
+    label: "Oct 6 10:00 .. 15:00 (inside one day: products from state.hours only)",
+    flags: { from: "2019-10-06 10:00", to: "2019-10-06 15:00" },
+    range: { from: utc("2019-10-06T10:00:00Z"), to: utc("2019-10-06T15:00:00Z") },
+  },
 ];
 
 function cases(withFilters: boolean): Case[] {

@@ -84,6 +84,65 @@ export class ReportSource {
     }
   }
 
+  /**
+   * Every document matching `query`, in `sort` order, page by page: a point in time (one consistent
+   * view of the index, whatever is written meanwhile) walked with `search_after`, so there is no
+   * 10,000-hit window and memory is one page. `sort` must end with a unique field (a tiebreaker).
+   */
+  async *scan(
+    index: IndexName,
+    body: {
+      query: Query;
+      sort: Array<Record<string, unknown>>;
+      _source?: string[] | false;
+      fields?: unknown[];
+    },
+    what: string,
+    pageSize = 1000,
+  ): AsyncGenerator<Json[]> {
+    const open = async () => {
+      const started = performance.now();
+      this.queries++;
+      try {
+        return (await this.es.openPointInTime({ index: this.alias(index), keep_alive: "2m" })).id;
+      } catch (error) {
+        throw this.translate(error, index, what);
+      } finally {
+        this.esMs += performance.now() - started;
+      }
+    };
+    let pit = await open();
+    let after: unknown[] | undefined;
+    try {
+      for (;;) {
+        const started = performance.now();
+        this.queries++;
+        let answer: Json;
+        try {
+          answer = await this.es.search({
+            pit: { id: pit, keep_alive: "2m" },
+            size: pageSize,
+            track_total_hits: false,
+            ...body,
+            ...(after ? { search_after: after } : {}),
+          } as never);
+        } catch (error) {
+          throw this.translate(error, index, what);
+        } finally {
+          this.esMs += performance.now() - started;
+        }
+        pit = answer.pit_id ?? pit;
+        const hits = (answer.hits?.hits ?? []) as Json[];
+        if (hits.length === 0) return;
+        yield hits;
+        if (hits.length < pageSize) return;
+        after = hits[hits.length - 1]?.sort;
+      }
+    } finally {
+      await this.es.closePointInTime({ id: pit }).catch(() => undefined);
+    }
+  }
+
   private translate(error: unknown, index: IndexName, what: string): CaplineError {
     if (isNetwork(error))
       return new ServiceUnavailableError("Elasticsearch", this.url, `${what}: ${describeError(error)}`, {
@@ -139,7 +198,10 @@ export function timeRange(field: string, p: Pick<ReportParams, "from" | "to">): 
   return [{ range: { [field]: range } }];
 }
 
-/** Which sales index answers: daily when the bounds are whole UTC days, else hourly. */
+/**
+ * Which sales index answers the dimensions all | category | brand: daily when the bounds are whole
+ * UTC days, else hourly. Products are daily only (index contract v2): analytics/product-range.ts.
+ */
 export function salesIndex(p: ReportParams, needHourly = false): "sales-daily" | "sales-hourly" {
   return needHourly || !dayAligned(p) ? "sales-hourly" : "sales-daily";
 }

@@ -5,18 +5,11 @@ import { CORE_MIGRATION_VERSION, type SavedObject, TYPE_MIGRATION_VERSIONS } fro
 
 /**
  * Kibana data views over capline's aliases. Each is typed against the index definition it reads,
- * so a time field or a runtime field's source is checked against the mappings when generated.
+ * so a time field is checked against the mappings when generated. No data view has runtime fields:
+ * they run a script in Elasticsearch for every document, and the local Elasticsearch has no
+ * scripting module; what a panel needs is indexed instead (`hour_of_day`, `day_of_week` of the
+ * sales aggregates, index contract v2).
  */
-
-/** Field types a data-view runtime field may have (Kibana 8.x runtime field types, scalar ones). */
-export const RUNTIME_FIELD_TYPES = ["keyword", "long", "double", "date", "boolean", "ip"] as const;
-export type RuntimeFieldType = (typeof RUNTIME_FIELD_TYPES)[number];
-
-export interface RuntimeField {
-  type: RuntimeFieldType;
-  /** Painless; fields it reads are written `doc['field']`, which the validator checks. */
-  script: string;
-}
 
 export interface DataViewDef {
   /** Saved-object id, also what dashboards reference. */
@@ -25,7 +18,6 @@ export interface DataViewDef {
   /** Name shown in Kibana's data view picker. */
   name: string;
   timeField: string;
-  runtimeFields?: Record<string, RuntimeField>;
   /** Field formatters, as Kibana stores them in fieldFormatMap. */
   formats?: Record<string, { id: string; params?: Record<string, unknown> }>;
 }
@@ -46,19 +38,6 @@ export function dataViewIds(prefix: string) {
 
 export function dataViewDefs(prefix: string): DataViewDef[] {
   const ids = dataViewIds(prefix);
-  // Hour and weekday of the (UTC) bucket, for the hour × weekday heatmap. Computed at query time
-  // from `bucket`, so the index needs no extra field. The weekday carries its number so that
-  // sorting the labels alphabetically gives Monday..Sunday.
-  const guard = "if (doc['bucket'].size() == 0) { return; }";
-  const hourly: Record<string, RuntimeField> = {
-    hour_of_day: { type: "long", script: `${guard} emit(doc['bucket'].value.getHour());` },
-    day_of_week: {
-      type: "keyword",
-      script:
-        `${guard} String[] days = new String[] {'1 Mon', '2 Tue', '3 Wed', '4 Thu', '5 Fri', '6 Sat', '7 Sun'}; ` +
-        "emit(days[doc['bucket'].value.getDayOfWeekEnum().getValue() - 1]);",
-    },
-  };
   const salesFormats = { revenue: money };
   return [
     {
@@ -87,7 +66,6 @@ export function dataViewDefs(prefix: string): DataViewDef[] {
       index: "sales-hourly",
       name: "capline sales per hour",
       timeField: "bucket",
-      runtimeFields: hourly,
       formats: salesFormats,
     },
     { id: ids.ops, index: "ops", name: "capline pipeline operations", timeField: "@timestamp" },
@@ -96,10 +74,6 @@ export function dataViewDefs(prefix: string): DataViewDef[] {
 
 /** The saved object, with the JSON-in-a-string attributes Kibana stores. */
 export function dataViewObject(prefix: string, def: DataViewDef): SavedObject {
-  const runtimeFieldMap: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(def.runtimeFields ?? {})) {
-    runtimeFieldMap[name] = { type: field.type, script: { source: field.script } };
-  }
   return {
     attributes: {
       allowNoIndex: true,
@@ -107,7 +81,7 @@ export function dataViewObject(prefix: string, def: DataViewDef): SavedObject {
       fieldFormatMap: JSON.stringify(def.formats ?? {}),
       fields: "[]",
       name: def.name,
-      runtimeFieldMap: JSON.stringify(runtimeFieldMap),
+      runtimeFieldMap: "{}",
       sourceFilters: "[]",
       timeFieldName: def.timeField,
       title: aliasName(prefix, def.index),
@@ -138,11 +112,9 @@ export function isNumeric(type: string): boolean {
   return NUMERIC.has(type);
 }
 
-/** Mapping fields plus runtime fields of a data view: field → Elasticsearch type. */
-export function dataViewFields(def: DataViewDef): Map<string, FieldType | RuntimeFieldType> {
-  const fields = new Map<string, FieldType | RuntimeFieldType>(fieldTypes(def.index));
-  for (const [name, field] of Object.entries(def.runtimeFields ?? {})) fields.set(name, field.type);
-  return fields;
+/** The fields of a data view (its index's mapping): field → Elasticsearch type. */
+export function dataViewFields(def: Pick<DataViewDef, "index">): Map<string, FieldType> {
+  return new Map(fieldTypes(def.index));
 }
 
 /** The Lens data type of a field (what a terms column reports). */

@@ -1,13 +1,5 @@
 import { INDEX_NAMES, type IndexName } from "../core/schema/indices.ts";
-import {
-  type DataViewDef,
-  dataViewFields,
-  isNumeric,
-  lensKind,
-  RUNTIME_FIELD_TYPES,
-  type RuntimeField,
-  type RuntimeFieldType,
-} from "./data-views.ts";
+import { dataViewFields, isNumeric, lensKind } from "./data-views.ts";
 import { RECORDS_FIELD } from "./lens.ts";
 import { compareVersions, SEMVER, TYPE_MIGRATION_VERSIONS } from "./saved-objects.ts";
 
@@ -85,11 +77,6 @@ export function kqlFields(query: string): string[] {
     if (m[1]) out.push(m[1]);
   }
   return out;
-}
-
-/** Fields a Painless script reads through `doc['name']` / `doc["name"]`. */
-export function scriptFields(source: string): string[] {
-  return [...source.matchAll(/doc\[\s*['"]([^'"]+)['"]\s*\]/g)].flatMap((m) => (m[1] ? [m[1]] : []));
 }
 
 /** Which field types an operation accepts (Lens' rules, narrowed to capline's field types). */
@@ -347,7 +334,7 @@ function parseJsonAttribute(
   }
 }
 
-/** Checks a data view and returns its fields (mapping + runtime), or undefined when unusable. */
+/** Checks a data view and returns its fields (its mapping), or undefined when unusable. */
 function checkDataView(o: RawObject, ref: ObjectRef, problems: Problem[]): Fields | undefined {
   const title = str(o.attributes.title);
   if (!title) {
@@ -362,47 +349,20 @@ function checkDataView(o: RawObject, ref: ObjectRef, problems: Problem[]): Field
     });
     return undefined;
   }
-  const runtime: Record<string, RuntimeField> = {};
+  // Runtime fields run a script per document at query time: refused, since the local
+  // Elasticsearch cannot run scripts (docs/kibana.md); index the field instead.
   const runtimeMap = parseJsonAttribute(o, ref, "runtimeFieldMap", problems, false);
-  const mapped = dataViewFields({ id: o.id, index, name: "", timeField: "" } satisfies DataViewDef);
-  if (runtimeMap !== undefined) {
-    if (!isObject(runtimeMap)) {
-      problems.push({ object: ref, message: "attributes.runtimeFieldMap must hold a JSON object" });
-    } else {
-      for (const [name, def] of Object.entries(runtimeMap)) {
-        const type = isObject(def) ? str(def.type) : undefined;
-        const source = isObject(def) && isObject(def.script) ? str(def.script.source) : undefined;
-        if (!type || !(RUNTIME_FIELD_TYPES as readonly string[]).includes(type)) {
-          problems.push({
-            object: ref,
-            path: `runtime field "${name}"`,
-            message: `type ${JSON.stringify(type)} is not one of ${RUNTIME_FIELD_TYPES.join(", ")}`,
-          });
-          continue;
-        }
-        if (!source) {
-          problems.push({
-            object: ref,
-            path: `runtime field "${name}"`,
-            message: "script.source is missing",
-          });
-          continue;
-        }
-        for (const field of scriptFields(source)) {
-          const fieldType = mapped.get(field);
-          if (!fieldType || fieldType === "object") {
-            problems.push({
-              object: ref,
-              path: `runtime field "${name}"`,
-              message: `script reads doc['${field}'], which is not a value field of ${index}`,
-            });
-          }
-        }
-        runtime[name] = { type: type as RuntimeFieldType, script: source };
-      }
-    }
-  }
-  const fields: Fields = dataViewFields({ id: o.id, index, name: "", timeField: "", runtimeFields: runtime });
+  if (runtimeMap !== undefined && !isObject(runtimeMap))
+    problems.push({ object: ref, message: "attributes.runtimeFieldMap must hold a JSON object" });
+  else if (isObject(runtimeMap))
+    for (const name of Object.keys(runtimeMap))
+      problems.push({
+        object: ref,
+        path: `runtime field "${name}"`,
+        message:
+          "capline's data views have no runtime fields (a script per document; the local Elasticsearch has no scripting): index the field in core/schema/indices.ts instead",
+      });
+  const fields: Fields = dataViewFields({ index });
 
   const timeField = o.attributes.timeFieldName;
   if (timeField !== undefined) {
@@ -410,7 +370,7 @@ function checkDataView(o: RawObject, ref: ObjectRef, problems: Problem[]): Field
     if (typeof timeField !== "string" || type === undefined) {
       problems.push({
         object: ref,
-        message: `time field ${JSON.stringify(timeField)} is not a field of ${index} (mapping or runtime)`,
+        message: `time field ${JSON.stringify(timeField)} is not a field of ${index}`,
       });
     } else if (type !== "date") {
       problems.push({ object: ref, message: `time field "${timeField}" is ${type}, not a date` });
@@ -745,7 +705,7 @@ function checkColumn(
   if (!fields) return; // the layer's data view is already reported
   const type = fields.get(field);
   if (type === undefined) {
-    fail(`field "${field}" does not exist in the data view's mappings or runtime fields`);
+    fail(`field "${field}" does not exist in the data view's mapping`);
     return;
   }
   if (!opAccepts(op, type)) {

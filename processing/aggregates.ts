@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { type CaplineEvent, UNKNOWN_KEY } from "../core/schema/events.ts";
 import type { Dimension } from "../core/schema/indices.ts";
 import { fromCents, toCents } from "./profiles.ts";
-import { dayBucket, hourBucket, toMillis } from "./time.ts";
+import { dayBucket, hourBucket, hourOfDay, isoWeekday, toMillis } from "./time.ts";
 import { addTotal } from "./totals.ts";
 import { advance, type OffsetRange, shouldApply, type Watermarks } from "./watermark.ts";
 
@@ -10,6 +10,12 @@ import { advance, type OffsetRange, shouldApply, type Watermarks } from "./water
  * Sales aggregates: one document per (bucket, dimension, key) in `sales-daily` and
  * `sales-hourly`. Every partition touches the same documents (the `all` key of a day, a popular
  * category), so each document keeps a watermark per partition.
+ *
+ * Index contract v2 (docs/decisions.md): `sales-hourly` has no `product` dimension (it was nearly
+ * one document per event); a daily product document keeps its 24 hourly counts in `state.hours`
+ * instead, so a range that is not made of whole days is still answered exactly. Every document
+ * carries `day_of_week` (and hourly ones `hour_of_day`) of its UTC bucket, indexed, so the hour ×
+ * weekday views need no script.
  */
 
 export type Granularity = "daily" | "hourly";
@@ -22,17 +28,27 @@ export interface SalesCounts {
   revenueCents: number;
 }
 
+/** One hour of a daily product document: `[views, carts, removes, purchases, revenue_cents]`. */
+export type HourCounts = [number, number, number, number, number];
+/** Hour of day (UTC, `"0"`..`"23"`) → counts; hours without events are absent. */
+export type HourlyCounts = Record<string, HourCounts>;
+
 export interface SalesDelta extends SalesCounts {
   /** The document id: deterministic, so re-applying a range addresses the same document. */
   id: string;
   bucket: string;
+  granularity: Granularity;
   dimension: Dimension;
   key: string;
+  /** Daily product documents only. */
+  hours?: HourlyCounts;
 }
 
 export interface SalesState {
   wm: Watermarks;
   revenue_cents: number;
+  /** Daily product documents only. */
+  hours?: HourlyCounts;
 }
 
 export interface SalesDocument {
@@ -44,6 +60,10 @@ export interface SalesDocument {
   removes: number;
   purchases: number;
   revenue: number;
+  /** 1 = Monday … 7 = Sunday, of the UTC bucket. */
+  day_of_week: number;
+  /** 0–23, of the UTC bucket; hourly documents only. */
+  hour_of_day?: number;
   updated_at: string;
   state: SalesState;
 }
@@ -57,7 +77,7 @@ export function salesDocId(bucket: string, dimension: Dimension, key: string): s
   return `${bucket}|${dimension}|sha256:${createHash("sha256").update(key).digest("hex")}`;
 }
 
-/** The (dimension, key) pairs an event counts under. */
+/** The (dimension, key) pairs an event counts under; `product` (last) only in the daily aggregates. */
 export function dimensionKeys(e: CaplineEvent): Array<[Dimension, string]> {
   return [
     ["all", "all"],
@@ -71,6 +91,7 @@ export function dimensionKeys(e: CaplineEvent): Array<[Dimension, string]> {
 export interface SalesGroup<E> {
   id: string;
   bucket: string;
+  granularity: Granularity;
   dimension: Dimension;
   key: string;
   items: E[];
@@ -82,15 +103,18 @@ export function groupSales<E>(
   granularity: Granularity,
 ): Map<string, SalesGroup<E>> {
   const bucketOf = granularity === "daily" ? dayBucket : hourBucket;
+  const dimensions = granularity === "daily" ? 4 : 3;
   const out = new Map<string, SalesGroup<E>>();
   for (const item of items) {
     const e = eventOf(item);
     const bucket = bucketOf(toMillis(e.event_time));
-    for (const [dimension, key] of dimensionKeys(e)) {
+    const keys = dimensionKeys(e);
+    for (let i = 0; i < dimensions; i++) {
+      const [dimension, key] = keys[i] as [Dimension, string];
       const id = salesDocId(bucket, dimension, key);
       const group = out.get(id);
       if (group) group.items.push(item);
-      else out.set(id, { id, bucket, dimension, key, items: [item] });
+      else out.set(id, { id, bucket, granularity, dimension, key, items: [item] });
     }
   }
   return out;
@@ -104,6 +128,7 @@ export function salesDelta(
   const d: SalesDelta = {
     id: group.id,
     bucket: group.bucket,
+    granularity: group.granularity,
     dimension: group.dimension,
     key: group.key,
     views: 0,
@@ -113,7 +138,33 @@ export function salesDelta(
     revenueCents: 0,
   };
   for (const e of events) addEvent(d, e);
+  if (group.dimension === "product") {
+    const hours: HourlyCounts = {};
+    for (const e of events) {
+      const h = String(hourOfDay(toMillis(e.event_time)));
+      const c = hours[h] ?? [0, 0, 0, 0, 0];
+      hours[h] = c;
+      if (e.event_type === "view") c[0]++;
+      else if (e.event_type === "cart") c[1]++;
+      else if (e.event_type === "remove_from_cart") c[2]++;
+      else if (e.event_type === "purchase") {
+        c[3]++;
+        c[4] += toCents(e.price);
+      }
+    }
+    d.hours = hours;
+  }
   return d;
+}
+
+/** `current` plus `delta`, hour by hour. */
+export function addHours(current: HourlyCounts | undefined, delta: HourlyCounts): HourlyCounts {
+  const out: HourlyCounts = { ...current };
+  for (const [h, c] of Object.entries(delta)) {
+    const was = out[h];
+    out[h] = was ? [was[0] + c[0], was[1] + c[1], was[2] + c[2], was[3] + c[3], was[4] + c[4]] : c;
+  }
+  return out;
 }
 
 export function salesDeltas(
@@ -153,6 +204,7 @@ export function mergeSales(
 ): SalesDocument | null {
   if (current && !shouldApply(current.state.wm, range)) return null;
   const revenueCents = addTotal("revenue_cents", current?.state.revenue_cents, delta.revenueCents);
+  const bucketMs = toMillis(delta.bucket);
   return {
     bucket: delta.bucket,
     dimension: delta.dimension,
@@ -162,7 +214,13 @@ export function mergeSales(
     removes: (current?.removes ?? 0) + delta.removes,
     purchases: (current?.purchases ?? 0) + delta.purchases,
     revenue: fromCents(revenueCents),
+    day_of_week: isoWeekday(bucketMs),
+    ...(delta.granularity === "hourly" ? { hour_of_day: hourOfDay(bucketMs) } : {}),
     updated_at: now.toISOString(),
-    state: { wm: advance(current?.state.wm, range), revenue_cents: revenueCents },
+    state: {
+      wm: advance(current?.state.wm, range),
+      revenue_cents: revenueCents,
+      ...(delta.hours ? { hours: addHours(current?.state.hours, delta.hours) } : {}),
+    },
   };
 }

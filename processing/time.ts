@@ -60,6 +60,17 @@ export function hourBucket(ms: number): string {
   return hourStart(Math.floor(ms / MS_PER_HOUR));
 }
 
+/** Hour of the UTC day, 0–23. */
+export function hourOfDay(ms: number): number {
+  return ((Math.floor(ms / MS_PER_HOUR) % 24) + 24) % 24;
+}
+
+/** ISO weekday of the UTC day: 1 = Monday … 7 = Sunday. */
+export function isoWeekday(ms: number): number {
+  // Day 0 (1970-01-01) was a Thursday (4).
+  return ((((Math.floor(ms / MS_PER_DAY) + 3) % 7) + 7) % 7) + 1;
+}
+
 /** `YYYY-MM-DD` of the Monday (UTC) of the ISO week that contains `ms`. */
 export function isoWeekMonday(ms: number): string {
   const day = Math.floor(ms / MS_PER_DAY);

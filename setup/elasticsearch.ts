@@ -1,9 +1,21 @@
 import { type Client, errors } from "@elastic/elasticsearch";
 import type { Config } from "../core/config/index.ts";
 import { aliasName, concreteIndexName, indexTemplatePattern } from "../core/names.ts";
-import { INDEX_NAMES, type IndexName, MAPPING_VERSION, mappingFor } from "../core/schema/indices.ts";
-import { describeDifference, diffMappings, type MappingLike } from "./mapping-diff.ts";
+import {
+  INDEX_NAMES,
+  type IndexName,
+  MAPPING_VERSION,
+  mappingFor,
+  SALES_V2_FIELDS,
+} from "../core/schema/indices.ts";
+import {
+  describeDifference,
+  diffMappings,
+  type MappingDifference,
+  type MappingLike,
+} from "./mapping-diff.ts";
 import type { SetupItem } from "./report.ts";
+import { migrateSalesDocuments, onlyV2FieldsMissing } from "./sales-v2.ts";
 
 /**
  * Index templates, indices and aliases of capline. Layout, per index name (`profiles`...):
@@ -65,6 +77,12 @@ export function templateBody(prefix: string, name: IndexName, settings: IndexSet
 
 type FlatSettings = Record<string, unknown>;
 
+/** A sales index or template of version 1 (index contract v2 adds fields only): what to add. */
+function v2Upgrade(name: IndexName, mapping: MappingDifference[]): string[] | undefined {
+  if (name !== "sales-daily" && name !== "sales-hourly") return undefined;
+  return onlyV2FieldsMissing(name, mapping) ? Object.keys(SALES_V2_FIELDS[name]) : undefined;
+}
+
 function settingDifferences(settings: FlatSettings | undefined, wanted: IndexSettings): string[] {
   const out: string[] = [];
   const shards = settings?.["index.number_of_shards"];
@@ -105,17 +123,27 @@ async function ensureTemplate(
   if (found.priority !== body.priority)
     differences.push(`priority: expected ${body.priority}, found ${found.priority ?? "(unset)"}`);
   differences.push(...settingDifferences(found.template?.settings as FlatSettings | undefined, settings));
-  differences.push(
-    ...diffMappings(
-      body.template.mappings as MappingLike,
-      (found.template?.mappings ?? {}) as MappingLike,
-    ).map((d) => `mappings.${describeDifference(d)}`),
+  const mappingDifferences = diffMappings(
+    body.template.mappings as MappingLike,
+    (found.template?.mappings ?? {}) as MappingLike,
   );
+  const upgrade = v2Upgrade(name, mappingDifferences);
+  if (upgrade === undefined)
+    differences.push(...mappingDifferences.map((d) => `mappings.${describeDifference(d)}`));
   const aliases = Object.keys(found.template?.aliases ?? {}).sort();
   const wantedAliases = Object.keys(body.template.aliases);
   if (aliases.join(",") !== wantedAliases.join(","))
     differences.push(`aliases: expected ${wantedAliases.join(",")}, found ${aliases.join(",") || "(none)"}`);
   if (differences.length) return { ...base, status: "differs", differences };
+  if (upgrade !== undefined) {
+    await es.indices.putIndexTemplate({ name: tname, ...body });
+    return {
+      ...base,
+      status: "migrated",
+      differences,
+      detail: `index contract v2: added ${upgrade.join(", ")}`,
+    };
+  }
   // Only the refresh interval is off (ELASTICSEARCH_REFRESH_INTERVAL changed): a dynamic setting,
   // brought in line rather than reported as a conflict.
   const refresh = refreshDifference(found.template?.settings as FlatSettings | undefined, settings);
@@ -203,10 +231,25 @@ async function ensureIndex(
     ];
   }
 
+  const mappingDifferences = diffMappings(mappingFor(name) as MappingLike, index.mappings ?? {});
+  const upgrade = v2Upgrade(name, mappingDifferences);
   const differences = [
     ...settingDifferences(index.settings, settings),
-    ...diffMappings(mappingFor(name) as MappingLike, index.mappings ?? {}).map(describeDifference),
+    ...(upgrade === undefined ? mappingDifferences.map(describeDifference) : []),
   ];
+  // A version-1 sales index: the v2 fields are added to its mapping in place (adding fields is
+  // what a mapping update allows); ensureIndices then moves its documents.
+  const added =
+    upgrade !== undefined && differences.length === 0
+      ? await es.indices
+          .putMapping({
+            index: concrete,
+            properties: Object.fromEntries(upgrade.map((f) => [f, mappingFor(name).properties[f]])) as never,
+          })
+          .then(() => upgrade)
+      : undefined;
+  if (upgrade !== undefined && added === undefined)
+    differences.push(...mappingDifferences.map(describeDifference));
   const refresh = refreshDifference(index.settings, settings);
   if (refresh !== undefined)
     await es.indices.putSettings({
@@ -216,10 +259,15 @@ async function ensureIndex(
   const items: SetupItem[] = [
     {
       ...indexBase,
-      status: differences.length ? "differs" : "unchanged",
+      status: differences.length ? "differs" : added ? "migrated" : "unchanged",
       differences,
-      ...(refresh !== undefined
-        ? { detail: `refresh_interval ${refresh} → ${settings.refreshInterval}` }
+      ...(refresh !== undefined || added
+        ? {
+            detail: [
+              ...(added ? [`index contract v2: added ${added.join(", ")} to the mapping`] : []),
+              ...(refresh !== undefined ? [`refresh_interval ${refresh} → ${settings.refreshInterval}`] : []),
+            ].join("; "),
+          }
         : {}),
     },
   ];
@@ -251,6 +299,29 @@ export async function ensureIndices(
   for (const name of INDEX_NAMES) {
     items.push(await ensureTemplate(es, prefix, name, settings));
     items.push(...(await ensureIndex(es, prefix, name, settings)));
+  }
+  // Index contract v2: move the documents of a version-1 installation, once both sales indices
+  // have the v2 mapping (never when one of them differs otherwise).
+  const sales = items.filter(
+    (i) =>
+      i.kind === "index" &&
+      (i.name === concreteIndexName(prefix, "sales-daily") ||
+        i.name === concreteIndexName(prefix, "sales-hourly")),
+  );
+  if (sales.length === 2 && sales.every((i) => i.status !== "differs")) {
+    const moved = await migrateSalesDocuments(es, prefix);
+    const hourlyItem = sales[1] as SetupItem;
+    if (moved.orphans > 0) {
+      hourlyItem.status = "differs";
+      hourlyItem.differences.push(
+        `index contract v2: ${moved.orphans} hourly product document(s) have no daily document to fold into; ` +
+          "left in place (rebuild with `capline reset` and a replay)",
+      );
+    } else if (moved.folded + moved.filled > 0) {
+      hourlyItem.status = "migrated";
+      const what = `index contract v2: ${moved.folded} hourly product document(s) folded into the daily ones' state.hours and deleted, ${moved.filled} document(s) given day_of_week/hour_of_day`;
+      hourlyItem.detail = hourlyItem.detail ? `${hourlyItem.detail}; ${what}` : what;
+    }
   }
   return items;
 }

@@ -17,7 +17,7 @@ const item = (status: SetupItem["status"], name: string, differences: string[] =
 describe("setup report", () => {
   it("counts statuses and says ok only without differences", () => {
     const report = summarize([item("created", "a"), item("unchanged", "b"), item("unchanged", "c")]);
-    expect(report.counts).toEqual({ created: 1, unchanged: 2, differs: 0 });
+    expect(report.counts).toEqual({ created: 1, unchanged: 2, migrated: 0, differs: 0 });
     expect(report.ok).toBe(true);
     expect(report.changed).toBe(true);
     expect(summarize([item("differs", "a", ["x"])]).ok).toBe(false);

@@ -5,7 +5,8 @@ import { count, num } from "../core/text.ts";
  */
 
 export type Store = "Kafka" | "Elasticsearch" | "MinIO" | "HDFS" | "Redis";
-export type ItemStatus = "created" | "unchanged" | "differs";
+/** `migrated`: brought up to the current contract in place (index contract v2 of the sales indices). */
+export type ItemStatus = "created" | "unchanged" | "migrated" | "differs";
 export type ItemKind = "topic" | "index-template" | "index" | "alias" | "bucket" | "hdfs-root";
 
 export interface SetupItem {
@@ -29,12 +30,12 @@ export interface SetupReport {
 }
 
 export function summarize(items: SetupItem[]): SetupReport {
-  const counts: Record<ItemStatus, number> = { created: 0, unchanged: 0, differs: 0 };
+  const counts: Record<ItemStatus, number> = { created: 0, unchanged: 0, migrated: 0, differs: 0 };
   for (const item of items) counts[item.status] += 1;
-  return { ok: counts.differs === 0, changed: counts.created > 0, counts, items };
+  return { ok: counts.differs === 0, changed: counts.created + counts.migrated > 0, counts, items };
 }
 
-const MARK: Record<ItemStatus, string> = { created: "+", unchanged: "=", differs: "!" };
+const MARK: Record<ItemStatus, string> = { created: "+", unchanged: "=", migrated: "~", differs: "!" };
 
 /** Rows of cells as lines, each column padded to its widest cell (the last one left as is). */
 export function table(rows: string[][]): string[] {
@@ -65,7 +66,7 @@ export function renderSetupReport(report: SetupReport): string {
     lines.push(rendered[i] ?? "");
     for (const d of item.differences) lines.push(`      - ${d}`);
   });
-  const { created, unchanged, differs } = report.counts;
+  const { created, unchanged, migrated, differs } = report.counts;
   lines.push("");
   if (differs > 0)
     lines.push(
@@ -73,11 +74,11 @@ export function renderSetupReport(report: SetupReport): string {
         "Fix them by hand, or change the configuration to match; an index can also be rebuilt empty with " +
         "the expected mapping by `capline reset` (which deletes all pipeline data).",
     );
-  else if (created === 0)
+  else if (created === 0 && migrated === 0)
     lines.push(`Everything was in place already (${count(unchanged, "item")}); nothing changed.`);
   else
     lines.push(
-      `Created ${count(created, "item")}; ${num(unchanged)} ${unchanged === 1 ? "was" : "were"} in place already.`,
+      `Created ${count(created, "item")}${migrated > 0 ? `, migrated ${num(migrated)} in place` : ""}; ${num(unchanged)} ${unchanged === 1 ? "was" : "were"} in place already.`,
     );
   return lines.join("\n");
 }

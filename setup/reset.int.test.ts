@@ -234,7 +234,7 @@ describe("capline reset", () => {
     });
     expect(described.resources[0]?.configEntries[0]?.configValue).toBe("compact");
     const again = await runSetup(services, setupTargets(config));
-    expect(again.counts).toEqual({ created: 0, unchanged: 16, differs: 0 });
+    expect(again.counts).toEqual({ created: 0, unchanged: 16, migrated: 0, differs: 0 });
     expect(await services.minio.bucketExists(config.minio.bucket)).toBe(true);
     expect((await services.hdfs.getFileStatus(config.hdfs.root)).type).toBe("DIRECTORY");
 

@@ -39,7 +39,7 @@ describe("capline setup", () => {
   it("creates everything on the first run, and the second run changes nothing", async () => {
     const first = await runSetup(services, setupTargets(config));
     expect(first.ok).toBe(true);
-    expect(first.counts).toEqual({ created: 16, unchanged: 0, differs: 0 });
+    expect(first.counts).toEqual({ created: 16, unchanged: 0, migrated: 0, differs: 0 });
     const byKind = (r: SetupReport, kind: string) =>
       r.items.filter((i) => i.kind === kind).map((i) => i.name);
     expect(byKind(first, "topic")).toEqual([config.kafka.topic, config.kafka.dlqTopic]);
@@ -69,7 +69,7 @@ describe("capline setup", () => {
     const second = await runSetup(services, setupTargets(config));
     expect(second.ok).toBe(true);
     expect(second.changed).toBe(false);
-    expect(second.counts).toEqual({ created: 0, unchanged: 16, differs: 0 });
+    expect(second.counts).toEqual({ created: 0, unchanged: 16, migrated: 0, differs: 0 });
     // Index uuids and creation dates, template bodies, topic partitions and leaders, the bucket's
     // creation date and the HDFS folder's id and times: all identical.
     expect(await snapshot()).toEqual(before);
@@ -107,7 +107,7 @@ describe("capline setup", () => {
     const run = await runCli(["setup", "--json"], env);
     expect(run.code).toBe(ExitCode.OK);
     const report = JSON.parse(run.stdout) as SetupReport;
-    expect(report.counts).toEqual({ created: 0, unchanged: 16, differs: 0 });
+    expect(report.counts).toEqual({ created: 0, unchanged: 16, migrated: 0, differs: 0 });
     const human = await runCli(["setup"], env);
     expect(human.code).toBe(ExitCode.OK);
     expect(human.stdout).toContain("Everything was in place already (16 items); nothing changed.");

@@ -1,12 +1,11 @@
-import { foldHourly, type HourBucket, roundCents, WEEKDAYS } from "../math.ts";
+import { type CellBucket, foldCells, roundCents, WEEKDAYS } from "../math.ts";
 import { type Json, readSums, SALES_SUMS, salesQuery } from "../source.ts";
 import { col, filterNote, oneSalesFilter, type ReportContext, type ReportOutput } from "./common.ts";
 
 /**
- * Activity by hour of day × day of week (UTC). Elasticsearch sums the hourly aggregates per
- * hour of the range (one bucket per hour: bounded by the length of the range, never by the
- * number of events or customers); Node folds those hours into the 7 × 24 grid. A range longer
- * than search.max_buckets hours (65,536 by default: about 7 years) is refused by Elasticsearch.
+ * Activity by hour of day × day of week (UTC). The hourly aggregates carry both, indexed (index
+ * contract v2), so Elasticsearch sums the 7 × 24 cells itself with two nested terms
+ * aggregations: at most 168 buckets, whatever the length of the range or the size of the data.
  */
 export async function hourly({ source, params: p }: ReportContext): Promise<ReportOutput> {
   oneSalesFilter(p, "hourly");
@@ -16,19 +15,23 @@ export async function hourly({ source, params: p }: ReportContext): Promise<Repo
       size: 0,
       query: salesQuery(p),
       aggs: {
-        hours: {
-          date_histogram: { field: "bucket", calendar_interval: "hour", time_zone: "UTC", min_doc_count: 1 },
-          aggs: SALES_SUMS,
+        hours_with_data: { cardinality: { field: "bucket", precision_threshold: 40_000 } },
+        weekdays: {
+          terms: { field: "day_of_week", size: 7 },
+          aggs: { hours: { terms: { field: "hour_of_day", size: 24 }, aggs: SALES_SUMS } },
         },
       },
     },
-    "sum activity per hour",
+    "sum activity per weekday and hour",
   );
-  const buckets: HourBucket[] = ((answer.aggregations?.hours?.buckets ?? []) as Json[]).map((b) => ({
-    ms: Number(b.key),
-    ...readSums(b),
-  }));
-  const cells = foldHourly(buckets);
+  const buckets: CellBucket[] = ((answer.aggregations?.weekdays?.buckets ?? []) as Json[]).flatMap((d) =>
+    ((d.hours?.buckets ?? []) as Json[]).map((h) => ({
+      day_of_week: Number(d.key),
+      hour_of_day: Number(h.key),
+      ...readSums(h),
+    })),
+  );
+  const cells = foldCells(buckets);
   const byHour = Array.from({ length: 24 }, (_, hour) => {
     const of = cells.filter((c) => c.hour === hour);
     return {
@@ -62,7 +65,7 @@ export async function hourly({ source, params: p }: ReportContext): Promise<Repo
   return {
     title: "Activity by hour and weekday (UTC)",
     data: {
-      hours_with_data: buckets.length,
+      hours_with_data: Number(answer.aggregations?.hours_with_data?.value ?? 0),
       by_hour: byHour,
       by_weekday: byWeekday,
       cells: cells.map((c) => ({ ...c, weekday: WEEKDAYS[c.weekday] })),

@@ -1,6 +1,16 @@
 import { ratio } from "../math.ts";
 import type { Row } from "../model.ts";
-import { type Json, readSums, SALES_SUMS, salesIndex, salesQuery } from "../source.ts";
+import type { ReportParams } from "../options.ts";
+import { rankProducts } from "../product-range.ts";
+import {
+  type Json,
+  type ReportSource,
+  readSums,
+  SALES_SUMS,
+  type SalesSums,
+  salesIndex,
+  salesQuery,
+} from "../source.ts";
 import { col, filterNote, noFilters, type ReportContext, type ReportOutput } from "./common.ts";
 
 type Board = "product" | "category" | "brand";
@@ -11,7 +21,54 @@ const NAMES: Record<Board, { report: string; title: string; label: string }> = {
   brand: { report: "brands", title: "Brands", label: "Brand" },
 };
 
-/** `products`, `categories` and `brands`: one dimension of the aggregates ranked by --sort. */
+interface Ranking {
+  totals: SalesSums;
+  distinct: number;
+  rows: Array<SalesSums & { key: string }>;
+}
+
+/** Categories and brands: one aggregation over the daily or hourly aggregates. */
+async function rankKeys(
+  source: ReportSource,
+  p: ReportParams,
+  dimension: "category" | "brand",
+): Promise<Ranking> {
+  const answer = await source.search(
+    salesIndex(p),
+    {
+      size: 0,
+      query: salesQuery(p, dimension),
+      aggs: {
+        ...SALES_SUMS,
+        // Exact up to 40,000 distinct keys (the HyperLogLog threshold), approximate beyond.
+        distinct: { cardinality: { field: "key", precision_threshold: 40_000 } },
+        keys: {
+          terms: {
+            field: "key",
+            size: p.top,
+            shard_size: Math.max(p.top * 10, 500),
+            order: [{ [p.sort]: "desc" }, { _key: "asc" }],
+          },
+          aggs: SALES_SUMS,
+        },
+      },
+    },
+    `rank ${dimension === "category" ? "categories" : "brands"}`,
+  );
+  return {
+    totals: readSums(answer.aggregations),
+    distinct: Number(answer.aggregations?.distinct?.value ?? 0),
+    rows: ((answer.aggregations?.keys?.buckets ?? []) as Json[]).map((b) => ({
+      key: String(b.key),
+      ...readSums(b),
+    })),
+  };
+}
+
+/**
+ * `products`, `categories` and `brands`: one dimension of the aggregates ranked by --sort.
+ * Products are daily only (index contract v2): analytics/product-range.ts answers any range.
+ */
 export function leaderboard(dimension: Board) {
   const names = NAMES[dimension];
   return async ({ source, params: p }: ReportContext): Promise<ReportOutput> => {
@@ -20,45 +77,24 @@ export function leaderboard(dimension: Board) {
       names.report,
       "the aggregates of one dimension do not know the others; use overview/revenue/funnel",
     );
-    const answer = await source.search(
-      salesIndex(p),
-      {
-        size: 0,
-        query: salesQuery(p, dimension),
-        aggs: {
-          ...SALES_SUMS,
-          // Exact up to 40,000 distinct keys (the HyperLogLog threshold), approximate beyond.
-          distinct: { cardinality: { field: "key", precision_threshold: 40_000 } },
-          keys: {
-            terms: {
-              field: "key",
-              size: p.top,
-              shard_size: Math.max(p.top * 10, 500),
-              order: [{ [p.sort]: "desc" }, { _key: "asc" }],
-            },
-            aggs: SALES_SUMS,
-          },
-        },
-      },
-      `rank ${names.report}`,
-    );
-    const totals = readSums(answer.aggregations);
-    const rows = ((answer.aggregations?.keys?.buckets ?? []) as Json[]).map((b, i) => {
-      const s = readSums(b);
-      return {
-        rank: i + 1,
-        key: String(b.key),
-        views: s.views,
-        carts: s.carts,
-        removes: s.removes,
-        purchases: s.purchases,
-        revenue: s.revenue,
-        conversion: ratio(s.purchases, s.views),
-        cart_rate: ratio(s.carts, s.views),
-        revenue_share: ratio(s.revenue, totals.revenue),
-      };
-    });
-    const distinct = Number(answer.aggregations?.distinct?.value ?? 0);
+    const ranking =
+      dimension === "product"
+        ? await rankProducts(source, p, p.sort, p.top)
+        : await rankKeys(source, p, dimension);
+    const totals = ranking.totals;
+    const rows = ranking.rows.map((s, i) => ({
+      rank: i + 1,
+      key: s.key,
+      views: s.views,
+      carts: s.carts,
+      removes: s.removes,
+      purchases: s.purchases,
+      revenue: s.revenue,
+      conversion: ratio(s.purchases, s.views),
+      cart_rate: ratio(s.carts, s.views),
+      revenue_share: ratio(s.revenue, totals.revenue),
+    }));
+    const distinct = ranking.distinct;
     return {
       title: `${names.title} by ${p.sort}`,
       data: { dimension, sort: p.sort, distinct_keys: distinct, total_revenue: totals.revenue, rows },

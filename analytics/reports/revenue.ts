@@ -1,7 +1,8 @@
 import { UsageError } from "../../core/errors.ts";
 import { roundCents } from "../math.ts";
 import type { Row } from "../model.ts";
-import type { RevenueBy } from "../options.ts";
+import { dayAligned, type RevenueBy } from "../options.ts";
+import { productSeries, rankProducts } from "../product-range.ts";
 import { iso, type Json, readSums, SALES_SUMS, salesIndex, salesQuery } from "../source.ts";
 import { col, filterNote, oneSalesFilter, type ReportContext, type ReportOutput } from "./common.ts";
 
@@ -99,34 +100,60 @@ export async function revenue({ source, params: p }: ReportContext): Promise<Rep
     };
   }
   const split = p.split;
-  const answer = await source.search(
-    index,
-    {
-      size: 0,
-      query: salesQuery(p, split),
-      aggs: {
-        keys: {
-          terms: {
-            field: "key",
-            size: p.top,
-            shard_size: Math.max(p.top * 10, 500),
-            order: [{ revenue: "desc" }, { _key: "asc" }],
+  let keys: Array<{ key: string; revenue: number; orders: number; byPeriod: Map<string, Point> }>;
+  if (split === "product" && (p.by === "hour" || !dayAligned(p))) {
+    // Products are daily only (index contract v2): hours come from their documents' state.hours.
+    const ranked = await rankProducts(source, p, "revenue", p.top);
+    const series = await productSeries(
+      source,
+      p,
+      ranked.rows.map((r) => r.key),
+      p.by,
+    );
+    keys = ranked.rows.map((r) => ({
+      key: r.key,
+      revenue: r.revenue,
+      orders: r.purchases,
+      byPeriod: new Map(
+        [...(series.get(r.key) ?? [])].map(([ms, s]) => {
+          const pt = point(
+            { key: ms, purchases: { value: s.purchases }, revenue: { value: s.revenue } },
+            p.by,
+          );
+          return [pt.period, pt];
+        }),
+      ),
+    }));
+  } else {
+    const answer = await source.search(
+      salesIndex(p, p.by === "hour"),
+      {
+        size: 0,
+        query: salesQuery(p, split),
+        aggs: {
+          keys: {
+            terms: {
+              field: "key",
+              size: p.top,
+              shard_size: Math.max(p.top * 10, 500),
+              order: [{ revenue: "desc" }, { _key: "asc" }],
+            },
+            aggs: { revenue: SALES_SUMS.revenue, purchases: SALES_SUMS.purchases, over: histogram(p) },
           },
-          aggs: { revenue: SALES_SUMS.revenue, purchases: SALES_SUMS.purchases, over: histogram(p) },
         },
       },
-    },
-    `split revenue by ${split}`,
-  );
-  const keys = ((answer.aggregations?.keys?.buckets ?? []) as Json[]).map((k) => {
-    const byPeriod = new Map<string, Point>();
-    for (const b of (k.over?.buckets ?? []) as Json[]) {
-      const pt = point(b, p.by);
-      byPeriod.set(pt.period, pt);
-    }
-    const s = readSums(k);
-    return { key: String(k.key), revenue: s.revenue, orders: s.purchases, byPeriod };
-  });
+      `split revenue by ${split}`,
+    );
+    keys = ((answer.aggregations?.keys?.buckets ?? []) as Json[]).map((k) => {
+      const byPeriod = new Map<string, Point>();
+      for (const b of (k.over?.buckets ?? []) as Json[]) {
+        const pt = point(b, p.by);
+        byPeriod.set(pt.period, pt);
+      }
+      const s = readSums(k);
+      return { key: String(k.key), revenue: s.revenue, orders: s.purchases, byPeriod };
+    });
+  }
   // Every key on the same periods as the total, zeros where a key sold nothing.
   const rows = series.flatMap((t) =>
     keys.map((k) => {

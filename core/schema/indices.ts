@@ -59,6 +59,23 @@ const salesProperties: Record<string, FieldMapping> = {
   state: internal,
 };
 
+/**
+ * Index contract v2 (docs/decisions.md): the calendar position of the UTC bucket, indexed, so the
+ * hour × weekday views are plain terms aggregations (no script: the local Elasticsearch has no
+ * Painless). `sales-hourly` holds the dimensions all | category | brand only; product documents are
+ * daily and keep their 24 hourly counts in `state.hours`.
+ */
+export const SALES_V2_FIELDS = {
+  "sales-daily": { day_of_week: short },
+  "sales-hourly": { hour_of_day: short, day_of_week: short },
+} as const satisfies Partial<Record<IndexName, Record<string, FieldMapping>>>;
+
+/** The dimensions each sales index holds. */
+export const SALES_DIMENSIONS = {
+  "sales-daily": DIMENSIONS,
+  "sales-hourly": ["all", "category", "brand"],
+} as const satisfies Record<"sales-daily" | "sales-hourly", readonly Dimension[]>;
+
 export const INDEX_DEFINITIONS: Record<IndexName, IndexDefinition> = {
   profiles: {
     name: "profiles",
@@ -98,15 +115,16 @@ export const INDEX_DEFINITIONS: Record<IndexName, IndexDefinition> = {
   },
   "sales-daily": {
     name: "sales-daily",
-    description: "one document per (UTC day, dimension, key)",
+    description:
+      "one document per (UTC day, dimension, key); product documents keep their hours in state.hours",
     timeField: "bucket",
-    properties: salesProperties,
+    properties: { ...salesProperties, ...SALES_V2_FIELDS["sales-daily"] },
   },
   "sales-hourly": {
     name: "sales-hourly",
-    description: "one document per (UTC hour, dimension, key)",
+    description: "one document per (UTC hour, dimension, key), dimension all | category | brand",
     timeField: "bucket",
-    properties: salesProperties,
+    properties: { ...salesProperties, ...SALES_V2_FIELDS["sales-hourly"] },
   },
   ops: {
     name: "ops",

@@ -96,9 +96,19 @@ export interface ReferenceSales {
   removes: number;
   purchases: number;
   revenue: number;
+  /** 1 = Monday … 7 = Sunday (index contract v2). */
+  day_of_week: number;
+  /** Hourly documents only. */
+  hour_of_day?: number;
+  /** Daily product documents only: hour → [views, carts, removes, purchases, revenue cents]. */
+  hours?: Record<string, number[]>;
 }
 
-/** Daily (or hourly) aggregates keyed `bucketISO|dimension|key`, computed from all events. */
+/**
+ * Daily (or hourly) aggregates keyed `bucketISO|dimension|key`, computed from all events. Index
+ * contract v2: no product documents in the hourly aggregates; daily product documents carry their
+ * hours.
+ */
 export function referenceSales(events: readonly CaplineEvent[], hourly = false): Map<string, ReferenceSales> {
   const cents = new Map<string, number>();
   const out = new Map<string, ReferenceSales>();
@@ -106,14 +116,25 @@ export function referenceSales(events: readonly CaplineEvent[], hourly = false):
     const bucket = hourly
       ? `${e.event_time.slice(0, 13)}:00:00.000Z`
       : `${e.event_time.slice(0, 10)}T00:00:00.000Z`;
+    const date = new Date(bucket);
     const keys = [
       `${bucket}|all|all`,
       `${bucket}|category|${e.category_code ?? "unknown"}`,
       `${bucket}|brand|${e.brand ?? "unknown"}`,
-      `${bucket}|product|${e.product_id}`,
+      ...(hourly ? [] : [`${bucket}|product|${e.product_id}`]),
     ];
     for (const k of keys) {
-      const row = out.get(k) ?? { views: 0, carts: 0, removes: 0, purchases: 0, revenue: 0 };
+      const row: ReferenceSales = out.get(k) ?? {
+        views: 0,
+        carts: 0,
+        removes: 0,
+        purchases: 0,
+        revenue: 0,
+        day_of_week: date.getUTCDay() === 0 ? 7 : date.getUTCDay(),
+        ...(hourly ? { hour_of_day: date.getUTCHours() } : {}),
+        ...(k.includes("|product|") ? { hours: {} } : {}),
+      };
+      const type = ["view", "cart", "remove_from_cart", "purchase"].indexOf(e.event_type);
       if (e.event_type === "view") row.views++;
       if (e.event_type === "cart") row.carts++;
       if (e.event_type === "remove_from_cart") row.removes++;
@@ -122,8 +143,38 @@ export function referenceSales(events: readonly CaplineEvent[], hourly = false):
         cents.set(k, (cents.get(k) ?? 0) + Math.round(e.price * 100));
         row.revenue = (cents.get(k) ?? 0) / 100;
       }
+      if (row.hours) {
+        const hour = String(Number(e.event_time.slice(11, 13)));
+        const h = row.hours[hour] ?? [0, 0, 0, 0, 0];
+        h[type] = (h[type] ?? 0) + 1;
+        if (e.event_type === "purchase") h[4] = (h[4] ?? 0) + Math.round(e.price * 100);
+        row.hours[hour] = h;
+      }
       out.set(k, row);
     }
   }
   return out;
+}
+
+/** The fields of a stored sales document that `referenceSales` computes. */
+export function salesFigures(d: {
+  views: number;
+  carts: number;
+  removes: number;
+  purchases: number;
+  revenue: number;
+  day_of_week?: number;
+  hour_of_day?: number;
+  state?: { hours?: Record<string, number[]> };
+}): ReferenceSales {
+  return {
+    views: d.views,
+    carts: d.carts,
+    removes: d.removes,
+    purchases: d.purchases,
+    revenue: d.revenue,
+    day_of_week: d.day_of_week as number,
+    ...(d.hour_of_day !== undefined ? { hour_of_day: d.hour_of_day } : {}),
+    ...(d.state?.hours !== undefined ? { hours: d.state.hours } : {}),
+  };
 }
