@@ -1,9 +1,13 @@
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { Argument, type Command, Option } from "commander";
 import { action, config, ExitCode, positiveInt, withExamples } from "../core/cli/index.ts";
-import { CaplineError } from "../core/errors.ts";
+import { CaplineError, describeError, UsageError } from "../core/errors.ts";
 import { checkOutputPath, writeOutputFile } from "../core/output-file.ts";
-import { render } from "./format/index.ts";
+import { type CsvFile, csvFiles, render } from "./format/index.ts";
+import type { ReportMeta, ReportResult } from "./model.ts";
 import {
+  COMPARE,
   CUSTOMER_METRICS,
   FORMATS,
   type Format,
@@ -13,6 +17,7 @@ import {
   type RawReportFlags,
   REPORT_NAMES,
   REVENUE_BY,
+  type ReportParams,
   SPLITS,
 } from "./options.ts";
 import { runReports } from "./run.ts";
@@ -24,21 +29,75 @@ interface ReportFlags extends RawReportFlags {
   verbose?: boolean;
   json?: boolean;
   width?: number;
+  currency?: string;
 }
 
 /**
+/**
  * Largest --top: a leaderboard is read in one aggregation (terms size, shard_size ten times it) or
- * one page of hits; beyond a thousand rows a report is an export, which `--format csv` of a
- * narrower range or the Elasticsearch index itself serves better.
+ * one page of hits; beyond a thousand rows a report is an export (`report customers --all`).
  */
 const MAX_TOP = 1000;
 
-/** Terminal width for tables: --width, else the TTY's, else $COLUMNS, else 100. */
+/**
+ * Table width: --width, else the terminal's; output that is not a terminal (a pipe, a file) is
+ * never shortened, so a script or a pager gets every character.
+ */
 function terminalWidth(flag: number | undefined): number {
   if (flag) return flag;
-  if (process.stdout.isTTY && process.stdout.columns) return process.stdout.columns;
-  const env = Number(process.env.COLUMNS);
-  return Number.isInteger(env) && env > 20 ? env : 100;
+  if (process.stdout.isTTY) {
+    if (process.stdout.columns) return process.stdout.columns;
+    const env = Number(process.env.COLUMNS);
+    return Number.isInteger(env) && env > 20 ? env : 100;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+/** The period a report covers: the bounds asked, else the extent of the data (overview knows it). */
+function periodOf(params: ReportParams, results: readonly ReportResult[]): ReportMeta["period"] {
+  const range = results.find((r) => r.report === "overview")?.data.range as
+    | { first_bucket: string | null; data_until: string | null }
+    | undefined;
+  return {
+    from: params.from === undefined ? (range?.first_bucket ?? null) : new Date(params.from).toISOString(),
+    to: params.to === undefined ? (range?.data_until ?? null) : new Date(params.to).toISOString(),
+  };
+}
+
+function parseCurrency(raw: string | undefined, fallback: string | undefined): string | null {
+  const code = raw ?? fallback;
+  if (code === undefined) return null;
+  if (!/^[A-Z]{3}$/.test(code))
+    throw new UsageError(`--currency: "${code}" is not an ISO 4217 code in capitals, e.g. EUR or USD`);
+  return code;
+}
+
+/**
+ * The one place `report` writes files: never over an existing file without --overwrite, never
+ * through a link, never over one of the inputs (core/output-file.ts).
+ */
+function writeOut(path: string, text: string, overwrite: boolean): void {
+  writeOutputFile(path, text, { flag: "--out", overwrite });
+}
+
+/** Several tables: one CSV file each, into a directory (created when missing). */
+function writeCsvDirectory(dir: string, files: readonly CsvFile[], overwrite: boolean): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new UsageError(
+      `--out ${dir}: is a file; several tables are written as one CSV file each into a directory: give a directory`,
+    );
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new CaplineError(
+      "INPUT_INVALID",
+      `--out ${dir}: cannot create the directory: ${describeError(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  for (const f of files) writeOut(join(dir, f.name), f.text, overwrite);
 }
 
 /** Registers `capline report <name>`. */
@@ -76,7 +135,21 @@ export function registerReports(program: Command): void {
           LEADERBOARD_SORTS,
         ),
       )
-      .option("--width <columns>", "table width (default: the terminal's)", positiveInt("--width", 20))
+      .option(
+        "--width <columns>",
+        "table width (default: the terminal's; unlimited when piped)",
+        positiveInt("--width", 20),
+      )
+      .addOption(
+        new Option(
+          "--compare <what>",
+          "overview: compare with the previous period of the same length (default previous)",
+        ).choices(COMPARE),
+      )
+      .option(
+        "--currency <code>",
+        "currency of the amounts, ISO 4217 (default REPORT_CURRENCY; none: plain numbers)",
+      )
       .option("--verbose", "print how long each report took (queries, Elasticsearch time) on stderr")
       .option("--json", "same as --format json")
       .action(
@@ -85,19 +158,48 @@ export function registerReports(program: Command): void {
             throw new CaplineError("USAGE", "--overwrite replaces the --out file: give --out FILE too");
           const name = parseReportName(rawName);
           // A refused --out is said before the queries run, not after.
-          if (flags.out) checkOutputPath(flags.out, { flag: "--out", overwrite: flags.overwrite === true });
+          // (A directory is the CSV tables' destination: its files are checked as they are written.)
+          if (flags.out && !(existsSync(flags.out) && statSync(flags.out).isDirectory()))
+            checkOutputPath(flags.out, { flag: "--out", overwrite: flags.overwrite === true });
           const params = parseParams(flags);
           const format: Format = flags.json ? "json" : flags.format;
+          const c = config();
+          const currency = parseCurrency(flags.currency, c.report.currency);
           const started = performance.now();
-          const results = await runReports(config(), name === "all" ? "all" : [name], params, (report, why) =>
+          const results = await runReports(c, name === "all" ? "all" : [name], params, (report, why) =>
             process.stderr.write(`capline: ${report} left out: ${why}\n`),
           );
-          const text = render(results, format, terminalWidth(flags.width), name === "all");
-          if (flags.out) {
-            // Never over an existing file without --overwrite, never through a link (core/output-file.ts).
-            writeOutputFile(flags.out, text, { flag: "--out", overwrite: flags.overwrite === true });
-            process.stderr.write(`wrote ${flags.out} (${Buffer.byteLength(text)} bytes, ${format})\n`);
-          } else process.stdout.write(text);
+          const meta: ReportMeta = {
+            dataset: { topic: c.kafka.topic, index_prefix: c.elasticsearch.indexPrefix },
+            period: periodOf(params, results),
+            compare: params.compare,
+            previous_period:
+              (results.find((r) => r.report === "overview")?.data
+                .previous_period as ReportMeta["previous_period"]) ?? null,
+            generated_at: new Date().toISOString(),
+            time_zone: "UTC",
+            currency,
+          };
+          if (format === "csv" && csvFiles(results).length > 1) {
+            // One tidy table per file: several tables need a directory.
+            const files = csvFiles(results);
+            if (!flags.out)
+              throw new UsageError(
+                `--format csv: ${name} has ${files.length} tables and CSV holds one per file; give --out DIR to write ${files.map((f) => f.name).join(", ")}`,
+              );
+            writeCsvDirectory(flags.out, files, flags.overwrite === true);
+            process.stderr.write(`wrote ${files.length} CSV files to ${flags.out}\n`);
+          } else {
+            const text = render(results, format, {
+              width: terminalWidth(flags.width),
+              all: name === "all",
+              meta,
+            });
+            if (flags.out) {
+              writeOut(flags.out, text, flags.overwrite === true);
+              process.stderr.write(`wrote ${flags.out} (${Buffer.byteLength(text)} bytes, ${format})\n`);
+            } else process.stdout.write(text);
+          }
           for (const r of results) {
             if (r.empty) process.stderr.write(`capline: ${r.report}: no data in the selected range/filter\n`);
             if (flags.verbose)
@@ -115,7 +217,9 @@ export function registerReports(program: Command): void {
       "capline report revenue --by week --from 2019-10-01 --to 2019-10-31 --split category --top 5",
       "capline report funnel --category electronics.smartphone --format json",
       "capline report customers --top 20 --metric purchases --format csv --out top.csv",
-      "capline report all --format html --out report.html",
+      "capline report all --format html --out report.html --currency EUR",
+      "capline report all --format csv --out tables/       # one CSV file per table",
+      "capline report overview --from 2019-10-08 --to 2019-10-14 --compare previous",
     ],
   );
 }

@@ -1,10 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { csvCell, tableToCsv } from "./format/csv.ts";
+import { csvCell, csvFiles, tableToCsv } from "./format/csv.ts";
 import { render } from "./format/index.ts";
 import { mdEscape, tableToMarkdown } from "./format/markdown.ts";
+import { niceTicks, tickLabels } from "./format/svg.ts";
 import { renderTable, truncate } from "./format/table.ts";
-import { displayCell, rawCell } from "./format/values.ts";
-import type { ReportResult, Table } from "./model.ts";
+import { displayCell, rawCell, shortTime } from "./format/values.ts";
+import type { ReportMeta, ReportResult, Table } from "./model.ts";
+
+const meta: ReportMeta = {
+  dataset: { topic: "customer-events", index_prefix: "capline" },
+  period: { from: "2019-10-01T00:00:00.000Z", to: "2019-11-01T00:00:00.000Z" },
+  compare: "previous",
+  previous_period: { from: "2019-08-31T00:00:00.000Z", to: "2019-10-01T00:00:00.000Z" },
+  generated_at: "2019-11-02T08:00:00.000Z",
+  time_zone: "UTC",
+  currency: null,
+};
+const opts = (width = 80, all = false, m: ReportMeta = meta) => ({ width, all, meta: m });
 
 const table: Table = {
   columns: [
@@ -74,6 +86,39 @@ describe("values", () => {
     expect(rawCell(1234.5, "money")).toBe("1234.50");
     expect(rawCell(0.123456789, "pct")).toBe("0.123457");
     expect(rawCell(null, "int")).toBe("");
+    expect(displayCell(1234.5, "money", { currency: "EUR" })).toBe("€1,234.50");
+    expect(displayCell(1234.5, "money", { currency: "USD" })).toBe("$1,234.50");
+    expect(displayCell(0.1234, "change")).toBe("+12.3%");
+    expect(displayCell(-0.05, "change")).toBe("−5.0%");
+    expect(displayCell(0.012, "pts")).toBe("+1.2 pt");
+    expect(rawCell(-0.05, "change")).toBe("-0.05");
+    expect(shortTime("2019-10-01T00:12:05Z")).toBe("2019-10-01 00:12");
+    expect(shortTime("2019-10-01T00:00:00.000Z")).toBe("2019-10-01");
+    expect(displayCell("2019-10-01T13:00:00.000Z", "date")).toBe("2019-10-01 13:00");
+  });
+});
+
+describe("chart axes", () => {
+  it("put ticks on round values that cover the largest one", () => {
+    expect(niceTicks(124_606.7)).toEqual([0, 25_000, 50_000, 75_000, 100_000, 125_000]);
+    expect(niceTicks(0.057)).toEqual([0, 0.02, 0.04, 0.06]);
+    expect(niceTicks(7)).toEqual([0, 2, 4, 6, 8]);
+    expect(niceTicks(0)).toEqual([0, 1]);
+    for (const max of [1, 3, 9.99, 17, 123, 999, 1001, 55_555, 2.5e6, 0.3]) {
+      const t = niceTicks(max);
+      expect(t[0]).toBe(0);
+      expect(t[t.length - 1]).toBeGreaterThanOrEqual(max);
+      expect(t.length).toBeLessThanOrEqual(7);
+      const step = t[1] ?? 0;
+      const mantissa = step / 10 ** Math.floor(Math.log10(step));
+      expect([1, 2, 2.5, 5], `${max}: step ${step}`).toContain(Math.round(mantissa * 100) / 100);
+    }
+  });
+  it("label an axis in one unit", () => {
+    expect(tickLabels([0, 5000, 10_000, 15_000], "money")).toEqual(["0", "5k", "10k", "15k"]);
+    expect(tickLabels([0, 500_000, 1_000_000], "int")).toEqual(["0", "0.5M", "1M"]);
+    expect(tickLabels([0, 250, 500], "int")).toEqual(["0", "250", "500"]);
+    expect(tickLabels([0, 0.02, 0.04], "pct")).toEqual(["0%", "2%", "4%"]);
   });
 });
 
@@ -135,35 +180,50 @@ describe("CSV", () => {
     expect(csvCell("-2", true)).toBe("-2");
   });
 
-  it("parses back to the same cells", () => {
-    const rows = parseCsv(`${tableToCsv(table)}\r\n`);
+  it("parses back to the same cells, the JSON keys as headers", () => {
+    const rows = parseCsv(tableToCsv(table));
     expect(rows).toEqual([
-      ["Category", "Views", "Revenue", "Conversion"],
+      ["key", "views", "revenue", "conversion"],
       ["computers.peripherals.printer", "12345", "4143.10", "0.0389"],
       ['\'=HYPERLINK("http://x")', "0", "0.00", ""],
       ['a, "quoted"\nline', "7", "1234567.89", "1"],
     ]);
   });
 
-  it("gives one plain table for one section, titled blocks for several", () => {
-    const one = render([result([{ title: "S", table }])], "csv", 80, false);
-    expect(parseCsv(one)[0]).toEqual(["Category", "Views", "Revenue", "Conversion"]);
-    const two = render(
-      [
-        result([
-          { title: "First", table },
-          { title: "=Second", table },
-        ]),
+  it("gives one table per file: one section to stdout, several as named files", () => {
+    const one = render([result([{ id: "s", title: "S", table }])], "csv", opts());
+    expect(parseCsv(one)[0]).toEqual(["key", "views", "revenue", "conversion"]);
+    const sections = [
+      { id: "first", title: "First", table },
+      { id: "second", title: "=Second", table },
+    ];
+    expect(() => render([result(sections)], "csv", opts())).toThrow(/one table per file/);
+    const files = csvFiles([result(sections), result([{ id: "x", title: "X", table }], "brands")]);
+    expect(files.map((f) => f.name)).toEqual(["products-first.csv", "products-second.csv", "brands-x.csv"]);
+    for (const f of files) expect(parseCsv(f.text)).toHaveLength(4);
+  });
+
+  it("takes each cell's kind from its row where the column says so, raw", () => {
+    const mixed: Table = {
+      columns: [
+        { key: "figure", label: "Key", kind: "text", machine: true },
+        { key: "value", label: "Value", kind: "num", kindFrom: "kind" },
       ],
-      "csv",
-      80,
-      false,
-    );
-    const blocks = two.trimEnd().split("\r\n\r\n");
-    expect(blocks).toHaveLength(2);
-    expect(parseCsv(`${blocks[0]}\r\n`)[0]).toEqual(["# First"]);
-    expect(parseCsv(`${blocks[1]}\r\n`)[0]).toEqual(["# =Second"]);
-    expect(parseCsv(`${blocks[1]}\r\n`)).toHaveLength(5);
+      rows: [
+        { figure: "revenue", value: 1234.5, kind: "money" },
+        { figure: "rate", value: 0.1234567, kind: "pct" },
+      ],
+    };
+    expect(parseCsv(tableToCsv(mixed))).toEqual([
+      ["figure", "value"],
+      ["revenue", "1234.50"],
+      ["rate", "0.123457"],
+    ]);
+    // People see the label columns only, formatted by kind.
+    const md = tableToMarkdown(mixed);
+    expect(md).not.toContain("revenue");
+    expect(md).toContain("| 1,234.50 |");
+    expect(md).toContain("| 12.3% |");
   });
 });
 
@@ -187,18 +247,49 @@ describe("Markdown", () => {
     for (const line of lines) expect(line.replace(/\\\|/g, "").split("|")).toHaveLength(6);
   });
 
-  it("gives headings per report and section", () => {
-    const md = render([result([{ title: "Leaders", notes: ["Range: all time"], table }])], "md", 80, false);
-    expect(md).toMatch(/^# Title of products\n\n## Leaders\n\n- Range: all time\n\n\| Category/);
+  it("has the HTML report's content: header facts, headline figures, sections, definitions", () => {
+    const md = render(
+      [
+        result([
+          {
+            id: "leaders",
+            title: "Leaders",
+            notes: ["Range: all time"],
+            kpis: [
+              { key: "revenue", label: "Revenue", kind: "money", value: 110, previous: 100, change: 0.1 },
+            ],
+            table,
+          },
+        ]),
+      ],
+      "md",
+      opts(80, false, { ...meta, currency: "EUR" }),
+    );
+    expect(md).toMatch(/^# capline report: Title of products\n\n- \*\*Dataset:\*\* topic customer-events/);
+    expect(md).toContain("- **Period:** 2019-10-01 ≤ event time < 2019-11-01");
+    expect(md).toContain("- **Compared with:** 2019-08-31 ≤ event time < 2019-10-01");
+    expect(md).toContain("- **Currency:** EUR");
+    expect(md).toContain("| Revenue | €110.00 | €100.00 | +10.0% |");
+    expect(md).toMatch(/## Title of products\n\n### Leaders\n\n- Range: all time\n\n\| Headline/);
+    expect(md).toContain("## Definitions");
+    expect(md).toContain("**AOV (average order value):** revenue / orders.");
   });
 });
 
 describe("JSON", () => {
   it("gives the figures of one report, or every report keyed by name", () => {
-    const one = JSON.parse(render([result([])], "json", 80, false));
-    expect(one).toEqual({ report: "products", params: {}, empty: false, took_ms: 3, data: { figure: 1 } });
-    const all = JSON.parse(render([result([]), result([], "brands")], "json", 80, true));
+    const one = JSON.parse(render([result([])], "json", opts()));
+    expect(one).toEqual({
+      meta,
+      report: "products",
+      params: {},
+      empty: false,
+      took_ms: 3,
+      data: { figure: 1 },
+    });
+    const all = JSON.parse(render([result([]), result([], "brands")], "json", opts(80, true)));
     expect(Object.keys(all.reports)).toEqual(["products", "brands"]);
+    expect(all.meta).toEqual(meta);
   });
 });
 
@@ -208,28 +299,44 @@ describe("HTML", () => {
       [
         result([
           {
+            id: "leaders",
             title: "<b>Leaders</b>",
             table,
-            chart: { type: "bars", label: "Revenue", kind: "money", items: [{ label: "<x>", value: 3 }] },
+            chart: {
+              type: "bars",
+              label: "Revenue",
+              kind: "money",
+              axis: "Revenue",
+              categories: "Key",
+              legend: "Revenue of the key",
+              items: [{ label: "<x>", value: 3 }],
+            },
           },
           {
+            id: "series",
             title: "Series",
             table,
             chart: {
               type: "lines",
               label: "R",
               kind: "money",
+              xAxis: "Day",
+              yAxis: "Revenue",
               x: ["a", "b"],
               series: [{ name: "s", values: [1, 2] }],
             },
           },
           {
+            id: "heat",
             title: "Heat",
             table,
             chart: {
               type: "heatmap",
               label: "H",
               kind: "int",
+              xAxis: "Column",
+              yAxis: "Row",
+              legend: "Events",
               rows: ["r"],
               columns: ["c1", "c2"],
               values: [[1, null]],
@@ -238,8 +345,7 @@ describe("HTML", () => {
         ]),
       ],
       "html",
-      80,
-      false,
+      opts(80, false, { ...meta, currency: "EUR" }),
     );
     expect(html.startsWith("<!doctype html>")).toBe(true);
     expect(html).toContain("default-src 'none'");
@@ -248,8 +354,15 @@ describe("HTML", () => {
     expect(html).toContain("&lt;b&gt;Leaders&lt;/b&gt;");
     expect(html).not.toContain("<x>");
     expect(html.match(/<svg class="chart"/g)).toHaveLength(3);
-    // The bar of the largest value spans the plot; a null heatmap cell draws nothing.
-    expect(html).toMatch(/<rect x="220" y="8" width="430.0"/);
-    expect(html.match(/<rect [^>]*fill="rgb\(/g)).toHaveLength(1);
+    // The bar of the largest value spans the plot (its axis runs 0, 1, 2, 3).
+    expect(html).toMatch(/<rect x="240" y="55" width="740.0"/);
+    // A null heatmap cell draws nothing: one cell, plus the swatches of the colour scale.
+    expect(html.match(/<rect [^>]*fill="rgb\([^>]*><title>/g)).toHaveLength(1);
+    // Axis titles (with the currency), legends, the header facts and the definitions.
+    expect(html).toContain(">Revenue (EUR)</text>");
+    expect(html.match(/<g class="legend/g)).toHaveLength(3);
+    expect(html).toContain("<dt>Currency</dt><dd>EUR</dd>");
+    expect(html).toContain('id="definitions"');
+    expect(html).toContain("@media print");
   });
 });

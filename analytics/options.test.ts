@@ -41,7 +41,13 @@ describe("parseTime", () => {
 
 describe("parseParams", () => {
   it("has defaults", () => {
-    expect(parseParams({})).toEqual({ top: 10, by: "day", metric: "total_spent", sort: "revenue" });
+    expect(parseParams({})).toEqual({
+      top: 10,
+      by: "day",
+      metric: "total_spent",
+      sort: "revenue",
+      compare: "previous",
+    });
   });
 
   it("keeps valid values", () => {
@@ -54,6 +60,7 @@ describe("parseParams", () => {
       metric: "purchases",
       sort: "views",
       category: "electronics.smartphone",
+      compare: "none",
     });
     expect(p).toEqual({
       from: utc("2019-10-01T00:00:00Z"),
@@ -64,6 +71,7 @@ describe("parseParams", () => {
       metric: "purchases",
       sort: "views",
       category: "electronics.smartphone",
+      compare: "none",
     });
   });
 
@@ -73,6 +81,7 @@ describe("parseParams", () => {
       [{ to: "soon" }, /--to: "soon" is not a time/],
       [{ from: "2019-10-01 10:30" }, /--from: .* not on a whole UTC hour.*2019-10-01T10:00:00.000Z/],
       [{ from: "2019-10-05", to: "2019-10-04" }, /--from .* is not before --to/],
+      [{ compare: "last-year" }, /--compare: "last-year" is not valid; expected one of previous, none/],
       [{ from: "2019-10-05 10:00", to: "2019-10-05 10:00" }, /--from .* is not before --to/],
       [{ by: "year" }, /--by: "year" is not valid; expected one of hour, day, week, month/],
       [{ split: "user" }, /--split: "user"/],

@@ -58,6 +58,8 @@ export interface ReportParams {
   split?: Split;
   metric: CustomerMetric;
   sort: LeaderboardSort;
+  /** overview: compare with the previous period of the same length. */
+  compare: Compare;
 }
 
 export interface RawReportFlags {
@@ -70,7 +72,11 @@ export interface RawReportFlags {
   split?: string;
   metric?: string;
   sort?: string;
+  compare?: string;
 }
+
+export const COMPARE = ["previous", "none"] as const;
+export type Compare = (typeof COMPARE)[number];
 
 export const DEFAULT_TOP = 10;
 const MS_PER_HOUR = 3_600_000;
@@ -151,6 +157,7 @@ export function parseParams(flags: RawReportFlags): ReportParams {
     by: oneOf("--by", flags.by, REVENUE_BY, "day"),
     metric: oneOf("--metric", flags.metric, CUSTOMER_METRICS, "total_spent"),
     sort: oneOf("--sort", flags.sort, LEADERBOARD_SORTS, "revenue"),
+    compare: oneOf("--compare", flags.compare, COMPARE, "previous"),
   };
   if (flags.split !== undefined) params.split = oneOf("--split", flags.split, SPLITS, "category");
   for (const [flag, raw, end] of [

@@ -329,3 +329,38 @@ export async function productSeries(
     [...cents].map(([k, periods]) => [k, new Map([...periods].map(([ms, c]) => [ms, toSums(c)]))]),
   );
 }
+
+/**
+ * The brand and category of products, from their daily documents (index contract v2: a product's
+ * aggregate names what it is; the alphabetically first when its events disagree). Products
+ * aggregated before v2 have none until their next event: null.
+ */
+export async function productNames(
+  source: ReportSource,
+  keys: readonly string[],
+): Promise<Map<string, { brand: string | null; category: string | null }>> {
+  const out = new Map<string, { brand: string | null; category: string | null }>();
+  for (const chunk of chunks(keys)) {
+    const first = (field: string) => ({ terms: { field, size: 1, order: { _key: "asc" } } });
+    const answer = await source.search(
+      "sales-daily",
+      {
+        size: 0,
+        query: { bool: { filter: [PRODUCT, { terms: { key: chunk } }] } },
+        aggs: {
+          keys: {
+            terms: { field: "key", size: chunk.length },
+            aggs: { brand: first("brand"), category: first("category") },
+          },
+        },
+      },
+      "read the products' brand and category",
+    );
+    for (const b of (answer.aggregations?.keys?.buckets ?? []) as Json[])
+      out.set(String(b.key), {
+        brand: b.brand?.buckets?.[0]?.key ?? null,
+        category: b.category?.buckets?.[0]?.key ?? null,
+      });
+  }
+  return out;
+}

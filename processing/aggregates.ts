@@ -42,6 +42,9 @@ export interface SalesDelta extends SalesCounts {
   key: string;
   /** Daily product documents only. */
   hours?: HourlyCounts;
+  /** Daily product documents only: the product's brand and category_code (see `firstOf`). */
+  brand?: string;
+  category?: string;
 }
 
 export interface SalesState {
@@ -64,6 +67,9 @@ export interface SalesDocument {
   day_of_week: number;
   /** 0–23, of the UTC bucket; hourly documents only. */
   hour_of_day?: number;
+  /** Daily product documents: the product's brand and category_code, when its events have one. */
+  brand?: string;
+  category?: string;
   updated_at: string;
   state: SalesState;
 }
@@ -144,6 +150,8 @@ export function salesDelta(
       const h = String(hourOfDay(toMillis(e.event_time)));
       const c = hours[h] ?? [0, 0, 0, 0, 0];
       hours[h] = c;
+      d.brand = firstOf(d.brand, e.brand);
+      d.category = firstOf(d.category, e.category_code);
       if (e.event_type === "view") c[0]++;
       else if (e.event_type === "cart") c[1]++;
       else if (e.event_type === "remove_from_cart") c[2]++;
@@ -155,6 +163,15 @@ export function salesDelta(
     d.hours = hours;
   }
   return d;
+}
+
+/**
+ * The alphabetically first of two optional names: a product's brand and category are one value in
+ * real exports; when the data has several, the smallest wins, whatever order the events come in.
+ */
+export function firstOf(a: string | undefined, b: string | null | undefined): string | undefined {
+  if (b === null || b === undefined) return a;
+  return a === undefined || b < a ? b : a;
 }
 
 /** `current` plus `delta`, hour by hour. */
@@ -195,6 +212,10 @@ function addEvent(c: SalesCounts, e: CaplineEvent): void {
   }
 }
 
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
 /** Merges a delta into a stored aggregate; `null` when the range is already in it. */
 export function mergeSales(
   current: SalesDocument | undefined,
@@ -216,6 +237,8 @@ export function mergeSales(
     revenue: fromCents(revenueCents),
     day_of_week: isoWeekday(bucketMs),
     ...(delta.granularity === "hourly" ? { hour_of_day: hourOfDay(bucketMs) } : {}),
+    ...optional("brand", firstOf(current?.brand, delta.brand)),
+    ...optional("category", firstOf(current?.category, delta.category)),
     updated_at: now.toISOString(),
     state: {
       wm: advance(current?.state.wm, range),

@@ -122,7 +122,8 @@ describe("setup migrates a version-1 installation to index contract v2", () => {
         aliasName(prefix, name),
       );
       expect(docs.size, name).toBe(ref.size);
-      for (const [id, want] of ref) {
+      for (const [id, { brand: _b, category: _c, ...want }] of ref) {
+        // Version 1 never stored a product's brand and category: they come with its next events.
         const doc = docs.get(id);
         expect(doc && salesFigures(doc), `${name} ${id}`).toEqual(want);
       }

@@ -1,6 +1,10 @@
-import type { ReportResult } from "../model.ts";
+import type { ReportMeta, ReportResult } from "../model.ts";
 
-/** JSON: the figures (`data`) with the parameters and timings; `all` gives an object per report. */
+/**
+ * JSON: the figures (`data`) with the parameters, the header facts (`meta`: dataset, period,
+ * generation time, time zone, currency) and timings; `all` gives an object per report. Keys are
+ * snake_case (docs/decisions.md); the shape is docs/schemas/report.schema.json.
+ */
 export function jsonBody(r: ReportResult): Record<string, unknown> {
   return {
     report: r.report,
@@ -11,9 +15,9 @@ export function jsonBody(r: ReportResult): Record<string, unknown> {
   };
 }
 
-export function renderJson(results: readonly ReportResult[], all: boolean): string {
+export function renderJson(results: readonly ReportResult[], all: boolean, meta: ReportMeta): string {
   const body = all
-    ? { reports: Object.fromEntries(results.map((r) => [r.report, jsonBody(r)])) }
-    : jsonBody(results[0] as ReportResult);
+    ? { meta, reports: Object.fromEntries(results.map((r) => [r.report, jsonBody(r)])) }
+    : { meta, ...jsonBody(results[0] as ReportResult) };
   return JSON.stringify(body, null, 2);
 }

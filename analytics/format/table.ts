@@ -1,11 +1,12 @@
 import type { ReportResult, Section, Table } from "../model.ts";
-import { displayCell, isNumeric } from "./values.ts";
+import { type DisplayOptions, displayCell, forPeople, isNumeric, kindOf } from "./values.ts";
 
 /**
  * Plain-text tables that fit the terminal: free-text columns are shortened with "…" first (never
  * below MIN_TEXT); the first column, columns marked `keep` (customer ids), numbers and dates are
  * never cut. If the table is still too wide its columns are split into several tables,
- * each repeating the first column, so no line is ever wider than `width`.
+ * each repeating the first column, so no line is ever wider than `width`. Piped (no terminal),
+ * the width is unlimited: nothing is shortened or split.
  */
 
 const MIN_TEXT = 12;
@@ -33,11 +34,12 @@ function totalWidth(widths: readonly number[]): number {
 }
 
 /** Renders one table within `width` columns. */
-export function renderTable(table: Table, width: number): string {
+export function renderTable(all: Table, width: number, o: DisplayOptions = {}): string {
+  const table = forPeople(all);
   if (table.columns.length === 0) return "";
   // Control characters (a newline in a brand name) would break the grid: shown as spaces.
   const cells = table.rows.map((row) =>
-    table.columns.map((c) => displayCell(row[c.key] ?? null, c.kind).replace(/\p{Cc}+/gu, " ")),
+    table.columns.map((c) => displayCell(row[c.key] ?? null, kindOf(c, row), o).replace(/\p{Cc}+/gu, " ")),
   );
   const widths = table.columns.map((c, i) => Math.max(len(c.label), ...cells.map((r) => len(r[i] ?? ""))));
   // Shrink the widest free-text column one step at a time until it fits; the first column only
@@ -93,20 +95,22 @@ export function renderTable(table: Table, width: number): string {
   return blocks.join("\n\n");
 }
 
-function renderSection(section: Section, width: number): string {
+function renderSection(section: Section, width: number, o: DisplayOptions): string {
   const title = truncate(section.title, width);
   const out = [title, "=".repeat(len(title))];
   for (const note of section.notes ?? []) out.push(truncate(note, width));
   if (section.notes?.length) out.push("");
-  out.push(section.table.rows.length === 0 ? "(no rows)" : renderTable(section.table, width));
+  out.push(section.table.rows.length === 0 ? "(no rows)" : renderTable(section.table, width, o));
   return out.join("\n");
 }
 
-export function renderText(results: readonly ReportResult[], width: number): string {
+export function renderText(results: readonly ReportResult[], width: number, o: DisplayOptions = {}): string {
   return results
     .map((r) => {
       const head = `${r.title}${r.empty ? " — no data in the selected range/filter" : ""}`;
-      return [truncate(head, width), "", ...r.sections.map((s) => `${renderSection(s, width)}\n`)].join("\n");
+      return [truncate(head, width), "", ...r.sections.map((s) => `${renderSection(s, width, o)}\n`)].join(
+        "\n",
+      );
     })
     .join("\n")
     .trimEnd();

@@ -63,6 +63,7 @@ export async function cohorts({ source, params: p }: ReportContext): Promise<Rep
     empty: customers === 0,
     sections: [
       {
+        id: "retention",
         title: "Retention by first-seen week (share of the cohort active N weeks later)",
         notes: [
           filterNote(p),
@@ -78,8 +79,11 @@ export async function cohorts({ source, params: p }: ReportContext): Promise<Rep
         },
         chart: {
           type: "heatmap",
-          label: "Cohort retention",
+          label: "Cohort retention: share of each week's new customers active N weeks later",
           kind: "pct",
+          xAxis: "Weeks since first seen",
+          legend: "Share active",
+          yAxis: "Cohort (first-seen week, Monday)",
           rows: rows.map((r) => r.cohort_week),
           columns: weekKeys.map((_, i) => `W${i}`),
           values: rows.map((r) =>

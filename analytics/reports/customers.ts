@@ -31,6 +31,17 @@ const LABELS: Record<CustomerMetric, string> = {
   active_week_count: "active weeks",
 };
 
+const METRIC_AXIS: Record<CustomerMetric, string> = {
+  total_spent: "Total spent",
+  purchases: "Purchases",
+  views: "Views",
+  carts: "Carts",
+  sessions: "Sessions",
+  avg_order_value: "Average order value",
+  conversion_rate: "Conversion (purchases / views)",
+  active_week_count: "Active weeks",
+};
+
 export async function customers({ source, params: p }: ReportContext): Promise<ReportOutput> {
   // A sorted top-N search: Elasticsearch returns N documents, whatever the number of profiles.
   const answer = await source.search(
@@ -73,12 +84,19 @@ export async function customers({ source, params: p }: ReportContext): Promise<R
     empty: total === 0,
     sections: [
       {
+        id: "top_customers",
         title: `Top ${p.top} customers by ${LABELS[p.metric]}`,
-        notes: [filterNote(p), `${total} customers in the range; lifetime profile figures.`],
-        table: { columns: [col("rank", "#", "int"), ...FIELDS], rows: rows as unknown as Row[] },
+        notes: [
+          filterNote(p),
+          `${total.toLocaleString("en-US")} customers in the range; lifetime profile figures.`,
+        ],
+        table: { columns: [col("rank", "Rank", "int"), ...FIELDS], rows: rows as unknown as Row[] },
         chart: {
           type: "bars",
           label: `Top customers by ${LABELS[p.metric]}`,
+          axis: METRIC_AXIS[p.metric],
+          categories: "Customer (user id)",
+          legend: `${METRIC_AXIS[p.metric]} per customer (lifetime)`,
           kind:
             p.metric === "total_spent" || p.metric === "avg_order_value"
               ? "money"

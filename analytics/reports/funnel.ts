@@ -116,6 +116,7 @@ export async function funnel({ source, params: p }: ReportContext): Promise<Repo
   ];
   const sections: ReportOutput["sections"] = [
     {
+      id: "funnel",
       title: "Funnel: view → cart → purchase",
       notes: [
         filterNote(p),
@@ -128,11 +129,15 @@ export async function funnel({ source, params: p }: ReportContext): Promise<Repo
       chart: {
         type: "bars",
         label: "Customers per funnel step",
+        axis: "Customers",
+        categories: "Step",
+        legend: "Customers who did this step and every step before it",
         kind: "int",
         items: stepRows.map((r) => ({ label: r.step, value: r.customers })),
       },
     },
     {
+      id: "conversion",
       title: "Conversion and cart abandonment",
       table: {
         columns: [col("level", "Level"), ...rates],
@@ -145,6 +150,7 @@ export async function funnel({ source, params: p }: ReportContext): Promise<Repo
   ];
   if (perCategory)
     sections.push({
+      id: "by_category",
       title: `Event funnel by category (top ${p.top} by views)`,
       table: {
         columns: [
@@ -159,11 +165,15 @@ export async function funnel({ source, params: p }: ReportContext): Promise<Repo
       chart: {
         type: "bars",
         label: "View → purchase by category",
+        axis: "View → purchase (purchases / views)",
+        categories: "Category",
+        legend: "Event conversion of the category",
         kind: "pct",
         items: byCategory.map((r) => ({ label: r.category, value: r.view_to_purchase ?? 0 })),
       },
     });
   sections.push({
+    id: "by_top_category",
     title: `Customer funnel by top category (top ${p.top} by customers)`,
     notes: ["A customer counts under the category of most of their events (profile top_category)."],
     table: {

@@ -1,7 +1,7 @@
 import { ratio } from "../math.ts";
 import type { Row } from "../model.ts";
 import type { ReportParams } from "../options.ts";
-import { rankProducts } from "../product-range.ts";
+import { productNames, rankProducts } from "../product-range.ts";
 import {
   type Json,
   type ReportSource,
@@ -20,6 +20,8 @@ const NAMES: Record<Board, { report: string; title: string; label: string }> = {
   category: { report: "categories", title: "Categories", label: "Category" },
   brand: { report: "brands", title: "Brands", label: "Brand" },
 };
+
+const SORT_AXIS = { revenue: "Revenue", purchases: "Purchases", views: "Views", carts: "Carts" } as const;
 
 interface Ranking {
   totals: SalesSums;
@@ -70,11 +72,11 @@ async function rankKeys(
  * Products are daily only (index contract v2): analytics/product-range.ts answers any range.
  */
 export function leaderboard(dimension: Board) {
-  const names = NAMES[dimension];
+  const labels = NAMES[dimension];
   return async ({ source, params: p }: ReportContext): Promise<ReportOutput> => {
     noFilters(
       p,
-      names.report,
+      labels.report,
       "the aggregates of one dimension do not know the others; use overview/revenue/funnel",
     );
     const ranking =
@@ -95,21 +97,38 @@ export function leaderboard(dimension: Board) {
       revenue_share: ratio(s.revenue, totals.revenue),
     }));
     const distinct = ranking.distinct;
+    // A product id alone tells a reader nothing: its brand and category beside it.
+    const names =
+      dimension === "product"
+        ? await productNames(
+            source,
+            rows.map((r) => r.key),
+          )
+        : undefined;
+    const named = names
+      ? rows.map((r) => ({
+          ...r,
+          brand: names.get(r.key)?.brand ?? null,
+          category: names.get(r.key)?.category ?? null,
+        }))
+      : rows;
     return {
-      title: `${names.title} by ${p.sort}`,
-      data: { dimension, sort: p.sort, distinct_keys: distinct, total_revenue: totals.revenue, rows },
+      title: `${labels.title} by ${p.sort}`,
+      data: { dimension, sort: p.sort, distinct_keys: distinct, total_revenue: totals.revenue, rows: named },
       empty: totals.views + totals.carts + totals.removes + totals.purchases === 0,
       sections: [
         {
-          title: `Top ${p.top} ${names.report} by ${p.sort}`,
+          id: `top_${labels.report}`,
+          title: `Top ${p.top} ${labels.report} by ${p.sort}`,
           notes: [
             filterNote(p),
-            `${distinct} ${names.report} with events in the range; total revenue ${totals.revenue.toFixed(2)}`,
+            `${distinct.toLocaleString("en-US")} ${labels.report} with events in the range; total revenue ${totals.revenue.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`,
           ],
           table: {
             columns: [
-              col("rank", "#", "int"),
-              col("key", names.label),
+              col("rank", "Rank", "int"),
+              col("key", labels.label),
+              ...(names ? [col("brand", "Brand"), col("category", "Category")] : []),
               col("views", "Views", "int"),
               col("carts", "Carts", "int"),
               col("purchases", "Purchases", "int"),
@@ -117,13 +136,19 @@ export function leaderboard(dimension: Board) {
               col("conversion", "Conversion", "pct"),
               col("revenue_share", "% revenue", "pct"),
             ],
-            rows: rows as unknown as Row[],
+            rows: named as unknown as Row[],
           },
           chart: {
             type: "bars",
-            label: `${names.title} by ${p.sort}`,
+            label: `${labels.title} by ${p.sort}`,
+            axis: SORT_AXIS[p.sort],
+            categories: labels.label,
+            legend: `${SORT_AXIS[p.sort]} in the range`,
             kind: p.sort === "revenue" ? "money" : "int",
-            items: rows.map((r) => ({ label: r.key, value: r[p.sort] })),
+            items: named.map((r) => ({
+              label: "brand" in r && r.brand ? `${r.key} · ${r.brand}` : r.key,
+              value: r[p.sort],
+            })),
           },
         },
       ],

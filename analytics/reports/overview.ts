@@ -1,8 +1,11 @@
-import { displayCell } from "../format/values.ts";
 import { ratio, roundCents } from "../math.ts";
+import type { ColumnKind, Kpi } from "../model.ts";
+import type { ReportParams } from "../options.ts";
 import {
+  iso,
   type Json,
   profileQuery,
+  type ReportSource,
   readSums,
   SALES_SUMS,
   salesIndex,
@@ -33,6 +36,86 @@ export function topKeysAgg(dimension: "category" | "brand", size: number, order 
 function short(iso: string | null | undefined): string {
   if (!iso) return "–";
   return iso.replace(/T00:00:00(\.000)?Z$/, "").replace(/:00(\.000)?Z$/, "Z");
+}
+
+/** The figures of the key-figures table, in its order, with how each reads. */
+const FIGURES = [
+  ["events", "Events", "int"],
+  ["views", "Views", "int"],
+  ["carts", "Carts", "int"],
+  ["removes", "Removes from cart", "int"],
+  ["orders", "Purchases (orders)", "int"],
+  ["revenue", "Revenue", "money"],
+  ["avg_order_value", "Average order value", "money"],
+  ["view_to_cart", "View → cart", "pct"],
+  ["cart_to_purchase", "Cart → purchase", "pct"],
+  ["view_to_purchase", "View → purchase", "pct"],
+  ["customers", "Customers (active in range)", "int"],
+  ["purchasers", "Purchasers", "int"],
+  ["customer_conversion", "Customer conversion", "pct"],
+] as const satisfies ReadonlyArray<readonly [string, string, ColumnKind]>;
+type FigureKey = (typeof FIGURES)[number][0];
+type Figures = Record<FigureKey, number | null>;
+
+/** The headline cards, a subset of FIGURES. */
+const KPIS: readonly FigureKey[] = [
+  "revenue",
+  "orders",
+  "avg_order_value",
+  "customers",
+  "purchasers",
+  "view_to_purchase",
+];
+
+function figuresOf(s: ReturnType<typeof readSums>, customers: number, purchasers: number): Figures {
+  return {
+    events: s.views + s.carts + s.removes + s.purchases,
+    views: s.views,
+    carts: s.carts,
+    removes: s.removes,
+    orders: s.purchases,
+    revenue: s.revenue,
+    avg_order_value: s.purchases === 0 ? null : roundCents(s.revenue / s.purchases),
+    view_to_cart: ratio(s.carts, s.views),
+    cart_to_purchase: ratio(s.purchases, s.carts),
+    view_to_purchase: ratio(s.purchases, s.views),
+    customers,
+    purchasers,
+    customer_conversion: ratio(purchasers, customers),
+  };
+}
+
+/** The figures of another period (the previous one, for the comparison): two queries. */
+async function figuresFor(source: ReportSource, p: ReportParams): Promise<Figures> {
+  const [sales, profiles] = await Promise.all([
+    source.search(
+      salesIndex(p),
+      { size: 0, query: salesQuery(p), aggs: SALES_SUMS },
+      "sum the previous period",
+    ),
+    source.search(
+      "profiles",
+      {
+        size: 0,
+        track_total_hits: true,
+        query: profileQuery(p),
+        aggs: { purchasers: { filter: { range: { purchases: { gt: 0 } } } } },
+      },
+      "count the previous period's customers",
+    ),
+  ]);
+  return figuresOf(
+    readSums(sales.aggregations),
+    Number(profiles.hits?.total?.value ?? 0),
+    Number(profiles.aggregations?.purchasers?.doc_count ?? 0),
+  );
+}
+
+/** Change of a figure: relative for counts and money, in points for rates; null when undefined. */
+export function changeOf(kind: ColumnKind, now: number | null, before: number | null): number | null {
+  if (now === null || before === null) return null;
+  if (kind === "pct") return now - before;
+  return before === 0 ? null : (now - before) / before;
 }
 
 export async function overview({ source, params: p }: ReportContext): Promise<ReportOutput> {
@@ -132,21 +215,40 @@ export async function overview({ source, params: p }: ReportContext): Promise<Re
     top_categories: topCategories,
     top_brands: topBrands,
   };
-  const figures = [
-    { figure: "Events", value: events, kind: "int" },
-    { figure: "Views", value: sums.views, kind: "int" },
-    { figure: "Carts", value: sums.carts, kind: "int" },
-    { figure: "Removes from cart", value: sums.removes, kind: "int" },
-    { figure: "Purchases (orders)", value: sums.purchases, kind: "int" },
-    { figure: "Revenue", value: sums.revenue, kind: "money" },
-    { figure: "Average order value", value: data.avg_order_value, kind: "money" },
-    { figure: "View → cart", value: data.conversion.view_to_cart, kind: "pct" },
-    { figure: "Cart → purchase", value: data.conversion.cart_to_purchase, kind: "pct" },
-    { figure: "View → purchase", value: data.conversion.view_to_purchase, kind: "pct" },
-    { figure: "Customers (active in range)", value: customers, kind: "int" },
-    { figure: "Purchasers", value: purchasers, kind: "int" },
-    { figure: "Customer conversion", value: data.customer_conversion, kind: "pct" },
-  ] as const;
+  const current = figuresOf(sums, customers, purchasers);
+  // The previous period of the same length: the one asked, or the data's extent without bounds.
+  const start = p.from ?? (firstBucket === null ? undefined : Date.parse(firstBucket));
+  const end = p.to ?? (lastEnd === null ? undefined : Date.parse(lastEnd));
+  const previousPeriod =
+    p.compare === "previous" && start !== undefined && end !== undefined
+      ? { from: start - (end - start), to: start }
+      : undefined;
+  const before = previousPeriod ? await figuresFor(source, { ...p, ...previousPeriod }) : undefined;
+  // A previous period without any data (before the first event) has no figures, not zeros.
+  const previous =
+    before && (before.events ?? 0) + (before.customers ?? 0) === 0
+      ? (Object.fromEntries(FIGURES.map(([k]) => [k, null])) as Figures)
+      : before;
+  const comparison = previous
+    ? {
+        previous_period: { from: iso(previousPeriod?.from ?? 0), to: iso(previousPeriod?.to ?? 0) },
+        previous,
+        change: Object.fromEntries(
+          FIGURES.map(([k, , kind]) => [k, changeOf(kind, current[k], previous[k])]),
+        ),
+      }
+    : { previous_period: null, previous: null, change: null };
+  Object.assign(data, comparison);
+  const kpis: Kpi[] = KPIS.map((key) => {
+    const [, label, kind] = FIGURES.find((f) => f[0] === key) ?? FIGURES[0];
+    return {
+      key,
+      label,
+      kind,
+      value: current[key],
+      ...(previous ? { previous: previous[key], change: changeOf(kind, current[key], previous[key]) } : {}),
+    };
+  });
   // One table of mixed kinds: each value is formatted as text once, so every format shows it alike.
   const lbColumns = [
     col("key", "Key"),
@@ -155,23 +257,51 @@ export async function overview({ source, params: p }: ReportContext): Promise<Re
     col("purchases", "Purchases", "int"),
     col("revenue", "Revenue", "money"),
   ];
+  const compared = previousPeriod
+    ? `Compared with the previous period of the same length: ${short(iso(previousPeriod.from))} ≤ t < ${short(iso(previousPeriod.to))}${previous?.events === null ? " (no data then)" : ""}`
+    : "No comparison (--compare none, or no data to bound the period)";
   const sections: ReportOutput["sections"] = [
     {
+      id: "key_figures",
       title: "Key figures",
       notes: [
         filterNote(p),
         `Data in range: ${short(firstBucket)} ≤ t < ${short(lastEnd)} · newest event hour (all data): ${short(data.freshness.newest_event_hour)} · last processed: ${short(data.freshness.last_processed_at)}`,
+        compared,
       ],
+      kpis,
       table: {
-        columns: [col("figure", "Figure"), col("value", "Value", "text")],
-        rows: figures.map((f) => ({
-          figure: f.figure,
-          value: displayCell(f.value, f.kind),
+        columns: [
+          { ...col("figure", "Key"), machine: true },
+          col("label", "Figure"),
+          { ...col("value", "Value", "num"), kindFrom: "kind" },
+          ...(previous
+            ? [
+                { ...col("previous", "Previous period", "num"), kindFrom: "kind" },
+                { ...col("change", "Change", "num"), kindFrom: "change_kind" },
+              ]
+            : []),
+        ],
+        rows: FIGURES.map(([figure, label, kind]) => ({
+          figure,
+          label,
+          kind,
+          value: current[figure],
+          ...(previous
+            ? {
+                previous: previous[figure],
+                change: changeOf(kind, current[figure], previous[figure]),
+                change_kind: kind === "pct" ? "pts" : "change",
+              }
+            : {}),
         })),
       },
       chart: {
         type: "bars",
         label: "Events by type",
+        axis: "Events",
+        categories: "Event type",
+        legend: "Events of the type in the range",
         kind: "int",
         items: [
           { label: "view", value: sums.views },
@@ -185,6 +315,7 @@ export async function overview({ source, params: p }: ReportContext): Promise<Re
   if (breakdown) {
     sections.push(
       {
+        id: "top_categories",
         title: `Top ${p.top} categories by revenue`,
         table: {
           columns: lbColumns.map((c) => (c.key === "key" ? col("key", "Category") : c)),
@@ -193,11 +324,15 @@ export async function overview({ source, params: p }: ReportContext): Promise<Re
         chart: {
           type: "bars",
           label: "Revenue by category",
+          axis: "Revenue",
+          categories: "Category",
+          legend: "Revenue of the category in the range",
           kind: "money",
           items: topCategories.map((c) => ({ label: c.key, value: c.revenue })),
         },
       },
       {
+        id: "top_brands",
         title: `Top ${p.top} brands by revenue`,
         table: {
           columns: lbColumns.map((c) => (c.key === "key" ? col("key", "Brand") : c)),
@@ -206,6 +341,9 @@ export async function overview({ source, params: p }: ReportContext): Promise<Re
         chart: {
           type: "bars",
           label: "Revenue by brand",
+          axis: "Revenue",
+          categories: "Brand",
+          legend: "Revenue of the brand in the range",
           kind: "money",
           items: topBrands.map((c) => ({ label: c.key, value: c.revenue })),
         },

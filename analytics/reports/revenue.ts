@@ -6,6 +6,17 @@ import { productSeries, rankProducts } from "../product-range.ts";
 import { iso, type Json, readSums, SALES_SUMS, salesIndex, salesQuery } from "../source.ts";
 import { col, filterNote, oneSalesFilter, type ReportContext, type ReportOutput } from "./common.ts";
 
+const fmtMoney = (v: number) =>
+  v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const fmtInt = (v: number) => v.toLocaleString("en-US");
+
+const PERIOD_AXIS: Record<RevenueBy, string> = {
+  hour: "Hour (UTC)",
+  day: "Day (UTC)",
+  week: "Week (starting Monday, UTC)",
+  month: "Month (UTC)",
+};
+
 /** The label of a period: its start, as short as the interval allows (all UTC). */
 export function periodLabel(ms: number, by: RevenueBy): string {
   const s = new Date(ms).toISOString();
@@ -85,15 +96,18 @@ export async function revenue({ source, params: p }: ReportContext): Promise<Rep
       empty,
       sections: [
         {
+          id: "series",
           title: `Revenue, orders and AOV by ${p.by}`,
-          notes: [filterNote(p), `Total: ${total.revenue.toFixed(2)} from ${total.orders} orders`],
+          notes: [filterNote(p), `Total: ${fmtMoney(total.revenue)} from ${fmtInt(total.orders)} orders`],
           table: { columns: [periodColumn, ...money], rows: series as unknown as Row[] },
           chart: {
             type: "lines",
             label: `Revenue by ${p.by}`,
             kind: "money",
+            xAxis: PERIOD_AXIS[p.by],
+            yAxis: "Revenue",
             x: series.map((s) => s.period),
-            series: [{ name: "revenue", values: series.map((s) => s.revenue) }],
+            series: [{ name: `Revenue per ${p.by}`, values: series.map((s) => s.revenue) }],
           },
         },
       ],
@@ -180,10 +194,11 @@ export async function revenue({ source, params: p }: ReportContext): Promise<Rep
     empty,
     sections: [
       {
+        id: "split",
         title: `Revenue by ${p.by} and ${split}`,
         notes: [
           filterNote(p),
-          `Total (all ${split === "category" ? "categories" : `${split}s`}): ${total.revenue.toFixed(2)} from ${total.orders} orders`,
+          `Total (all ${split === "category" ? "categories" : `${split}s`}): ${fmtMoney(total.revenue)} from ${fmtInt(total.orders)} orders`,
         ],
         table: {
           columns: [periodColumn, col("key", split[0]?.toUpperCase() + split.slice(1)), ...money],
@@ -193,6 +208,8 @@ export async function revenue({ source, params: p }: ReportContext): Promise<Rep
           type: "lines",
           label: `Revenue by ${p.by} and ${split}`,
           kind: "money",
+          xAxis: PERIOD_AXIS[p.by],
+          yAxis: "Revenue",
           x: series.map((s) => s.period),
           series: keys.map((k) => ({
             name: k.key,

@@ -55,6 +55,7 @@ export async function segments({ source, params: p }: ReportContext): Promise<Re
     empty: customers === 0,
     sections: [
       {
+        id: "segments",
         title: "Segments",
         notes: [
           filterNote(p),
@@ -76,6 +77,9 @@ export async function segments({ source, params: p }: ReportContext): Promise<Re
         chart: {
           type: "bars",
           label: "Customers per segment",
+          axis: "Customers",
+          categories: "RFM segment",
+          legend: "Customers of the segment",
           kind: "int",
           items: rows.map((r) => ({ label: r.segment, value: r.customers })),
         },

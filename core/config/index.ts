@@ -114,6 +114,8 @@ export interface Config {
     /** OS user that runs Elasticsearch when capline runs as root (Elasticsearch refuses root). */
     serviceUser: string;
   };
+  /** `capline report`: the currency amounts are shown in (undefined: plain numbers). */
+  report: { currency: string | undefined };
   monitor: {
     port: number;
     host: string;
@@ -360,6 +362,13 @@ export const CONFIG_FIELDS = {
     fallback: "optional",
     doc: "Kibana check: optional (nothing listening = not deployed, SKIP), required (unreachable = DOWN) or off",
   },
+  REPORT_CURRENCY: {
+    parse: text({
+      pattern: /^[A-Z]{3}$/,
+      expected: "an ISO 4217 currency code in capitals, e.g. EUR or USD",
+    }),
+    doc: "currency of the prices, shown by `capline report` (optional; unset: plain numbers)",
+  },
   MONITOR_SKIP: {
     parse: text({
       pattern: /^[a-z.]+(,[a-z.]+)*$/,
@@ -581,6 +590,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     },
     archive: { minio: read("ARCHIVE_MINIO"), hdfs: read("ARCHIVE_HDFS") },
     stack: { cacheDir, stateDir, serviceUser: read("CAPLINE_SERVICE_USER") },
+    report: { currency: optional("REPORT_CURRENCY") },
     monitor: {
       port: read("MONITOR_PORT"),
       host: read("MONITOR_HOST"),

@@ -66,7 +66,8 @@ const salesProperties: Record<string, FieldMapping> = {
  * daily and keep their 24 hourly counts in `state.hours`.
  */
 export const SALES_V2_FIELDS = {
-  "sales-daily": { day_of_week: short },
+  // brand and category: of product documents (a product's aggregate names what it is).
+  "sales-daily": { day_of_week: short, brand: keyword, category: keyword },
   "sales-hourly": { hour_of_day: short, day_of_week: short },
 } as const satisfies Partial<Record<IndexName, Record<string, FieldMapping>>>;
 

@@ -102,6 +102,9 @@ export interface ReferenceSales {
   hour_of_day?: number;
   /** Daily product documents only: hour → [views, carts, removes, purchases, revenue cents]. */
   hours?: Record<string, number[]>;
+  /** Daily product documents only: the alphabetically first brand / category_code of its events. */
+  brand?: string;
+  category?: string;
 }
 
 /**
@@ -144,6 +147,12 @@ export function referenceSales(events: readonly CaplineEvent[], hourly = false):
         row.revenue = (cents.get(k) ?? 0) / 100;
       }
       if (row.hours) {
+        for (const [field, value] of [
+          ["brand", e.brand],
+          ["category", e.category_code],
+        ] as const)
+          if (value !== null && (row[field] === undefined || value < (row[field] as string)))
+            row[field] = value;
         const hour = String(Number(e.event_time.slice(11, 13)));
         const h = row.hours[hour] ?? [0, 0, 0, 0, 0];
         h[type] = (h[type] ?? 0) + 1;
@@ -166,6 +175,8 @@ export function salesFigures(d: {
   day_of_week?: number;
   hour_of_day?: number;
   state?: { hours?: Record<string, number[]> };
+  brand?: string;
+  category?: string;
 }): ReferenceSales {
   return {
     views: d.views,
@@ -176,5 +187,7 @@ export function salesFigures(d: {
     day_of_week: d.day_of_week as number,
     ...(d.hour_of_day !== undefined ? { hour_of_day: d.hour_of_day } : {}),
     ...(d.state?.hours !== undefined ? { hours: d.state.hours } : {}),
+    ...(d.brand !== undefined ? { brand: d.brand } : {}),
+    ...(d.category !== undefined ? { category: d.category } : {}),
   };
 }
