@@ -303,7 +303,7 @@ describe("capline kibana import (CLI)", () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.ok).toBe(true);
-    expect(out.successCount).toBe(9);
+    expect(out.success_count).toBe(9);
     expect(out.dashboards[0]).toContain(`${fake.url}/app/dashboards#/view/capline-customer-overview`);
     expect(r.stdout).not.toContain("kb-pass");
   });

@@ -1,11 +1,12 @@
 import { type Command, Option } from "commander";
 import { action, config, ExitCode, hostFlag, positiveInt, withExamples } from "../core/cli/index.ts";
 import { UsageError } from "../core/errors.ts";
+import { snakeKeys } from "../core/json/index.ts";
 import { type MonitorFlags, monitorOptions } from "./options.ts";
 import { renderTable } from "./render.ts";
 import { runChecks } from "./run.ts";
 import { ENDPOINTS, MonitorServer } from "./server.ts";
-import { CHECK_NAMES } from "./types.ts";
+import { CHECK_NAMES, MONITOR_DATA_KEYS } from "./types.ts";
 import { watch } from "./watch.ts";
 
 interface MonitorCommandOptions extends MonitorFlags {
@@ -125,7 +126,7 @@ export function registerMonitor(program: Command): void {
       const report = await runChecks(c, options);
       process.stdout.write(
         opts.json
-          ? `${JSON.stringify(report, null, 2)}\n`
+          ? `${JSON.stringify(snakeKeys(report, MONITOR_DATA_KEYS), null, 2)}\n`
           : `${renderTable(report, { color: process.stdout.isTTY === true && !process.env.NO_COLOR })}\n`,
       );
       return report.exitCode;

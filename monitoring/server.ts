@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Config } from "../core/config/index.ts";
 import { CaplineError, describeError } from "../core/errors.ts";
+import { snakeKeys } from "../core/json/index.ts";
 import { logger } from "../core/logging.ts";
 import type { MonitorState } from "./checks/context.ts";
 import { MonitorMetrics } from "./metrics.ts";
@@ -9,6 +10,7 @@ import type { MonitorOptions } from "./options.ts";
 import { runChecks } from "./run.ts";
 import { readiness } from "./status.ts";
 import type { MonitorReport } from "./types.ts";
+import { MONITOR_DATA_KEYS } from "./types.ts";
 
 export interface ServeOptions {
   /** @defaultValue MONITOR_PORT (9464); 0 picks a free port */
@@ -134,7 +136,7 @@ export class MonitorServer {
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
+  const text = `${JSON.stringify(snakeKeys(body, MONITOR_DATA_KEYS), null, 2)}\n`;
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
   res.end(res.req.method === "HEAD" ? undefined : text);
 }

@@ -93,3 +93,6 @@ export interface MonitorReport {
   durationMs: number;
   checks: CheckResult[];
 }
+
+/** Properties of the monitor's JSON whose keys are data (alias names, metric labels), never renamed. */
+export const MONITOR_DATA_KEYS = ["documents", "labels"] as const;

@@ -1,9 +1,11 @@
 import type { Config } from "../core/config/index.ts";
+import { snakeKeys } from "../core/json/index.ts";
 import type { MonitorState } from "./checks/context.ts";
 import type { MonitorOptions } from "./options.ts";
 import { renderChanges, renderTable } from "./render.ts";
 import { runChecks } from "./run.ts";
 import type { MonitorReport } from "./types.ts";
+import { MONITOR_DATA_KEYS } from "./types.ts";
 
 export interface WatchOptions {
   intervalSeconds: number;
@@ -49,7 +51,7 @@ export async function watch(config: Config, options: MonitorOptions, w: WatchOpt
     const report = await untilAborted(runChecks(config, options, state), w.signal);
     if (report === undefined || w.signal.aborted) break;
     rounds++;
-    if (w.json) w.write(`${JSON.stringify(report)}\n`);
+    if (w.json) w.write(`${JSON.stringify(snakeKeys(report, MONITOR_DATA_KEYS))}\n`);
     else if (w.tty)
       w.write(
         `${CLEAR_HOME}${renderTable(report, { color: w.color })}\nevery ${w.intervalSeconds} s; Ctrl-C to quit\n`,

@@ -3,6 +3,7 @@ import { bindHost, topicName } from "../config/fields.ts";
 import { type Config, configOrigins, describeConfig, loadConfig, secretValues } from "../config/index.ts";
 import { describeError, isCaplineError, UsageError } from "../errors.ts";
 import { ExitCode, exitCodeFor } from "../exit-codes.ts";
+import { snakeKeys } from "../json/index.ts";
 import { createLogger } from "../logging.ts";
 import { cleanMessage, escapeControl, redactor } from "../redact.ts";
 
@@ -59,7 +60,7 @@ export function action<A extends unknown[]>(
 export function reportError(error: unknown, json: boolean): void {
   if (json) {
     const body = isCaplineError(error) ? error.toJSON() : { code: "INTERNAL", message: describeError(error) };
-    process.stdout.write(`${redactor.redact(JSON.stringify({ ok: false, error: body }))}\n`);
+    process.stdout.write(`${redactor.redact(JSON.stringify(snakeKeys({ ok: false, error: body })))}\n`);
     return;
   }
   const message = isCaplineError(error) ? error.message : describeError(error);
@@ -72,11 +73,18 @@ export function reportError(error: unknown, json: boolean): void {
 }
 
 /**
- * Prints a value: JSON with --json, otherwise through `human`. Both pass through the redactor, so
- * a URL with a password or a secret value never reaches the terminal or a script.
+ * Prints a value: JSON with --json (keys in snake_case, core/json: the one key style of every
+ * output), otherwise through `human`. `dataKeys`: properties whose keys are data (names), kept.
+ * Both pass through the redactor, so a URL with a password or a secret value never reaches the
+ * terminal or a script.
  */
-export function output(value: unknown, json: boolean | undefined, human: () => string): void {
-  const text = json ? JSON.stringify(value, null, 2) : human();
+export function output(
+  value: unknown,
+  json: boolean | undefined,
+  human: () => string,
+  dataKeys: readonly string[] = [],
+): void {
+  const text = json ? JSON.stringify(snakeKeys(value, dataKeys), null, 2) : human();
   process.stdout.write(`${redactor.redact(text)}\n`);
 }
 
