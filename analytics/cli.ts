@@ -1,9 +1,18 @@
+import { once } from "node:events";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Argument, type Command, Option } from "commander";
 import { action, config, ExitCode, positiveInt, withExamples } from "../core/cli/index.ts";
 import { CaplineError, describeError, UsageError } from "../core/errors.ts";
-import { checkOutputPath, writeOutputFile } from "../core/output-file.ts";
+import { checkOutputPath, openOutputFile, writeOutputFile } from "../core/output-file.ts";
+import {
+  csvLines,
+  EXPORT_COLUMNS,
+  type ExportRow,
+  parseExportFilter,
+  type RawExportFlags,
+  SEGMENT_NAMES,
+} from "./export.ts";
 import { type CsvFile, csvFiles, render } from "./format/index.ts";
 import type { ReportMeta, ReportResult } from "./model.ts";
 import {
@@ -20,9 +29,10 @@ import {
   type ReportParams,
   SPLITS,
 } from "./options.ts";
-import { runReports } from "./run.ts";
+import { runExport, runReports } from "./run.ts";
 
-interface ReportFlags extends RawReportFlags {
+interface ReportFlags extends RawReportFlags, RawExportFlags {
+  all?: boolean;
   format: Format;
   out?: string;
   overwrite?: boolean;
@@ -78,6 +88,65 @@ function parseCurrency(raw: string | undefined, fallback: string | undefined): s
  */
 function writeOut(path: string, text: string, overwrite: boolean): void {
   writeOutputFile(path, text, { flag: "--out", overwrite });
+}
+
+/**
+ * Where an export streams to: --out FILE (through core/output-file.ts, like every file `report`
+ * writes) or standard output, with backpressure.
+ */
+function openOut(path: string | undefined, overwrite: boolean): {
+  write: (text: string) => Promise<void>;
+  close: () => void;
+} {
+  if (!path)
+    return {
+      write: async (text) => {
+        if (text !== "" && !process.stdout.write(text)) await once(process.stdout, "drain");
+      },
+      close: () => undefined,
+    };
+  const file = openOutputFile(path, { flag: "--out", overwrite });
+  return { write: async (text) => file.write(text), close: () => file.close() };
+}
+
+const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** `report customers --all`: every matching customer, streamed as CSV or one JSON document. */
+async function exportCommand(flags: ReportFlags, format: Format): Promise<number> {
+  if (format !== "csv" && format !== "json")
+    throw new UsageError("--all streams every customer as csv or json: add --format csv or --format json");
+  const params = parseParams(flags);
+  const filter = parseExportFilter(flags);
+  const out = openOut(flags.out, flags.overwrite === true);
+  const started = performance.now();
+  const head = JSON.stringify({
+    from: isoOrNull(params.from),
+    to: isoOrNull(params.to),
+    category: params.category ?? null,
+    brand: params.brand ?? null,
+    segment: filter.segment ?? null,
+    min_spend: filter.minSpend ?? null,
+    last_seen_before: isoOrNull(filter.lastSeenBefore),
+    last_seen_after: isoOrNull(filter.lastSeenAfter),
+  });
+  let n = 0;
+  try {
+    n = await runExport(config(), params, filter, async (rows: ExportRow[], first: boolean) => {
+      if (format === "csv") return out.write(csvLines(rows, first));
+      const start = first
+        ? `{"filter":${head},"columns":${JSON.stringify(EXPORT_COLUMNS.map((x) => x.key))},"customers":[`
+        : "";
+      const body = rows.map((r, i) => `${first && i === 0 ? "" : ","}\n${JSON.stringify(r)}`).join("");
+      await out.write(start + body);
+    });
+    if (format === "json") await out.write(`\n],"count":${n}}\n`);
+  } finally {
+    out.close();
+  }
+  process.stderr.write(
+    `exported ${n.toLocaleString("en-US")} customers${flags.out ? ` to ${flags.out}` : ""} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+  );
+  return ExitCode.OK;
 }
 
 /** Several tables: one CSV file each, into a directory (created when missing). */
@@ -150,6 +219,14 @@ export function registerReports(program: Command): void {
         "--currency <code>",
         "currency of the amounts, ISO 4217 (default REPORT_CURRENCY; none: plain numbers)",
       )
+      .option("--segment <name>", `customers: only this RFM segment (${SEGMENT_NAMES.join(", ")})`)
+      .option("--min-spend <amount>", "customers: total spent at least this")
+      .option("--last-seen-before <time>", "customers: last seen before this time")
+      .option("--last-seen-after <time>", "customers: last seen at or after this time")
+      .option(
+        "--all",
+        "customers: every matching customer (streamed; with --format csv or json), not the top N",
+      )
       .option("--verbose", "print how long each report took (queries, Elasticsearch time) on stderr")
       .option("--json", "same as --format json")
       .action(
@@ -161,8 +238,17 @@ export function registerReports(program: Command): void {
           // (A directory is the CSV tables' destination: its files are checked as they are written.)
           if (flags.out && !(existsSync(flags.out) && statSync(flags.out).isDirectory()))
             checkOutputPath(flags.out, { flag: "--out", overwrite: flags.overwrite === true });
-          const params = parseParams(flags);
           const format: Format = flags.json ? "json" : flags.format;
+          const targeting = [flags.segment, flags.minSpend, flags.lastSeenBefore, flags.lastSeenAfter].some(
+            (v) => v !== undefined,
+          );
+          if ((flags.all || targeting) && name !== "customers")
+            throw new UsageError(
+              `${flags.all ? "--all" : "--segment, --min-spend and --last-seen-*"}: for the customers report only (capline report customers ...)`,
+            );
+          if (flags.all) return exportCommand(flags, format);
+          const params = parseParams(flags);
+          if (targeting) params.targeting = parseExportFilter(flags);
           const c = config();
           const currency = parseCurrency(flags.currency, c.report.currency);
           const started = performance.now();
@@ -220,6 +306,8 @@ export function registerReports(program: Command): void {
       "capline report all --format html --out report.html --currency EUR",
       "capline report all --format csv --out tables/       # one CSV file per table",
       "capline report overview --from 2019-10-08 --to 2019-10-14 --compare previous",
+      'capline report customers --segment "At risk" --all --format csv --out at-risk.csv',
+      "capline report customers --segment Champions --min-spend 500 --last-seen-after 2019-10-15 --top 50",
     ],
   );
 }

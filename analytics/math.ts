@@ -12,6 +12,14 @@ export function roundCents(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
+/**
+ * Average order value to the cent: whole cents divided by orders, rounded half up — computed on
+ * the cents, since a double quotient (137.295 → 137.29499…) would break half-cent ties downwards.
+ */
+export function averageOrder(revenue: number, orders: number): number | null {
+  return orders === 0 ? null : Math.round(Math.round(revenue * 100) / orders) / 100;
+}
+
 /** a / b, or null when b is 0 (a rate of nothing is not 0%). */
 export function ratio(a: number, b: number): number | null {
   return b === 0 ? null : a / b;

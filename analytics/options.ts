@@ -60,6 +60,13 @@ export interface ReportParams {
   sort: LeaderboardSort;
   /** overview: compare with the previous period of the same length. */
   compare: Compare;
+  /** customers: --segment, --min-spend, --last-seen-before/after (analytics/export.ts). */
+  targeting?: {
+    segment?: string;
+    minSpend?: number;
+    lastSeenBefore?: number;
+    lastSeenAfter?: number;
+  };
 }
 
 export interface RawReportFlags {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,6 +29,7 @@ import {
   select,
   sums,
 } from "./test/reference.ts";
+import { problems } from "./test/schemas.ts";
 
 /**
  * Every report against the real pipeline: a generated REES46-style file (plus refused rows, an
@@ -154,8 +155,10 @@ beforeAll(async () => {
   const ingest = await cli(["ingest", csv, "--json"], env);
   // 3 = done, some rows refused.
   expect(ingest.code, ingest.stderr).toBe(3);
+  expect(problems("ingest", JSON.parse(ingest.stdout))).toEqual([]);
   const processed = await cli(["process", "--until-idle", "--json"], env, 280_000);
   expect(processed.code, processed.stderr.slice(-2000)).toBe(0);
+  expect(problems("process", JSON.parse(processed.stdout))).toEqual([]);
   const parsed = parseEvents(readFileSync(csv, "utf8"));
   expect(parsed.rejected).toBe(4);
   expect(parsed.duplicates).toBeGreaterThanOrEqual(1);
@@ -298,7 +301,47 @@ describe("report figures equal the independent computation from the CSV", () => 
             });
         }
       } else expect(data.top_categories).toEqual([]);
+      // The previous period of the same length (the data's extent when the range is open).
+      const start = c.range.from ?? Date.parse(data.range.first_bucket);
+      const end = c.range.to ?? Date.parse(data.range.data_until);
+      const before = { from: start - (end - start), to: start };
+      expect(data.previous_period, c.label).toEqual({
+        from: new Date(before.from).toISOString(),
+        to: new Date(before.to).toISOString(),
+      });
+      const pe = select(events, before, c.category, c.brand);
+      const ps = sums(pe);
+      const pc = customersIn(people, before, c.category, c.brand);
+      if (pe.length + pc.length === 0) expect(data.previous.revenue, c.label).toBeNull();
+      else {
+        expect(
+          {
+            events: data.previous.events,
+            orders: data.previous.orders,
+            revenue: cents(data.previous.revenue),
+            customers: data.previous.customers,
+            purchasers: data.previous.purchasers,
+          },
+          `${c.label} previous`,
+        ).toEqual({
+          events: pe.length,
+          orders: ps.purchases,
+          revenue: ps.cents,
+          customers: pc.length,
+          purchasers: pc.filter((x) => x.purchases > 0).length,
+        });
+        if (ps.cents > 0)
+          expect(data.change.revenue, c.label).toBeCloseTo((s.cents - ps.cents) / ps.cents, 9);
+        if (s.views > 0 && ps.views > 0)
+          expect(data.change.view_to_purchase, `${c.label} change in points`).toBeCloseTo(
+            s.purchases / s.views - ps.purchases / ps.views,
+            12,
+          );
+      }
     }
+    const none = await report("overview", { compare: "none" });
+    expect(none.data.previous).toBeNull();
+    expect(none.result.sections[0]?.kpis?.every((k) => k.previous === undefined)).toBe(true);
   });
 
   it("revenue by hour, day, week and month", async () => {
@@ -660,6 +703,23 @@ describe("report figures equal the independent computation from the CSV", () => 
             if (w) expectRate(r.conversion, w.purchases, w.views, `${board} ${r.key}`);
           }
           expect(data.distinct_keys, `${c.label} ${board}`).toBe(want.size);
+          if (dim === "product")
+            for (const r of data.rows as Array<{
+              key: string;
+              brand: string | null;
+              category: string | null;
+            }>) {
+              // A product's brand and category: the alphabetically first of its events' (all time).
+              const first = (f: "brand" | "category") =>
+                events
+                  .filter((e) => e.product === r.key && e[f] !== null)
+                  .map((e) => e[f] as string)
+                  .sort()[0] ?? null;
+              expect({ brand: r.brand, category: r.category }, `product ${r.key}`).toEqual({
+                brand: first("brand"),
+                category: first("category"),
+              });
+            }
           expect(cents(data.total_revenue)).toBe(sums(ev).cents);
         }
   });
@@ -721,8 +781,27 @@ describe("the CLI: formats and exit codes", () => {
     expect(cents(body.data.revenue)).toBe(sums(events).cents);
     expect(body.data.events.total).toBe(events.length);
     expect(run.stderr).toMatch(/overview: \d+ queries, Elasticsearch \d+ ms .*total \d+ ms/);
-    const all = await cli(["report", "all", "--json"], env);
+    expect(problems("report", body)).toEqual([]);
+    const all = await cli(["report", "all", "--json", "--currency", "EUR"], env);
     expect(all.code, all.stderr).toBe(0);
+    expect(problems("report", JSON.parse(all.stdout))).toEqual([]);
+    expect(JSON.parse(all.stdout).meta).toMatchObject({
+      dataset: { topic: env.KAFKA_TOPIC, index_prefix: env.ELASTICSEARCH_INDEX_PREFIX },
+      time_zone: "UTC",
+      currency: "EUR",
+      compare: "previous",
+    });
+    for (const flags of [
+      ["--from", "2019-10-04 06:00", "--to", "2019-10-06"],
+      ["--compare", "none"],
+    ]) {
+      const one = await cli(["report", "overview", "--json", ...flags], env);
+      expect(problems("report", JSON.parse(one.stdout)), flags.join(" ")).toEqual([]);
+    }
+    const monitor = await cli(["monitor", "--json", "--skip", "kibana"], env);
+    expect(problems("monitor", JSON.parse(monitor.stdout), ["documents", "partitions", "labels"])).toEqual(
+      [],
+    );
     expect(Object.keys(JSON.parse(all.stdout).reports)).toEqual([
       "overview",
       "revenue",
@@ -737,12 +816,14 @@ describe("the CLI: formats and exit codes", () => {
     ]);
   });
 
-  it("CSV parses, and a formula-like brand is neutralised", async () => {
+  it("CSV parses, has the JSON keys as headers, and a formula-like brand is neutralised", async () => {
     const out = join(dir, "brands.csv");
     const run = await cli(["report", "brands", "--format", "csv", "--top", "1000", "--out", out], env);
     expect(run.code, run.stderr).toBe(0);
     const lines = readFileSync(out, "utf8").trimEnd().split("\r\n");
-    expect(lines[0]).toBe("#,Brand,Views,Carts,Purchases,Revenue,Conversion,% revenue");
+    expect(lines[0]).toBe("rank,key,views,carts,purchases,revenue,conversion,revenue_share");
+    const json = JSON.parse((await cli(["report", "brands", "--json", "--top", "1000"], env)).stdout);
+    expect(Object.keys(json.data.rows[0])).toEqual(expect.arrayContaining(lines[0]?.split(",") ?? []));
     const want = byKey(events, "brand");
     expect(lines).toHaveLength(want.size + 1);
     const evil = lines.find((l) => l.includes("HYPERLINK"));
@@ -761,13 +842,46 @@ describe("the CLI: formats and exit codes", () => {
     }
   });
 
-  it("tables fit the width; Markdown renders pipe tables", async () => {
+  it("report all --format csv --out DIR: one tidy file per table, raw numbers; without a directory, exit 2", async () => {
+    const out = join(dir, "tables");
+    const run = await cli(["report", "all", "--format", "csv", "--out", out], env);
+    expect(run.code, run.stderr).toBe(0);
+    const files = readdirSync(out).sort();
+    const all = await runReports(config, "all", parseParams({}));
+    expect(files).toEqual(all.flatMap((r) => r.sections.map((x) => `${r.report}-${x.id}.csv`)).sort());
+    for (const f of files) {
+      const text = readFileSync(join(out, f), "utf8");
+      const [header, ...rows] = text.trimEnd().split("\r\n");
+      expect(header, f).toMatch(/^[a-z0-9_]+(,[a-z0-9_]+)*$/);
+      expect(text, f).not.toMatch(/^#/m);
+      // Raw numbers: no thousands separators (a quoted "1,234"), no % or currency signs.
+      for (const row of rows) expect(row, f).not.toMatch(/"\d{1,3}(,\d{3})+(\.\d+)?"|\d%|€/);
+    }
+    const figures = readFileSync(join(out, "overview-key_figures.csv"), "utf8").split("\r\n");
+    expect(figures[0]).toBe("figure,label,value,previous,change");
+    const revenue = figures.find((l) => l.startsWith("revenue,"))?.split(",");
+    expect(cents(Number(revenue?.[2]))).toBe(sums(events).cents);
+    const refused = await cli(["report", "all", "--format", "csv"], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("give --out DIR");
+  });
+
+  it("tables fit --width; piped, nothing is shortened; Markdown renders pipe tables", async () => {
     for (const width of [60, 100]) {
       const run = await cli(["report", "all", "--width", String(width)], env);
       expect(run.code, run.stderr).toBe(0);
       for (const line of run.stdout.split("\n")) expect([...line].length, line).toBeLessThanOrEqual(width);
       expect(run.stdout).toContain("Weekly cohort retention");
     }
+    // No terminal, no --width: every cell whole (no "…", no split tables), even with COLUMNS set.
+    const piped = await cli(["report", "customers", "--top", "50"], { ...env, COLUMNS: "60" });
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout).not.toContain("…");
+    const header = piped.stdout.split("\n").find((l) => l.startsWith("Rank"));
+    for (const label of ["Customer", "Spent", "Segment", "Top category", "First seen", "Last seen"])
+      expect(header, label).toContain(label);
+    for (const x of [...customersIn(people, {})].filter((c) => c.topCategory).slice(0, 5))
+      if (piped.stdout.includes(x.user)) expect(piped.stdout).toContain(x.topCategory ?? "");
     const md = await cli(["report", "categories", "--format", "md", "--top", "5"], env);
     expect(md.code, md.stderr).toBe(0);
     const table = md.stdout.split("\n").filter((l) => l.startsWith("|"));
@@ -827,6 +941,15 @@ describe("the CLI: formats and exit codes", () => {
   });
 });
 
+/** A command of the machine (poppler's pdftoppm / pdftotext), its output. */
+function tool(command: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr }),
+    );
+  });
+}
+
 describe("HTML in a real browser", () => {
   const CHROMIUM = "/usr/bin/chromium";
   const browser = (args: string[]) =>
@@ -854,10 +977,10 @@ describe("HTML in a real browser", () => {
       );
     });
 
-  async function screenshot(html: string, height = 2000) {
+  async function screenshot(html: string, height = 2000, width = 1280) {
     const { decodePng } = await import("./test/png.ts");
     const png = `${html}.png`;
-    const run = await browser([`--screenshot=${png}`, `--window-size=1280,${height}`, `file://${html}`]);
+    const run = await browser([`--screenshot=${png}`, `--window-size=${width},${height}`, `file://${html}`]);
     expect(run.code, run.stderr.slice(-500)).toBe(0);
     return decodePng(readFileSync(png));
   }
@@ -888,6 +1011,169 @@ describe("HTML in a real browser", () => {
       expect(withCharts, `${reportName}: chart pixels`).toBeGreaterThanOrEqual(minimum);
       expect(without, `${reportName}: the same pixels without the charts`).toBeLessThan(minimum / 10);
     }
+  });
+
+  /** Layout facts measured by the browser itself, on a copy of the page with a measuring script. */
+  const MEASURE = `
+    const box = (e) => { const r = e.getBoundingClientRect(); return { left: r.left, right: r.right, width: r.width, height: r.height }; };
+    const out = {
+      innerWidth: window.innerWidth,
+      scrollWidth: document.documentElement.scrollWidth,
+      overflowing: [...document.querySelectorAll(".wide")].filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.closest("section").id),
+      charts: [...document.querySelectorAll("svg.chart")].map((svg) => ({
+        section: svg.closest("section").id,
+        type: svg.dataset.chart,
+        box: box(svg),
+        title: svg.querySelector(".chart-title")?.textContent ?? null,
+        legend: svg.querySelector(".legend") ? box(svg.querySelector(".legend")) : null,
+        axisTitles: [...svg.querySelectorAll(".axis-title")].map((t) => t.textContent),
+        ticks: [...svg.querySelectorAll(".tick")].map((t) => t.textContent),
+      })),
+      kpis: [...document.querySelectorAll(".kpi")].map((k) => ({ key: k.dataset.key, value: k.dataset.value, text: k.querySelector(".kpi-value").textContent, change: k.querySelector(".kpi-change")?.textContent ?? null, box: box(k) })),
+      facts: Object.fromEntries([...document.querySelectorAll("dl.facts div")].map((d) => [d.querySelector("dt").textContent, d.querySelector("dd").textContent])),
+      definitions: [...document.querySelectorAll("section.definitions dt")].map((d) => d.textContent),
+    };
+    const pre = document.createElement("pre"); pre.id = "measure"; pre.textContent = JSON.stringify(out); document.body.appendChild(pre);`;
+
+  async function measure(file: string, width = 1400) {
+    const probe = `${file}.probe.html`;
+    writeFileSync(
+      probe,
+      readFileSync(file, "utf8")
+        .replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, "")
+        .replace("</body>", `<script>${MEASURE}</script></body>`),
+    );
+    const dom = await browser([
+      "--dump-dom",
+      `--window-size=${width},1000`,
+      "--virtual-time-budget=5000",
+      `file://${probe}`,
+    ]);
+    expect(dom.code, dom.stderr.slice(-500)).toBe(0);
+    const text = /<pre id="measure">([\s\S]*?)<\/pre>/.exec(dom.stdout)?.[1] ?? "";
+    // biome-ignore lint/suspicious/noExplicitAny: the measured facts are checked field by field
+    return JSON.parse(
+      text
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, "<")
+        .replace(/&gt;/g, ">")
+        .replace(/&amp;/g, "&"),
+    ) as any;
+  }
+
+  const FLAGS = ["--from", "2019-10-04", "--to", "2019-10-10", "--currency", "EUR"];
+
+  it("the report an analyst sends, at 1,400 px: header facts, KPI cards equal to the JSON, every chart titled with axes and a legend, nothing wider than the page", async () => {
+    const file = join(dir, "analyst.html");
+    const run = await cli(["report", "all", "--format", "html", "--out", file, ...FLAGS], env);
+    expect(run.code, run.stderr).toBe(0);
+    const json = JSON.parse((await cli(["report", "all", "--json", ...FLAGS], env)).stdout);
+    const m = await measure(file);
+    expect(m.innerWidth).toBe(1400);
+    expect(m.scrollWidth, "the page scrolls sideways").toBeLessThanOrEqual(m.innerWidth);
+    expect(m.overflowing, "tables wider than their box").toEqual([]);
+    expect(m.facts).toMatchObject({
+      Dataset: `topic ${env.KAFKA_TOPIC} · indices ${env.ELASTICSEARCH_INDEX_PREFIX}-*`,
+      Period: "2019-10-04 ≤ event time < 2019-10-11",
+      "Compared with": "2019-09-27 ≤ event time < 2019-10-04 (the period of the same length before)",
+      "Time zone": "UTC (event times and every period)",
+      Currency: "EUR",
+    });
+    expect(m.facts.Generated).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z$/);
+    // Headline cards: the JSON's figures, as people read them, with the change.
+    const overview = json.reports.overview.data;
+    const figure: Record<string, number | null> = {
+      revenue: overview.revenue,
+      orders: overview.orders,
+      avg_order_value: overview.avg_order_value,
+      customers: overview.customers,
+      purchasers: overview.purchasers,
+      view_to_purchase: overview.conversion.view_to_purchase,
+    };
+    expect(m.kpis.map((k: { key: string }) => k.key)).toEqual(Object.keys(figure));
+    for (const k of m.kpis) {
+      expect(Number(k.value), k.key).toBe(figure[k.key]);
+      expect(k.box.right, `${k.key} card inside the page`).toBeLessThanOrEqual(m.innerWidth);
+      expect(k.change, k.key).toMatch(/(▲|▼|=) [+−±][\d.]+ ?(%|pt) vs .* before/);
+    }
+    const money = (v: number) =>
+      `€${v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+    expect(m.kpis[0].text).toBe(money(overview.revenue));
+    expect(m.kpis[1].text).toBe(overview.orders.toLocaleString("en-US"));
+    // Every chart: a title, axis titles, a legend inside the page; titles tell every chart apart.
+    expect(m.charts.length).toBeGreaterThanOrEqual(12);
+    for (const c of m.charts) {
+      expect(c.title, c.section).toBeTruthy();
+      expect(c.legend, `${c.section}: legend`).not.toBeNull();
+      expect(c.legend.width, `${c.section}: legend drawn`).toBeGreaterThan(20);
+      expect(c.legend.right, `${c.section}: legend inside the page`).toBeLessThanOrEqual(m.innerWidth);
+      expect(c.box.right, `${c.section}: chart inside the page`).toBeLessThanOrEqual(m.innerWidth);
+      expect(c.axisTitles.length, `${c.section}: axis titles`).toBe(c.type === "bars" ? 1 : 2);
+      // Round tick values: 0 and multiples of 1, 2, 2.5 or 5 × 10ⁿ, in one unit (k, M or %).
+      for (const t of c.ticks) expect(t, `${c.section}: tick`).toMatch(/^(0|[\d.]+(k|M|%)?|0%)$/);
+    }
+    const titles = m.charts.map((c: { title: string }) => c.title);
+    expect(new Set(titles).size, titles.join(" | ")).toBe(titles.length);
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        "Events by weekday and hour of day (UTC)",
+        "Revenue by weekday and hour of day (UTC)",
+      ]),
+    );
+    expect(m.definitions).toEqual(
+      expect.arrayContaining([
+        "AOV (average order value)",
+        "Conversion",
+        "Retention (cohorts)",
+        "Champions",
+        "At risk",
+        "Prospect",
+      ]),
+    );
+    // The products table names each product's brand and category.
+    const html = readFileSync(file, "utf8");
+    expect(html).toMatch(/<th data-key="brand">Brand<\/th><th data-key="category">Category<\/th>/);
+    // And a screenshot at that width shows the charts' colours (legend swatches included).
+    const { countPixels } = await import("./test/png.ts");
+    expect(countPixels(await screenshot(file, 3000, 1400), mainBlue)).toBeGreaterThan(3000);
+  });
+
+  it("printed to PDF: A4 pages, none blank, with the header, the headline figures and the definitions", async () => {
+    const file = join(dir, "analyst.html");
+    const pdf = join(dir, "analyst.pdf");
+    const run = await browser(["--no-pdf-header-footer", `--print-to-pdf=${pdf}`, `file://${file}`]);
+    expect(run.code, run.stderr.slice(-500)).toBe(0);
+    const pages = join(dir, "page");
+    const ppm = await tool("pdftoppm", ["-r", "30", "-png", pdf, pages]);
+    expect(ppm.code, ppm.stderr).toBe(0);
+    const { decodePng, countPixels } = await import("./test/png.ts");
+    const images = readdirSync(dir)
+      .filter((f) => /^page-\d+\.png$/.test(f))
+      .sort();
+    // One article per page at least: ten reports and the definitions.
+    expect(images.length).toBeGreaterThanOrEqual(11);
+    for (const name of images) {
+      const image = decodePng(readFileSync(join(dir, name)));
+      // A4 portrait at 30 dpi: 248 × 351.
+      expect([image.width, image.height], name).toEqual([248, 351]);
+      expect(
+        countPixels(image, (r, g, b) => r + g + b < 600),
+        `${name}: not blank`,
+      ).toBeGreaterThan(200);
+    }
+    const text = await tool("pdftotext", ["-layout", pdf, "-"]);
+    expect(text.code, text.stderr).toBe(0);
+    const json = JSON.parse((await cli(["report", "overview", "--json", ...FLAGS], env)).stdout);
+    const revenue = `€${json.data.revenue.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+    for (const want of [
+      "capline report: customers and sales",
+      "Dataset",
+      "2019-10-04 ≤ event time < 2019-10-11",
+      revenue,
+      "Definitions",
+      "Champions",
+    ])
+      expect(text.stdout, want).toContain(want);
   });
 
   it("report all --format html: one self-contained file whose SVG the browser lays out", async () => {

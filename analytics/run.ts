@@ -1,6 +1,7 @@
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import type { Config } from "../core/config/index.ts";
 import { UsageError } from "../core/errors.ts";
+import { type ExportFilter, type ExportRow, exportCustomers } from "./export.ts";
 import type { ReportResult } from "./model.ts";
 import { REPORT_NAMES, type ReportName, type ReportParams } from "./options.ts";
 import { cohorts } from "./reports/cohorts.ts";
@@ -26,6 +27,32 @@ export const REPORTS: Record<ReportName, ReportFn> = {
   cohorts,
   hourly,
 };
+
+/**
+ * Streams every customer matching the range, --category/--brand and the targeting filter to
+ * `write` (page by page); returns how many there were.
+ */
+export async function runExport(
+  config: Config,
+  params: ReportParams,
+  filter: ExportFilter,
+  write: (rows: ExportRow[], first: boolean) => Promise<void>,
+): Promise<number> {
+  const es = createElasticsearch(config, { maxRetries: 1 });
+  const source = new ReportSource(es, config.elasticsearch.indexPrefix, config.elasticsearch.url);
+  try {
+    await source.ensureData();
+    let n = 0;
+    for await (const rows of exportCustomers(source, params, filter)) {
+      await write(rows, n === 0);
+      n += rows.length;
+    }
+    if (n === 0) await write([], true);
+    return n;
+  } finally {
+    await es.close();
+  }
+}
 
 /**
  * Runs reports against the configured Elasticsearch, one after the other (each already sends its

@@ -95,4 +95,4 @@ export interface MonitorReport {
 }
 
 /** Properties of the monitor's JSON whose keys are data (alias names, metric labels), never renamed. */
-export const MONITOR_DATA_KEYS = ["documents", "labels"] as const;
+export const MONITOR_DATA_KEYS = ["documents", "partitions", "labels"] as const;

@@ -15,7 +15,7 @@ import { type DisplayOptions, displayCell, forPeople, isNumeric, kindOf } from "
 const CSS = `
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1280px;color:#222;padding:0 20px}
-header.report-head{border-bottom:3px solid #1f77b4;padding-bottom:10px;margin-bottom:8px}
+header.report-head{border-bottom:3px solid #334e68;padding-bottom:10px;margin-bottom:8px}
 header.report-head h1{font-size:26px;margin:0 0 8px;border:0}
 dl.facts{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:4px 24px;margin:0;font-size:13px}
 dl.facts div{display:flex;gap:8px}
@@ -35,7 +35,7 @@ table{border-collapse:collapse;margin:8px 0 16px;font-size:12.5px;width:100%}
 th,td{padding:4px 8px;border-bottom:1px solid #e4e4e4;text-align:left;vertical-align:top}
 th{background:#f1f4f8;font-weight:600}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-td.n,td.k,td.d{white-space:nowrap}
+td.n,td.k{white-space:nowrap}
 ul.notes{margin:4px 0;padding-left:18px;color:#444;font-size:13px}
 svg.chart{display:block;margin:8px 0 12px;max-width:100%;height:auto}
 .empty{color:#a15c00}

@@ -76,7 +76,7 @@ function text(x: number, y: number, body: string, attrs = ""): string {
 
 function svg(height: number, chart: Chart, body: string): string {
   return (
-    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
+    `<svg class="chart" data-chart="${chart.type}" xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
     `viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="${escapeXml(chart.label)}" ${FONT}>` +
     `<title>${escapeXml(chart.label)}</title>` +
     text(0, 16, chart.label, 'class="chart-title" font-size="14" font-weight="600" fill="#222"') +

@@ -1,6 +1,7 @@
+import { exportQuery } from "../export.ts";
 import type { Column, Row } from "../model.ts";
 import type { CustomerMetric } from "../options.ts";
-import { type Json, profileQuery } from "../source.ts";
+import type { Json } from "../source.ts";
 import { col, filterNote, type ReportContext, type ReportOutput } from "./common.ts";
 
 /** The profile fields the report shows (never `state`, the processing bookkeeping). */
@@ -49,7 +50,7 @@ export async function customers({ source, params: p }: ReportContext): Promise<R
     {
       size: p.top,
       track_total_hits: true,
-      query: profileQuery(p),
+      query: exportQuery(p, p.targeting ?? {}),
       sort: [{ [p.metric]: { order: "desc" } }, { user_id: { order: "asc" } }],
       _source: FIELDS.map((f) => f.key).concat(["top_brand", "r", "f", "m", "recency_days"]),
     },

@@ -1,4 +1,4 @@
-import { ratio, roundCents } from "../math.ts";
+import { averageOrder, ratio } from "../math.ts";
 import type { ColumnKind, Kpi } from "../model.ts";
 import type { ReportParams } from "../options.ts";
 import {
@@ -75,7 +75,7 @@ function figuresOf(s: ReturnType<typeof readSums>, customers: number, purchasers
     removes: s.removes,
     orders: s.purchases,
     revenue: s.revenue,
-    avg_order_value: s.purchases === 0 ? null : roundCents(s.revenue / s.purchases),
+    avg_order_value: averageOrder(s.revenue, s.purchases),
     view_to_cart: ratio(s.carts, s.views),
     cart_to_purchase: ratio(s.purchases, s.carts),
     view_to_purchase: ratio(s.purchases, s.views),
@@ -199,7 +199,7 @@ export async function overview({ source, params: p }: ReportContext): Promise<Re
     },
     revenue: sums.revenue,
     orders: sums.purchases,
-    avg_order_value: sums.purchases === 0 ? null : roundCents(sums.revenue / sums.purchases),
+    avg_order_value: averageOrder(sums.revenue, sums.purchases),
     conversion: {
       view_to_cart: ratio(sums.carts, sums.views),
       cart_to_purchase: ratio(sums.purchases, sums.carts),

@@ -1,5 +1,5 @@
 import { UsageError } from "../../core/errors.ts";
-import { roundCents } from "../math.ts";
+import { averageOrder } from "../math.ts";
 import type { Row } from "../model.ts";
 import { dayAligned, type RevenueBy } from "../options.ts";
 import { productSeries, rankProducts } from "../product-range.ts";
@@ -56,7 +56,7 @@ function point(b: Json, by: RevenueBy): Point {
     period: periodLabel(Number(b.key), by),
     revenue: s.revenue,
     orders: s.purchases,
-    avg_order_value: s.purchases === 0 ? null : roundCents(s.revenue / s.purchases),
+    avg_order_value: averageOrder(s.revenue, s.purchases),
   };
 }
 
@@ -86,7 +86,7 @@ export async function revenue({ source, params: p }: ReportContext): Promise<Rep
   const total = {
     revenue: totals.revenue,
     orders: totals.purchases,
-    avg_order_value: totals.purchases === 0 ? null : roundCents(totals.revenue / totals.purchases),
+    avg_order_value: averageOrder(totals.revenue, totals.purchases),
   };
   const empty = totals.views + totals.carts + totals.removes + totals.purchases === 0;
   if (p.split === undefined) {
