@@ -82,30 +82,49 @@ export function registerKibana(program: Command): void {
     kibana
       .command("generate")
       .description("write the saved objects (data views + dashboards) from their TypeScript definitions")
-      .option("--prefix <prefix>", "index/alias prefix the data views read", DEFAULT_PREFIX)
-      .option("--out <file>", "where to write the NDJSON", shortPath(OBJECTS_FILE))
+      .option(
+        "--prefix <prefix>",
+        "index/alias prefix the data views read (default ELASTICSEARCH_INDEX_PREFIX)",
+      )
+      .option(
+        "--out <file>",
+        `where to write the NDJSON (default ${shortPath(OBJECTS_FILE)} for the prefix ${DEFAULT_PREFIX}, else <prefix>.ndjson here)`,
+      )
       .option("--overwrite", "replace --out if it exists (the shipped objects file is always regenerated)")
       .option("--json", "print a JSON summary")
       .action(
-        action((opts: { prefix: string; out: string; overwrite?: boolean; json?: boolean }) => {
-          const text = toNdjson(generateObjects(opts.prefix));
+        action((opts: { prefix?: string; out?: string; overwrite?: boolean; json?: boolean }) => {
+          const prefix = opts.prefix ?? config().elasticsearch.indexPrefix;
+          if (!/^[a-z0-9][a-z0-9._-]*$/.test(prefix))
+            throw new UsageError(
+              `--prefix: "${prefix}" is not an index prefix (lowercase letters, digits, . _ -)`,
+            );
+          // The committed file is for the default prefix; another one never overwrites it unasked.
+          opts.out ??= prefix === DEFAULT_PREFIX ? shortPath(OBJECTS_FILE) : `${prefix}.ndjson`;
+          const text = toNdjson(generateObjects(prefix));
           const report = validateNdjson(text, { kibanaVersion: config().versions.elastic });
           if (!report.ok) throw invalid(report, opts.out);
           // The shipped objects file is this command's own output: regenerating it is the point.
           const own = resolve(opts.out) === resolve(OBJECTS_FILE);
           writeOutputFile(opts.out, text, { flag: "--out", overwrite: own || opts.overwrite === true });
           output(
-            { ok: true, file: opts.out, objects: report.objects, counts: report.counts },
+            { ok: true, file: opts.out, prefix, objects: report.objects, counts: report.counts },
             opts.json,
             () =>
-              `Wrote ${report.objects} saved objects to ${opts.out} (${Object.entries(report.counts)
+              `Wrote ${report.objects} saved objects for the prefix ${prefix} to ${opts.out} (${Object.entries(
+                report.counts,
+              )
                 .map(([t, n]) => `${n} ${t}`)
                 .join(", ")})`,
           );
           return ExitCode.OK;
         }),
       ),
-    ["capline kibana generate", "capline kibana generate --prefix staging --out /tmp/staging.ndjson"],
+    [
+      "capline kibana generate",
+      "ELASTICSEARCH_INDEX_PREFIX=staging capline kibana generate   # writes staging.ndjson",
+      "capline kibana generate --prefix staging --out /tmp/staging.ndjson",
+    ],
   );
 
   withExamples(

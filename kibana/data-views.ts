@@ -39,6 +39,17 @@ export function dataViewIds(prefix: string) {
 export function dataViewDefs(prefix: string): DataViewDef[] {
   const ids = dataViewIds(prefix);
   const salesFormats = { revenue: money };
+  // day_of_week is 1 = Monday … 7 = Sunday (index contract v2): shown by name, sorted by number.
+  const weekday = {
+    id: "static_lookup",
+    params: {
+      lookupEntries: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map((value, i) => ({
+        key: String(i + 1),
+        value,
+      })),
+      unknownKeyValue: null,
+    },
+  };
   return [
     {
       id: ids.profiles,
@@ -66,7 +77,7 @@ export function dataViewDefs(prefix: string): DataViewDef[] {
       index: "sales-hourly",
       name: "capline sales per hour",
       timeField: "bucket",
-      formats: salesFormats,
+      formats: { ...salesFormats, day_of_week: weekday },
     },
     { id: ids.ops, index: "ops", name: "capline pipeline operations", timeField: "@timestamp" },
   ];

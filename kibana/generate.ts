@@ -59,7 +59,7 @@ function dashboardObject(
     managed: false,
     references,
     type: "dashboard",
-    typeMigrationVersion: TYPE_MIGRATION_VERSIONS.dashboard ?? "8.7.0",
+    typeMigrationVersion: TYPE_MIGRATION_VERSIONS.dashboard ?? "8.9.0",
   };
 }
 

@@ -279,7 +279,8 @@ class LayerBuilder {
             ranges: [{ from: 0, to: 1000, label: "" }],
             maxBars: "auto",
             includeEmptyRows: true,
-            parentFormat: { id: "range", params: { template: "arrow_right", replaceInfinity: true } },
+            // No parentFormat: Lens sets it only in range mode (ranges.tsx, onChangeMode); with it a
+            // histogram's numeric buckets go through the range formatter and every label breaks.
           },
         };
         break;

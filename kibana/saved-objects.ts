@@ -2,10 +2,15 @@
  * The saved-object envelope Kibana 8.x exports and imports (one JSON object per NDJSON line), and
  * the version stamps capline writes on its objects.
  *
- * Migration versions: Kibana migrates an imported object forward from the version stamped on it,
- * and refuses one stamped newer than it knows. So the stamps are the ones Kibana's own sample
- * data ships with (core 8.8.0; index-pattern 8.0.0; dashboard 8.7.0 with panels written in the
- * 8.11.0 Lens shape), which every 8.x from 8.11 on — 8.19 included — migrates forward.
+ * Migration versions, as Kibana's source applies them (docs/kibana.md cites the files): an imported
+ * object is migrated forward from its `typeMigrationVersion`, every migration of a newer version
+ * running on it, and one stamped newer than the running Kibana knows is refused. A dashboard's
+ * migrations include, per version, the Lens embeddable migrations of its by-value panels
+ * (x-pack/plugins/lens/server/embeddable/make_lens_embeddable_factory.ts) — the panel-level
+ * `version` plays no part. The newest of those is 8.9.0 (`commonMigrateMetricFormatter`: it adds
+ * `compact: true` to formatted metrics, so a metric tile shows "1.2M"). capline writes its panels in
+ * the shape after that migration, so dashboards are stamped 8.9.0 and no Lens migration runs on
+ * them: what is in the file is what Kibana shows.
  */
 
 export interface SavedObjectReference {
@@ -38,11 +43,29 @@ export const CORE_MIGRATION_VERSION = "8.8.0";
 /** Highest type migration version capline writes and vouches for, per saved-object type. */
 export const TYPE_MIGRATION_VERSIONS: Readonly<Record<string, string>> = {
   "index-pattern": "8.0.0",
-  dashboard: "8.7.0",
+  dashboard: "8.9.0",
 };
 
+/**
+ * The versions of the Lens by-value (embeddable) migrations a dashboard runs on its Lens panels,
+ * from x-pack/plugins/lens/server/embeddable/make_lens_embeddable_factory.ts (Kibana 8.x): a
+ * dashboard stamped below one of them has it applied to every panel on import.
+ */
+export const LENS_BY_VALUE_MIGRATIONS = [
+  "7.13.1",
+  "7.14.0",
+  "7.15.0",
+  "7.16.0",
+  "8.1.0",
+  "8.2.0",
+  "8.3.0",
+  "8.5.0",
+  "8.6.0",
+  "8.9.0",
+] as const;
+
 /** Version stamped on each dashboard panel: the Lens state shape the panels are written in. */
-export const PANEL_VERSION = "8.11.0";
+export const PANEL_VERSION = "8.9.0";
 
 /** Compares dotted versions numerically: -1, 0 or 1. */
 export function compareVersions(a: string, b: string): number {

@@ -146,7 +146,7 @@ describe("shipped Kibana objects", () => {
 
   it("put every dashboard panel by value, with its layer reference wired twice as Kibana does", () => {
     for (const dashboard of objects().filter((o) => o.type === "dashboard")) {
-      expect(dashboard.typeMigrationVersion).toBe("8.7.0");
+      expect(dashboard.typeMigrationVersion).toBe("8.9.0");
       expect(dashboard.coreMigrationVersion).toBe("8.8.0");
       for (const panel of panelsOf(dashboard)) {
         const attrs = panel.embeddableConfig.attributes as unknown as {
@@ -271,6 +271,30 @@ describe("kibana validate refuses broken copies", () => {
     const out = messages(list).join("\n");
     expect(out).toContain('runtime field "hour": capline\'s data views have no runtime fields');
     expect(out).toContain('field "hour_of_day" does not exist in the data view\'s mapping');
+  });
+
+  it("Kibana's migration and format rules: a dashboard stamped below the last Lens panel migration, a histogram with a range parentFormat", () => {
+    const list = objects();
+    const overview = find(list, "dashboard", "capline-customer-overview");
+    overview.typeMigrationVersion = "8.7.0";
+    const panels = panelsOf(overview);
+    const histogram = Object.values(layerColumns(panels[5] as Panel)).find(
+      (c) => c.operationType === "range",
+    );
+    expect(histogram).toBeDefined();
+    if (histogram)
+      histogram.params = {
+        ...histogram.params,
+        parentFormat: { id: "range", params: { template: "arrow_right" } },
+      };
+    overview.attributes.panelsJSON = JSON.stringify(panels);
+    const out = messages(list).join("\n");
+    expect(out).toContain(
+      "typeMigrationVersion 8.7.0: Kibana would run the Lens panel migration(s) 8.9.0 on every panel",
+    );
+    expect(out).toContain("a histogram (range column in histogram mode) has parentFormat");
+    // The shipped objects pass both rules.
+    expect(messages(objects())).toEqual([]);
   });
 
   it("a panel query on a field that does not exist", () => {

@@ -1,7 +1,12 @@
 import { INDEX_NAMES, type IndexName } from "../core/schema/indices.ts";
 import { dataViewFields, isNumeric, lensKind } from "./data-views.ts";
 import { RECORDS_FIELD } from "./lens.ts";
-import { compareVersions, SEMVER, TYPE_MIGRATION_VERSIONS } from "./saved-objects.ts";
+import {
+  compareVersions,
+  LENS_BY_VALUE_MIGRATIONS,
+  SEMVER,
+  TYPE_MIGRATION_VERSIONS,
+} from "./saved-objects.ts";
 
 /**
  * Offline checks of a Kibana saved-objects NDJSON file against the 8.x export format and against
@@ -307,6 +312,17 @@ function checkEnvelope(o: RawObject, ref: ObjectRef, options: ValidateOptions, p
       object: ref,
       message: `typeMigrationVersion ${typeVersion} is newer than ${highest}, the highest capline vouches for on ${o.type} objects`,
     });
+  }
+  // Kibana's rule (make_lens_embeddable_factory.ts): every Lens by-value migration newer than the
+  // dashboard's stamp runs on each of its panels at import; capline's panels are written in the
+  // newest shape, so none may run.
+  if (o.type === "dashboard") {
+    const pending = LENS_BY_VALUE_MIGRATIONS.filter((v) => compareVersions(v, typeVersion) > 0);
+    if (pending.length > 0)
+      problems.push({
+        object: ref,
+        message: `typeMigrationVersion ${typeVersion}: Kibana would run the Lens panel migration(s) ${pending.join(", ")} on every panel at import (8.9.0 adds compact: true to formatted metrics, so tiles show "1.2M"); stamp it ${LENS_BY_VALUE_MIGRATIONS[LENS_BY_VALUE_MIGRATIONS.length - 1]} or later`,
+      });
   }
 }
 
@@ -662,6 +678,45 @@ function checkLens(
   } else if (vizType) fail("state.visualization is missing");
 }
 
+/**
+ * Column formats as Lens writes them (Kibana 8.x source): a range column in histogram mode is
+ * numeric (`dataType` number, `scale` interval) with no `parentFormat`; in range mode it is a
+ * string column whose `parentFormat` is the range formatter (ranges/ranges.tsx, buildColumn and
+ * onChangeMode). A terms column's `parentFormat` is `{id: "terms"}` (the 8.1.0 migration,
+ * fixLensTopValuesCustomFormatting). A column `format` is one Lens supports (format_column/
+ * supported_formats.ts: number, percent, bytes, bits, duration, custom).
+ */
+function checkColumnFormat(
+  op: string,
+  column: Record<string, unknown>,
+  params: Record<string, unknown>,
+  fail: (message: string) => void,
+): void {
+  const parent = isObject(params.parentFormat) ? params.parentFormat : undefined;
+  if (op === "range") {
+    const mode = params.type ?? "histogram";
+    if (mode === "histogram") {
+      if (parent)
+        fail(
+          `a histogram (range column in histogram mode) has parentFormat ${JSON.stringify(parent)}: Lens sets it only in range mode, and with it every bucket label goes through the range formatter`,
+        );
+      if (column.dataType !== "number" || column.scale !== "interval")
+        fail("a histogram column is dataType number, scale interval");
+    } else if (mode === "range") {
+      if (parent?.id !== "range") fail('a range column in range mode has parentFormat {id: "range", ...}');
+      if (column.dataType !== "string" || column.scale !== "ordinal")
+        fail("a range column in range mode is dataType string, scale ordinal");
+    } else fail(`range column type ${JSON.stringify(mode)} is neither histogram nor range`);
+  }
+  if (op === "terms" && parent && parent.id !== "terms")
+    fail(`a terms column's parentFormat is {id: "terms"}, not ${JSON.stringify(parent)}`);
+  const format = isObject(params.format) ? params.format : undefined;
+  if (format && !["number", "percent", "bytes", "bits", "duration", "custom"].includes(String(format.id)))
+    fail(
+      `format id ${JSON.stringify(format.id)} is not one Lens supports (number, percent, bytes, bits, duration, custom)`,
+    );
+}
+
 function checkColumn(
   columnId: string,
   column: unknown,
@@ -694,6 +749,7 @@ function checkColumn(
       fail(`orders by column ${JSON.stringify(by)}, which the layer lacks`);
   }
   checkKql(column.filter, fields, ctx.path, ctx);
+  checkColumnFormat(op, column, params, fail);
 
   if (!FIELD_OPS.has(op)) return;
   const field = str(column.sourceField);
