@@ -62,7 +62,7 @@ beforeAll(async () => {
   config = testConfig(env);
   expect((await cli(["setup", "--json"], env)).code).toBe(0);
   const gen = await cli(
-    ["generate", "--out", csv, "--events", "42000", "--days", "14", "--users", "20000", "--seed", "77"],
+    ["generate", "--out", csv, "--events", "110000", "--days", "7", "--users", "300000", "--seed", "77"],
     env,
   );
   expect(gen.code, gen.stderr).toBe(0);

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import { action, config, ExitCode, withExamples } from "../core/cli/index.ts";
 import { type Config, PROJECT_ROOT, publicUrl } from "../core/config/index.ts";
@@ -196,19 +197,36 @@ export function registerDemo(program: Command): void {
             },
             ++n,
           );
-          if (await kibanaAnswers(c))
-            await runStep(
-              { title: "Import the Kibana dashboards", command: "kibana", args: ["import"] },
-              ++n,
-            );
-          else
-            say(
-              `\n(Kibana does not answer at ${c.kibana.url}: no dashboards imported. The local stack has no Kibana; ` +
-                "with Docker, `capline stack up` starts one.)",
-            );
-          await runStep({ title: "Summary", command: "report", args: ["overview"] }, ++n);
+          const report = join(opts.sample, "..", "report.html");
+          await runStep(
+            {
+              title: "Write the report to share (HTML: charts, definitions, print-ready)",
+              command: "report",
+              args: ["all", "--format", "html", "--out", report, "--overwrite"],
+            },
+            ++n,
+          );
+          // Kibana only where it runs (Docker Compose): import the dashboards, and only then send
+          // people there; otherwise the HTML report is what there is to look at.
+          let kibana = false;
+          if (await kibanaAnswers(c)) {
+            say(`\n▶ ${++n}. Import the Kibana dashboards: capline kibana import`);
+            const code = await run({
+              title: "Import the Kibana dashboards",
+              command: "kibana",
+              args: ["import", "--timeout", "120"],
+            });
+            kibana = code === ExitCode.OK;
+            if (!kibana) say(`Kibana answered but the import failed (exit ${code}); see above.`);
+          }
+          const reportUrl = pathToFileURL(resolve(report)).href;
+          say(
+            kibana
+              ? `\nDashboards: ${publicUrl(c, c.kibana.url)}/app/dashboards (the four capline · … dashboards); the same figures as a file: ${reportUrl}`
+              : `\nNo Kibana answers at ${publicUrl(c, c.kibana.url)} (the local stack has none; with Docker, \`capline stack up\` starts one), so the visual result is the HTML report: open ${reportUrl}`,
+          );
           const where = [
-            ["Kibana", c.kibana.url],
+            ...(kibana ? [["Kibana", c.kibana.url]] : []),
             ["Elasticsearch", c.elasticsearch.url],
             ["MinIO console", c.minio.consoleUrl],
             ["HDFS NameNode UI", `${c.hdfs.webhdfsUrl}/explorer.html#${c.hdfs.root}`],

@@ -21,7 +21,7 @@ function objects(): SavedObject[] {
     .filter((o) => "type" in o) as unknown as SavedObject[];
 }
 
-type Column = { operationType: string; sourceField?: string };
+type Column = { operationType: string; sourceField?: string; params?: Record<string, unknown> };
 type Panel = {
   title: string;
   panelIndex: string;
