@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import { createKafka } from "../core/clients/kafka.ts";
 import { PROJECT_ROOT } from "../core/config/index.ts";
+import type { SnakeKeys } from "../core/json/index.ts";
 import {
   aliasName,
   checkpointTopicOf,
@@ -190,7 +191,7 @@ function expectedIds(path: string): string[] {
   return ids;
 }
 
-const parseSummary = (stdout: string) => JSON.parse(stdout) as IngestSummary;
+const parseSummary = (stdout: string) => JSON.parse(stdout) as SnakeKeys<IngestSummary>;
 
 const sha256Of = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
@@ -264,7 +265,7 @@ describe("capline ingest against the real Kafka", () => {
       sent: 6,
       rejected: 12,
       duplicates: 2,
-      rejectedByReason: {
+      rejected_by_reason: {
         missing_field: 2,
         bad_timestamp: 4,
         bad_event_type: 1,
@@ -274,7 +275,7 @@ describe("capline ingest against the real Kafka", () => {
     });
     expect(summary.rows).toBe(summary.sent + summary.rejected + summary.duplicates);
     expect(summary.seconds).toBeGreaterThan(0);
-    expect(summary.rowsPerSecond).toBeGreaterThan(0);
+    expect(summary.rows_per_second).toBeGreaterThan(0);
 
     const events = (await readTopic(topic)).map((m) => ({
       ...m,
@@ -456,7 +457,7 @@ describe("capline ingest against the real Kafka", () => {
     expect(second.code, second.stderr).toBe(130);
     const s2 = parseSummary(second.stdout);
     expect(s2.files[0]?.status).toBe("interrupted");
-    expect(s2.files[0]?.resumedFromLine).toBe(s1.files[0]?.lastLine);
+    expect(s2.files[0]?.resumed_from_line).toBe(s1.files[0]?.last_line);
     expect(s2.sent).toBeGreaterThan(700);
     expect(s2.sent).toBeLessThan(expected.length);
 
@@ -487,8 +488,8 @@ describe("capline ingest against the real Kafka", () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     const summary = parseSummary(rerun.stdout);
     const file0 = summary.files[0];
-    expect(file0?.resumedFromLine).toBeGreaterThan(1);
-    expect(file0?.thisRun.sent).toBeLessThan(expected.length);
+    expect(file0?.resumed_from_line).toBeGreaterThan(1);
+    expect(file0?.this_run.sent).toBeLessThan(expected.length);
     expect(summary.sent).toBe(expected.length);
     expect(summary.rows).toBe(summary.sent + summary.rejected + summary.duplicates);
 
@@ -533,7 +534,7 @@ describe("capline ingest against the real Kafka", () => {
       status: "already_ingested",
       rows: done.rows,
       sent: done.sent,
-      lastLine: done.files[0]?.lastLine,
+      last_line: done.files[0]?.last_line,
     });
     const human = await runCli(["ingest", file, "--topic", topic, "--dlq-topic", dlq]);
     expect(human.code, human.stderr).toBe(5);
@@ -594,8 +595,8 @@ describe("capline ingest against the real Kafka", () => {
     const summary = parseSummary(rerun.stdout);
     const file0 = summary.files[0];
     expect(file0?.status).toBe("done");
-    expect(file0?.resumedFromLine).toBeGreaterThan(1);
-    expect(file0?.thisRun.sent).toBeLessThan(expected.length);
+    expect(file0?.resumed_from_line).toBeGreaterThan(1);
+    expect(file0?.this_run.sent).toBeLessThan(expected.length);
     expect(summary.sent).toBe(expected.length);
     const ids = (await readTopic(topic)).map((m) => (JSON.parse(m.value) as CaplineEvent).event_id);
     expect(ids.length).toBe(expected.length);

@@ -6,6 +6,7 @@ import { logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafka } from "../core/clients/kafka.ts";
 import type { ConfigVariable } from "../core/config/index.ts";
+import type { SnakeKeys } from "../core/json/index.ts";
 import { aliasName, dispatcherGroupOf, QUEUES } from "../core/names.ts";
 import { runSetup, setupTargets } from "../setup/index.ts";
 import { randomEnv, removeAll, runCli, servicesFor } from "../setup/test/fixtures.ts";
@@ -31,7 +32,7 @@ const services = servicesFor(env);
 
 const byName = (r: MonitorReport) => Object.fromEntries(r.checks.map((c) => [c.name, c]));
 /** The checks that are not OK, with their reasons (so a failure says why). */
-const notOk = (r: MonitorReport) =>
+const notOk = (r: { checks: ReadonlyArray<{ name: string; status: string; reason: string }> }) =>
   r.checks
     .filter((c) => c.status !== "OK")
     .map((c) => (c.status === "SKIP" ? [c.name, c.status] : [c.name, c.status, c.reason]));
@@ -107,7 +108,7 @@ describe("capline monitor on the running stack", () => {
     const run = await runCli(["monitor", "--json"], env);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout) as MonitorReport;
+    const report = JSON.parse(run.stdout) as SnakeKeys<MonitorReport>;
     expect(report.status).toBe("OK");
     expect(report.checks.filter((c) => c.status !== "OK").map((c) => c.name)).toEqual(["kibana"]);
 
@@ -327,13 +328,13 @@ describe("capline monitor on the running stack", () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ ready: true, failing: [] });
 
-      const status = (await (await fetch(`${base}/status`)).json()) as MonitorReport;
+      const status = (await (await fetch(`${base}/status`)).json()) as SnakeKeys<MonitorReport>;
       expect(notOk(status)).toEqual([["kibana", "SKIP"]]);
-      expect(status.exitCode).toBe(0);
+      expect(status.exit_code).toBe(0);
       expect(status.checks.map((c) => c.name)).toContain("pipeline.lag");
       // Cached: a second read within MONITOR_CACHE_MS is the same round.
-      const again = (await (await fetch(`${base}/status`)).json()) as MonitorReport;
-      expect(again.checkedAt).toBe(status.checkedAt);
+      const again = (await (await fetch(`${base}/status`)).json()) as SnakeKeys<MonitorReport>;
+      expect(again.checked_at).toBe(status.checked_at);
 
       const metrics = await fetch(`${base}/metrics`);
       expect(metrics.status).toBe(200);
@@ -393,7 +394,7 @@ describe("capline monitor on the running stack", () => {
         runCli(["monitor", "--json"], env),
       ]);
       expect(cli.code).toBe(2);
-      expect(notOk(JSON.parse(cli.stdout) as MonitorReport)).toEqual([
+      expect(notOk(JSON.parse(cli.stdout) as SnakeKeys<MonitorReport>)).toEqual([
         ["minio", "DOWN", "connection refused"],
         ["kibana", "SKIP"],
       ]);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKafka } from "../core/clients/kafka.ts";
 import { createRedis } from "../core/clients/redis.ts";
 import { ExitCode } from "../core/exit-codes.ts";
+import type { SnakeKeys } from "../core/json/index.ts";
 import {
   aliasName,
   checkpointTopicOf,
@@ -142,8 +143,8 @@ describe("capline reset", () => {
 
     const run = await runCli(["reset", "--dry-run", "--json"], env);
     expect(run.code).toBe(ExitCode.OK);
-    const plan = JSON.parse(run.stdout) as ResetPlan & { dryRun: boolean };
-    expect(plan.dryRun).toBe(true);
+    const plan = JSON.parse(run.stdout) as SnakeKeys<ResetPlan> & { dry_run: boolean };
+    expect(plan.dry_run).toBe(true);
     const count = (kind: string, name: string) =>
       plan.steps.find((s) => s.kind === kind && s.name === name)?.count;
     expect(count("topic", config.kafka.topic)).toBe(7);

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ExitCode } from "../core/exit-codes.ts";
+import type { SnakeKeys } from "../core/json/index.ts";
 import { aliasName, concreteIndexName } from "../core/names.ts";
 import { INDEX_NAMES } from "../core/schema/indices.ts";
 import { testConfig } from "../test/support/index.ts";
@@ -106,7 +107,7 @@ describe("capline setup", () => {
   it("says so on the command line too (--json, exit 0)", async () => {
     const run = await runCli(["setup", "--json"], env);
     expect(run.code).toBe(ExitCode.OK);
-    const report = JSON.parse(run.stdout) as SetupReport;
+    const report = JSON.parse(run.stdout) as SnakeKeys<SetupReport>;
     expect(report.counts).toEqual({ created: 0, unchanged: 16, migrated: 0, differs: 0 });
     const human = await runCli(["setup"], env);
     expect(human.code).toBe(ExitCode.OK);
@@ -143,7 +144,7 @@ describe("capline setup against an index whose mapping differs", () => {
 
     const run = await runCli(["setup", "--json"], env);
     expect(run.code).toBe(ExitCode.CONFLICT);
-    const report = JSON.parse(run.stdout) as SetupReport;
+    const report = JSON.parse(run.stdout) as SnakeKeys<SetupReport>;
     const item = report.items.find((i) => i.kind === "index" && i.name === index);
     expect(item?.status).toBe("differs");
     expect(item?.differences).toContain("views: expected type long, found keyword");
