@@ -124,7 +124,10 @@ describe("capline compact", () => {
     const out = JSON.parse(run.stdout) as { days: Array<{ merged: unknown[]; leftovers_removed: number }> };
     expect(out.days.length).toBe(10);
     for (const d of out.days)
-      expect({ merged: d.merged.length, leftovers: d.leftovers_removed }).toEqual({ merged: 0, leftovers: 0 });
+      expect({ merged: d.merged.length, leftovers: d.leftovers_removed }).toEqual({
+        merged: 0,
+        leftovers: 0,
+      });
     expect(await names()).toEqual(was);
   });
 
