@@ -247,7 +247,7 @@ export function heatColour(fraction: number): string {
 
 function heatmap(chart: Extract<Chart, { type: "heatmap" }>, o: DisplayOptions): string {
   const left = 130;
-  const top = 56;
+  const top = 74;
   const cols = Math.max(1, chart.columns.length);
   const cellW = Math.min(34, (WIDTH - left - 20) / cols);
   const cellH = 20;
@@ -272,15 +272,11 @@ function heatmap(chart: Extract<Chart, { type: "heatmap" }>, o: DisplayOptions):
       );
     });
   });
-  const gridW = cellW * cols;
+  // Columns' title over the grid, rows' title on its own line above it: a narrow grid has no room
+  // for both side by side, and a rotated title does not fit a grid of two rows.
   parts.push(
-    text(
-      left + gridW / 2,
-      top - 22,
-      chart.xAxis,
-      'class="axis-title" text-anchor="middle" font-size="12" fill="#333"',
-    ),
-    text(left - 6, top - 22, chart.yAxis, 'class="axis-title" text-anchor="end" font-size="12" fill="#333"'),
+    text(left, top - 22, `→ ${chart.xAxis}`, 'class="axis-title" font-size="12" fill="#333"'),
+    text(0, top - 40, `↓ ${chart.yAxis}`, 'class="axis-title" font-size="12" fill="#333"'),
   );
   // The colour scale: a swatch at each round value from 0 to the top of the scale.
   const legendY = top + plotH + 18;
