@@ -22,7 +22,7 @@ dl.facts div{display:flex;gap:8px}
 dl.facts dt{color:#666;min-width:104px}
 dl.facts dd{margin:0;font-weight:500}
 nav.toc{margin:10px 0 4px;font-size:13px}
-nav.toc a{margin-right:14px;color:#1f5f99}
+nav.toc a{margin-right:14px;color:#1d4e89}
 article>h1{font-size:22px;margin:36px 0 4px;border-bottom:2px solid #333}
 h2{font-size:17px;margin:22px 0 6px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:12px;margin:10px 0 16px}
