@@ -150,10 +150,14 @@ export function renderHtml(results: readonly ReportResult[], meta: ReportMeta): 
   const facts = headerFacts(meta)
     .map((f) => `<div><dt>${escapeXml(f.term)}</dt><dd>${escapeXml(f.text)}</dd></div>`)
     .join("");
-  const nav = `<nav class="toc">${results
-    .map((r) => `<a href="#${escapeXml(r.report)}">${escapeXml(r.title)}</a>`)
-    .concat('<a href="#definitions">Definitions</a>')
-    .join("")}</nav>`;
+  // A table of contents where there is more than one report to jump between.
+  const nav =
+    results.length < 2
+      ? ""
+      : `<nav class="toc">${results
+          .map((r) => `<a href="#${escapeXml(r.report)}">${escapeXml(r.title)}</a>`)
+          .concat('<a href="#definitions">Definitions</a>')
+          .join("")}</nav>`;
   const body = results
     .map((r) => {
       const empty = r.empty ? `<p class="empty">No data in the selected range/filter.</p>` : "";
