@@ -94,7 +94,10 @@ function writeOut(path: string, text: string, overwrite: boolean): void {
  * Where an export streams to: --out FILE (through core/output-file.ts, like every file `report`
  * writes) or standard output, with backpressure.
  */
-function openOut(path: string | undefined, overwrite: boolean): {
+function openOut(
+  path: string | undefined,
+  overwrite: boolean,
+): {
   write: (text: string) => Promise<void>;
   close: () => void;
 } {

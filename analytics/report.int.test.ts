@@ -1051,14 +1051,13 @@ describe("HTML in a real browser", () => {
     ]);
     expect(dom.code, dom.stderr.slice(-500)).toBe(0);
     const text = /<pre id="measure">([\s\S]*?)<\/pre>/.exec(dom.stdout)?.[1] ?? "";
+    const json = text
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&amp;/g, "&");
     // biome-ignore lint/suspicious/noExplicitAny: the measured facts are checked field by field
-    return JSON.parse(
-      text
-        .replace(/&quot;/g, '"')
-        .replace(/&lt;/g, "<")
-        .replace(/&gt;/g, ">")
-        .replace(/&amp;/g, "&"),
-    ) as any;
+    return JSON.parse(json) as any;
   }
 
   const FLAGS = ["--from", "2019-10-04", "--to", "2019-10-10", "--currency", "EUR"];
