@@ -75,6 +75,16 @@ export function rangeId(range: RangeRef): string {
   return `${range.topic}+${range.partition}+${range.first}-${range.last}`;
 }
 
+/** One Kafka message's place, `<topic>+<partition>+<offset>`: the key of its DLQ record. */
+export function messageId(topic: string, partition: number, offset: number): string {
+  return `${topic}+${partition}+${offset}`;
+}
+
+/** Redis list of the newest records the workers sent to the DLQ, for `capline monitor`. */
+export function recentDlqKey(queuePrefix: string): string {
+  return `${queuePrefix}:dlq:recent`;
+}
+
 /** Redis key of a range's messages, stored by the dispatcher for the range's jobs. */
 export function payloadKey(queuePrefix: string, range: RangeRef): string {
   return `${queuePrefix}:payload:${rangeId(range)}`;

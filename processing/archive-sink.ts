@@ -1,9 +1,11 @@
 import type * as Minio from "minio";
 import { isWebHdfsNotFound, type WebHdfsClient } from "../core/clients/webhdfs.ts";
+import { describeError } from "../core/errors.ts";
 import { hdfsPath, lakeDayDir, lakeKey, lakePartitionPrefix, parseLakeKey } from "../core/names.ts";
+import { type PoisonRecord, poisonOf } from "./dlq.ts";
 import { type LakeFile, lakeFiles, type RangeEvent, uncoveredRuns } from "./lake.ts";
 import { encodeParquet } from "./parquet.ts";
-import { withRetries } from "./retry.ts";
+import { isRetryable, retry } from "./retry.ts";
 
 /**
  * The archive sink: a range's events as Parquet in every enabled lake store. Each file is encoded
@@ -107,23 +109,47 @@ export interface ArchiveResult {
   rows: number;
   /** Bytes written (each file counted once, however many stores). */
   bytes: number;
+  /** Rows the encoder cannot write (docs/processing.md, "Poison records"), for the DLQ. */
+  poison: PoisonRecord[];
 }
+
+export interface ArchiveOptions {
+  /** Stops the stores' retries (a worker shutting down). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Short retries of one store call (a connection reset, a 503): the store's transport role
+ * (processing/retry.ts). A store that stays away fails the job, and BullMQ runs it again later.
+ */
+const STORE_RETRY = { attempts: 4, baseMs: 200, maxMs: 2000 } as const;
 
 export async function archiveRange(
   stores: readonly LakeStore[],
   topic: string,
   partition: number,
   rows: readonly RangeEvent[],
+  options: ArchiveOptions = {},
 ): Promise<ArchiveResult> {
-  const result: ArchiveResult = { files: [], rows: rows.length, bytes: 0 };
+  const result: ArchiveResult = { files: [], rows: rows.length, bytes: 0, poison: [] };
   const days = lakeFiles(topic, partition, rows);
   let next = 0;
   const lane = async () => {
     for (let day = days[next++]; day; day = days[next++])
-      await archiveDay(stores, topic, partition, day, result);
+      await archiveDay(stores, topic, partition, day, result, options.signal);
   };
-  await Promise.all(Array.from({ length: Math.min(FILE_CONCURRENCY, days.length) }, lane));
+  await settleAll(Array.from({ length: Math.min(FILE_CONCURRENCY, days.length) }, lane));
+  result.poison.sort((a, b) => a.offset - b.offset);
   return result;
+}
+
+/**
+ * Like Promise.all, but waits for every branch before throwing the first error: a failed job must
+ * not leave writes of its own running while BullMQ starts it again.
+ */
+async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  for (const r of results) if (r.status === "rejected") throw r.reason;
 }
 
 async function archiveDay(
@@ -132,29 +158,71 @@ async function archiveDay(
   partition: number,
   day: LakeFile,
   result: ArchiveResult,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   // Encoded once per distinct file, whatever the number of stores that need it.
-  const encoded = new Map<string, Promise<Buffer>>();
+  const encoded = new Map<string, Promise<Buffer | undefined>>();
   const encode = (key: string, run: RangeEvent[]) => {
     let bytes = encoded.get(key);
     if (!bytes) {
-      bytes = encodeParquet(partition, run);
-      encoded.set(key, bytes);
-      void bytes.then((b) => {
-        result.files.push({ key, rows: run.length, bytes: b.length });
-        result.bytes += b.length;
+      bytes = encodeRun(partition, run).then(({ bytes: b, rows, poison }) => {
+        for (const { row, detail } of poison)
+          result.poison.push(...poisonOf({ topic, partition }, [row], "unencodable", "parquet", detail));
+        if (b) {
+          result.files.push({ key, rows, bytes: b.length });
+          result.bytes += b.length;
+        }
+        return b;
       });
+      encoded.set(key, bytes);
     }
     return bytes;
   };
-  await Promise.all(
+  await settleAll(
     stores.map(async (store) => {
-      const existing = await withRetries(() => store.existing(day.dt, topic, partition));
+      const existing = await retry(() => store.existing(day.dt, topic, partition), {
+        ...STORE_RETRY,
+        ...(signal ? { signal } : {}),
+      });
       for (const run of uncoveredRuns(day.events, existing)) {
         const key = lakeKey(day.dt, topic, partition, run[0]?.offset ?? 0, run[run.length - 1]?.offset ?? 0);
         const bytes = await encode(key, run);
-        await withRetries(() => store.put(key, bytes));
+        if (bytes)
+          await retry(() => store.put(key, bytes), { ...STORE_RETRY, ...(signal ? { signal } : {}) });
       }
     }),
   );
+}
+
+/**
+ * A run's Parquet bytes. One bad value must not keep the day out of the lake: when the encoder
+ * refuses the run, the rows it refuses (each tried alone) are set apart with its message, for the
+ * DLQ, and the others are written. `bytes` is undefined when no row is left.
+ */
+async function encodeRun(
+  partition: number,
+  run: RangeEvent[],
+): Promise<{ bytes: Buffer | undefined; rows: number; poison: Array<{ row: RangeEvent; detail: string }> }> {
+  try {
+    return { bytes: await encodeParquet(partition, run), rows: run.length, poison: [] };
+  } catch (error) {
+    if (isRetryable(error)) throw error;
+    const poison: Array<{ row: RangeEvent; detail: string }> = [];
+    const good: RangeEvent[] = [];
+    for (const row of run) {
+      try {
+        await encodeParquet(partition, [row]);
+        good.push(row);
+      } catch (rowError) {
+        poison.push({ row, detail: `Parquet encoding failed: ${describeError(rowError)}` });
+      }
+    }
+    // The run fails as a whole only: a bug of the encoder, not of a row.
+    if (poison.length === 0) throw error;
+    return {
+      bytes: good.length > 0 ? await encodeParquet(partition, good) : undefined,
+      rows: good.length,
+      poison,
+    };
+  }
 }

@@ -16,7 +16,7 @@ import {
   parseLakeKey,
 } from "../core/names.ts";
 import { lakeSchema, ROW_GROUP_SIZE } from "./parquet.ts";
-import { withRetries } from "./retry.ts";
+import { retry } from "./retry.ts";
 
 /**
  * `capline compact`: merges a day's small lake files into large ones, per Kafka partition.
@@ -219,9 +219,9 @@ export async function compactStores(
 ): Promise<CompactedDay[]> {
   const out: CompactedDay[] = [];
   for (const store of stores) {
-    const days = options.date ? [options.date] : await withRetries(() => store.days());
+    const days = options.date ? [options.date] : await retry(() => store.days());
     for (const dt of days) {
-      const files = await withRetries(() => store.list(dt));
+      const files = await retry(() => store.list(dt));
       const plan = planCompaction(files, topic, committed, options.targetBytes ?? DEFAULT_TARGET_BYTES);
       const day: CompactedDay = {
         store: store.name,
@@ -231,15 +231,15 @@ export async function compactStores(
         merged: [],
         leftoversRemoved: plan.leftovers.length,
       };
-      if (plan.leftovers.length > 0) await withRetries(() => store.remove(plan.leftovers));
+      if (plan.leftovers.length > 0) await retry(() => store.remove(plan.leftovers));
       for (const merge of plan.merges) {
-        const inputs = await Promise.all(merge.inputs.map((k) => withRetries(() => store.get(k))));
+        const inputs = await Promise.all(merge.inputs.map((k) => retry(() => store.get(k))));
         const bytes = await mergeLakeFiles(merge.partition, inputs);
         // Publish first, delete after: a crash in between leaves rows twice (covered inputs, which
         // the next run deletes), never a row missing.
-        await withRetries(() => store.put(merge.output, bytes));
+        await retry(() => store.put(merge.output, bytes));
         options.onMerged?.(store.name, merge);
-        await withRetries(() => store.remove(merge.inputs));
+        await retry(() => store.remove(merge.inputs));
         day.merged.push({ output: merge.output, inputs: merge.inputs.length, bytes: bytes.length });
       }
       day.filesAfter =

@@ -15,11 +15,11 @@ import { cutsKey, payloadKey, rangeId } from "../core/names.ts";
 import {
   ARCHIVE_QUEUE,
   encodePayload,
-  forgetPayload,
   INDEX_QUEUE,
   jobId,
+  type PayloadCache,
+  RANGE_JOB_OPTIONS,
   type RangeJobData,
-  rememberPayload,
 } from "./jobs.ts";
 import type { RangeEvent } from "./lake.ts";
 import { settlesWithin } from "./retry.ts";
@@ -51,15 +51,12 @@ export interface DispatcherOptions {
   tickMs?: number;
   /** BullMQ connection options (a URL). */
   connection: { url: string; maxRetriesPerRequest: null };
+  /** The process's decoded payloads, shared with workers in the same process. */
+  payloads?: PayloadCache;
 }
 
-/** Job options: retried with capped backoff "forever", so an outage slows the pipeline and never drops a range. */
-export const JOB_OPTIONS: JobsOptions = {
-  attempts: 1_000_000,
-  backoff: { type: "capped" },
-  removeOnComplete: { age: 86_400 },
-  removeOnFail: false,
-};
+/** Job options (jobs.ts): an outage is retried with backoff; a job that can never succeed fails. */
+export const JOB_OPTIONS: JobsOptions = RANGE_JOB_OPTIONS;
 
 interface Pending {
   range: OffsetRange;
@@ -133,6 +130,9 @@ export class Dispatcher {
   private ticking = false;
   private stopped = false;
   private fatal: ((error: Error) => void) | undefined;
+  /** Jobs that failed before this dispatcher started run once more; later failures are left for the operator. */
+  private readonly startedAt = Date.now();
+  private readonly failedSeen = new Set<string>();
 
   constructor(
     kafka: Kafka,
@@ -436,7 +436,7 @@ export class Dispatcher {
     }
     const key = payloadKey(this.options.queuePrefix, range);
     await this.redis.set(key, encodePayload(rows));
-    rememberPayload(key, rows);
+    this.options.payloads?.remember(key, rows);
     const data: RangeJobData = { ...range, payloadKey: key, events: rows.length, dlq };
     await this.archiveQueue.add(ARCHIVE_QUEUE, data, { ...JOB_OPTIONS, jobId: jobId(range) });
     state.ranges.push({ range, archiveDone: false, index: "waiting" });
@@ -550,10 +550,25 @@ export class Dispatcher {
     const status = await queue.getJobState(id);
     if (status === "completed") return true;
     if (status === "failed") {
-      // Only an unrecoverable error ends here; run it again rather than give up the range.
-      this.log.error({ queue: queue.name, job: id }, "job failed permanently; retrying it");
+      // A job that can never succeed (an UnrecoverableError, or its attempts used up): the range
+      // stays uncommitted, so nothing past it is lost, and the job stays failed for the monitor.
+      // One that failed before this dispatcher started runs once more (the cause may be fixed).
+      const key = `${queue.name}:${id}`;
+      if (this.failedSeen.has(key)) return false;
+      this.failedSeen.add(key);
       const job = await queue.getJob(id);
-      await job?.retry();
+      if (job && (job.finishedOn ?? 0) < this.startedAt) {
+        this.log.warn(
+          { queue: queue.name, job: id, reason: job.failedReason },
+          "job failed in an earlier run; running it again",
+        );
+        await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+        return false;
+      }
+      this.log.error(
+        { queue: queue.name, job: id, reason: job?.failedReason },
+        "job failed; its partition waits here until the cause is fixed and processing restarts",
+      );
       return false;
     }
     if (status === "unknown") {
@@ -577,7 +592,7 @@ export class Dispatcher {
     if (ranges.length === 0) return;
     const multi = this.redis.multi();
     for (const r of ranges) {
-      forgetPayload(payloadKey(this.options.queuePrefix, r));
+      this.options.payloads?.forget(payloadKey(this.options.queuePrefix, r));
       multi.del(payloadKey(this.options.queuePrefix, r));
       multi.hdel(cutsKey(this.options.queuePrefix, r.topic, r.partition), String(r.first));
     }

@@ -1,6 +1,7 @@
 import type { Client } from "@elastic/elasticsearch";
-import { CaplineError } from "../core/errors.ts";
-import { backoffMs, isRetryableStatus, sleep, withRetries } from "./retry.ts";
+import { errors } from "@elastic/elasticsearch";
+import { CaplineError, describeError } from "../core/errors.ts";
+import { backoffMs, isRetryable, isRetryableStatus, sleep } from "./retry.ts";
 
 /**
  * Whole-document read-modify-write in bulk, guarded by optimistic concurrency.
@@ -12,14 +13,23 @@ import { backoffMs, isRetryableStatus, sleep, withRetries } from "./retry.ts";
  * itself is watermark-guarded, so a document that already contains the range is simply skipped.
  *
  * Fewer reads: the first round of a batch does not mget. A document this process wrote recently is
- * taken from a bounded per-index cache of what it wrote (source, seq_no, primary_term) and written
- * back with that `if_seq_no`; any other document is assumed new and sent as `create`. Both are
- * exactly what an mget would have led to *if* the guess is right, and the server checks the guess:
- * a document changed by anyone else (another process, the RFM job, another partition's aggregate
- * write) or one that exists but was not cached answers 409, and later rounds mget it as before. So
- * the cache changes how many requests are made, never what is written. It pays because a profile
- * is only touched by its own partition's index jobs, which run one at a time, and because
- * Elasticsearch answers a realtime get of a just-written document by refreshing the shard.
+ * taken from a bounded cache of what it wrote (source, seq_no, primary_term; a `WriteCache`, owned
+ * by the index stage) and written back with that `if_seq_no`; any other document is assumed new and
+ * sent as `create`. Both are exactly what an mget would have led to *if* the guess is right, and the
+ * server checks the guess: a document changed by anyone else (another process, the RFM job, another
+ * partition's aggregate write) or one that exists but was not cached answers 409, and later rounds
+ * mget it as before. So the cache changes how many requests are made, never what is written. It
+ * pays because a profile is only touched by its own partition's index jobs, which run one at a
+ * time, and because Elasticsearch answers a realtime get of a just-written document by refreshing
+ * the shard.
+ *
+ * Retries (processing/retry.ts): network errors and 502/503/504 are the client transport's; this
+ * writer owns 409 (re-read, merge again) and 429 (back off, send again), per item or for the whole
+ * request, for `maxRounds`; after that it throws a retryable error and BullMQ runs the job again.
+ * A document Elasticsearch refuses for what it is (a 400 about the document: an `_id` over 512
+ * bytes, a mapping error) is not retried: it is returned in `refused`, and the caller decides (the
+ * index sink sends the events behind it to the DLQ). Any other refusal is about the cluster (auth,
+ * a closed or missing index, a block) and fails the job: retried when it can lift, else for good.
  */
 
 export interface DocMerge<D> {
@@ -28,45 +38,78 @@ export interface DocMerge<D> {
   merge(current: D | undefined): D | null;
 }
 
+/** A document Elasticsearch will never take as it is. */
+export interface Refusal {
+  id: string;
+  /** HTTP status of the item (0: the merge itself refused to build it). */
+  status: number;
+  /** Elasticsearch's error type and reason, or the merge's error. */
+  detail: string;
+}
+
 export interface WriteStats {
   written: number;
   skipped: number;
   conflicts: number;
   retries: number;
-}
-
-/** Most documents cached per index. */
-const CACHE_DOCUMENTS = 50_000;
-const written = new Map<string, Map<string, Fetched<unknown>>>();
-
-function cacheOf<D>(index: string): Map<string, Fetched<D>> {
-  let cache = written.get(index);
-  if (!cache) {
-    cache = new Map();
-    written.set(index, cache);
-  }
-  return cache as Map<string, Fetched<D>>;
-}
-
-function remember<D>(cache: Map<string, Fetched<D>>, id: string, entry: Fetched<D>): void {
-  // Dropped whole when full: evicting one entry at a time from the front of a Map leaves holes
-  // that every later front lookup walks over (it showed up in the profile), and a miss only costs
-  // one more round.
-  if (cache.size >= CACHE_DOCUMENTS && !cache.has(id)) cache.clear();
-  cache.set(id, entry);
-}
-
-export interface WriteOptions {
-  /** Documents per mget/bulk request. @defaultValue 1000 */
-  chunk?: number;
-  /** Rounds of conflict resolution before giving up (retryably). @defaultValue 50 */
-  maxRounds?: number;
+  refused: Refusal[];
 }
 
 interface Fetched<D> {
   source: D | undefined;
   seqNo: number | undefined;
   primaryTerm: number | undefined;
+}
+
+/**
+ * What this process last wrote, per index and document id, with the version Elasticsearch gave
+ * it: the writer's first-round guess. Bounded: an index's map is dropped whole when full (evicting
+ * one entry at a time from the front of a Map leaves holes that every later front lookup walks
+ * over, which showed in the profile; a miss only costs one more round). Owned by the stage that
+ * writes (the index sink of one `Workers`), never shared through module state.
+ */
+export class WriteCache {
+  private readonly indices = new Map<string, Map<string, Fetched<unknown>>>();
+
+  /** @param perIndex most documents kept per index. */
+  constructor(readonly perIndex = 20_000) {}
+
+  of<D>(index: string): Map<string, Fetched<D>> {
+    let cache = this.indices.get(index);
+    if (!cache) {
+      cache = new Map();
+      this.indices.set(index, cache);
+    }
+    return cache as Map<string, Fetched<D>>;
+  }
+
+  remember<D>(index: string, id: string, entry: Fetched<D>): void {
+    const cache = this.of<D>(index);
+    if (cache.size >= this.perIndex && !cache.has(id)) cache.clear();
+    cache.set(id, entry);
+  }
+
+  forget(index: string, id: string): void {
+    this.indices.get(index)?.delete(id);
+  }
+
+  /** Documents held, all indices. */
+  get size(): number {
+    let n = 0;
+    for (const cache of this.indices.values()) n += cache.size;
+    return n;
+  }
+}
+
+export interface WriteOptions {
+  /** Documents per mget/bulk request. @defaultValue 1000 */
+  chunk?: number;
+  /** Rounds of conflict resolution and 429 backoff before giving up (retryably). @defaultValue 30 */
+  maxRounds?: number;
+  /** Written documents, for the next batch's first round. @defaultValue a cache for this call only */
+  cache?: WriteCache;
+  /** Stops between rounds (a worker shutting down). */
+  signal?: AbortSignal;
 }
 
 export async function writeDocuments<D>(
@@ -76,23 +119,26 @@ export async function writeDocuments<D>(
   options: WriteOptions = {},
 ): Promise<WriteStats> {
   const chunk = options.chunk ?? 1000;
-  const maxRounds = options.maxRounds ?? 50;
-  const stats: WriteStats = { written: 0, skipped: 0, conflicts: 0, retries: 0 };
+  const maxRounds = options.maxRounds ?? 30;
+  const cache = options.cache ?? new WriteCache();
+  const stats: WriteStats = { written: 0, skipped: 0, conflicts: 0, retries: 0, refused: [] };
   for (let i = 0; i < items.length; i += chunk) {
     let pending = items.slice(i, i + chunk);
+    let backoff = false;
     for (let round = 0; pending.length > 0; round++) {
       if (round >= maxRounds)
         throw new CaplineError(
           "SERVICE_ERROR",
-          `Elasticsearch: ${pending.length} documents of ${index} kept conflicting`,
-          {
-            retryable: true,
-            details: { index, documents: pending.length },
-          },
+          `Elasticsearch: ${pending.length} documents of ${index} kept conflicting or being rejected (429)`,
+          { retryable: true, details: { index, documents: pending.length } },
         );
-      // Round 1 follows the cached/assumed-new guess at once; later ones back off.
-      if (round > 1) await sleep(backoffMs(Math.min(round - 1, 6), 50, 2000));
-      pending = await writeRound(es, index, pending, stats, round === 0);
+      // Round 1 follows the cached/assumed-new guess at once (its 409s are expected); a round
+      // after a 429 or a second conflict backs off.
+      if (round > 1 || backoff) await sleep(backoffMs(Math.min(round, 6), 50, 2000), options.signal);
+      options.signal?.throwIfAborted();
+      const next = await writeRound(es, index, pending, stats, cache, round === 0);
+      pending = next.again;
+      backoff = next.backoff;
     }
   }
   return stats;
@@ -100,24 +146,22 @@ export async function writeDocuments<D>(
 
 /**
  * One bulk, after an mget unless `guess` (then the cache, or "new"); returns the items to try
- * again (conflicts, 429/5xx).
+ * again (conflicts, 429/5xx) and whether to wait first.
  */
 async function writeRound<D>(
   es: Client,
   index: string,
   items: DocMerge<D>[],
   stats: WriteStats,
+  cache: WriteCache,
   guess: boolean,
-): Promise<DocMerge<D>[]> {
-  const cache = cacheOf<D>(index);
-  const fetched = guess
-    ? cache
-    : await withRetries(() =>
-        mget<D>(
-          es,
-          index,
-          items.map((x) => x.id),
-        ),
+): Promise<{ again: DocMerge<D>[]; backoff: boolean }> {
+  const fetched: Map<string, Fetched<D>> = guess
+    ? cache.of<D>(index)
+    : await mget<D>(
+        es,
+        index,
+        items.map((x) => x.id),
       );
   const operations: unknown[] = [];
   const sent: DocMerge<D>[] = [];
@@ -127,7 +171,16 @@ async function writeRound<D>(
   const verify: DocMerge<D>[] = [];
   for (const item of items) {
     const current = fetched.get(item.id);
-    const next = item.merge(current?.source);
+    let next: D | null;
+    try {
+      next = item.merge(current?.source);
+    } catch (error) {
+      // A merge that refuses its inputs (a total that is no longer a finite number) refuses them
+      // every time: the document is refused, like a 400 from the server.
+      if (isRetryable(error)) throw error;
+      stats.refused.push({ id: item.id, status: 0, detail: describeError(error) });
+      continue;
+    }
     if (next === null) {
       if (guess && current !== undefined) verify.push(item);
       else stats.skipped++;
@@ -147,54 +200,145 @@ async function writeRound<D>(
     sent.push(item);
     documents.push(next);
   }
-  if (sent.length === 0) return verify;
-  // Only what is read below: the full response repeats index, id, version, result and _shards for
-  // every item, and parsing it was a visible share of the process's CPU.
-  const response = await withRetries(() => es.bulk({ operations, filter_path: BULK_FIELDS }));
+  if (sent.length === 0) return { again: verify, backoff: false };
+  let results: BulkItem[];
+  try {
+    results = await sendBulk(es, operations);
+  } catch (error) {
+    // The whole request refused for load (429): this writer's to retry, after a pause.
+    if (error instanceof errors.ResponseError && error.statusCode === 429) {
+      stats.retries += sent.length;
+      return { again: [...verify, ...sent], backoff: true };
+    }
+    throw error;
+  }
   const again: DocMerge<D>[] = verify;
-  response.items.forEach((entry, n) => {
-    const result = entry.index ?? entry.create;
+  let backoff = false;
+  for (let n = 0; n < results.length; n++) {
+    const result = results[n];
     const item = sent[n];
-    if (!result || !item) return;
+    if (!result || !item) continue;
     if (result.status >= 200 && result.status < 300) {
       stats.written++;
-      remember(cache, item.id, {
+      cache.remember(index, item.id, {
         source: documents[n],
         seqNo: result._seq_no,
         primaryTerm: result._primary_term,
       });
     } else if (result.status === 409) {
       stats.conflicts++;
-      cache.delete(item.id);
+      cache.forget(index, item.id);
       again.push(item);
     } else if (isRetryableStatus(result.status)) {
       stats.retries++;
-      cache.delete(item.id);
+      backoff = true;
+      cache.forget(index, item.id);
       again.push(item);
-    } else
+    } else if (result.status === 400 && DOCUMENT_ERRORS.has(result.error?.type ?? "")) {
+      cache.forget(index, item.id);
+      stats.refused.push({
+        id: item.id,
+        status: result.status,
+        detail: `${result.error?.type ?? `HTTP ${result.status}`}: ${result.error?.reason ?? "refused"}`,
+      });
+    } else {
+      // Anything else is about the cluster, not the document (auth, an index block, a closed or
+      // missing index), the same for every document: the job's failure, retried if it can lift.
+      const type = result.error?.type ?? "";
       throw new CaplineError(
         "SERVICE_ERROR",
-        `Elasticsearch refused document ${item.id} in ${index}: ${result.error?.type ?? result.status} ${result.error?.reason ?? ""}`,
-        { retryable: false, details: { index, id: item.id, status: result.status } },
+        `Elasticsearch answered ${result.status} for ${index}/${item.id}: ${type} ${result.error?.reason ?? ""}`.trim(),
+        { retryable: type === "cluster_block_exception", details: { index, status: result.status, type } },
       );
-  });
-  return again;
+    }
+  }
+  return { again, backoff };
 }
 
+/**
+ * Elasticsearch's answers about one document itself: the same document is refused every time,
+ * whatever else happens. (A 400 can also be about the cluster, e.g. `index_closed_exception`:
+ * that is a job failure, never a reason to send records to the DLQ.)
+ */
+const DOCUMENT_ERRORS = new Set([
+  "action_request_validation_exception",
+  "mapper_parsing_exception",
+  "document_parsing_exception",
+  "strict_dynamic_mapping_exception",
+  "illegal_argument_exception",
+  "x_content_parse_exception",
+  "json_parse_exception",
+]);
+
 const BULK_FIELDS = "items.*.status,items.*._seq_no,items.*._primary_term,items.*.error";
+
+interface BulkItem {
+  status: number;
+  _seq_no?: number;
+  _primary_term?: number;
+  error?: { type?: string; reason?: string | null };
+}
+
+/**
+ * One bulk request (operations in action/document pairs), an item result per pair. Elasticsearch
+ * validates a bulk request whole before running it: one document it can never take (an `_id` over
+ * 512 bytes) makes it refuse the whole request with a 400. Such a request is split in halves and
+ * each sent again, down to the single document that is refused, which then gets the server's own
+ * answer as its item result: a handful of extra requests, only when something is refused.
+ */
+async function sendBulk(es: Client, operations: unknown[]): Promise<BulkItem[]> {
+  try {
+    // Only what is read: the full response repeats index, id, version, result and _shards for
+    // every item, and parsing it was a visible share of the process's CPU.
+    const response = await es.bulk({ operations, filter_path: BULK_FIELDS });
+    return (response.items ?? []).map((entry) => (entry.index ?? entry.create ?? { status: 0 }) as BulkItem);
+  } catch (error) {
+    // Only a 400 is about the documents; 401/403/404 are about the cluster (auth, a block, a
+    // missing index): the job's error, never the records'.
+    if (!(error instanceof errors.ResponseError) || error.statusCode !== 400) throw error;
+    const body = error.meta.body as { error?: { type?: string; reason?: string } } | undefined;
+    if (body?.error?.type !== "action_request_validation_exception") throw error;
+    const status = 400;
+    const pairs = operations.length / 2;
+    if (pairs <= 1) {
+      return [
+        {
+          status,
+          error: { type: body?.error?.type ?? "refused", reason: body?.error?.reason ?? error.message },
+        },
+      ];
+    }
+    const half = Math.ceil(pairs / 2) * 2;
+    return [
+      ...(await sendBulk(es, operations.slice(0, half))),
+      ...(await sendBulk(es, operations.slice(half))),
+    ];
+  }
+}
 
 async function mget<D>(es: Client, index: string, ids: string[]): Promise<Map<string, Fetched<D>>> {
   const response = await es.mget<D>({ index, ids, realtime: true });
   const out = new Map<string, Fetched<D>>();
   for (const doc of response.docs) {
-    if ("error" in doc && doc.error)
+    if ("error" in doc && doc.error) {
+      // An id the server cannot even look up (over 512 bytes) is refused again by the bulk that
+      // follows, where it becomes a refusal; read it as missing.
+      if (
+        doc.error.type === "illegal_argument_exception" ||
+        doc.error.type === "action_request_validation_exception"
+      ) {
+        out.set(doc._id, { source: undefined, seqNo: undefined, primaryTerm: undefined });
+        continue;
+      }
+      // A shard not available yet passes with time; a closed or missing index does not.
+      const permanent =
+        doc.error.type === "index_closed_exception" || doc.error.type === "index_not_found_exception";
       throw new CaplineError(
         "SERVICE_ERROR",
-        `Elasticsearch mget ${index}/${doc._id}: ${doc.error.reason ?? doc.error.type}`,
-        {
-          retryable: true,
-        },
+        `Elasticsearch mget ${index}/${doc._id}: ${doc.error.type}: ${doc.error.reason ?? ""}`,
+        { retryable: !permanent },
       );
+    }
     const found = "found" in doc && doc.found;
     out.set(doc._id, {
       source: found ? (doc._source as D) : undefined,

@@ -2,7 +2,14 @@ import type { Client } from "@elastic/elasticsearch";
 import { aliasName } from "../core/names.ts";
 import type { CaplineEvent } from "../core/schema/events.ts";
 import { type Granularity, groupSales, mergeSales, type SalesDocument, salesDelta } from "./aggregates.ts";
-import { type DocMerge, type WriteStats, writeDocuments } from "./es-writer.ts";
+import { type PoisonRecord, poisonOf } from "./dlq.ts";
+import {
+  type DocMerge,
+  type Refusal,
+  type WriteCache,
+  type WriteStats,
+  writeDocuments,
+} from "./es-writer.ts";
 import type { RangeEvent } from "./lake.ts";
 import { mergeProfile, type ProfileDocument, profileDeltas } from "./profiles.ts";
 import { type OffsetRange, type Watermarks, watermarkOf } from "./watermark.ts";
@@ -18,27 +25,98 @@ export interface IndexResult {
   profiles: WriteStats;
   daily: WriteStats;
   hourly: WriteStats;
+  /**
+   * Events behind documents Elasticsearch refused (docs/processing.md, "Poison records"), one
+   * record per event, for the DLQ. Empty on a clean range.
+   */
+  poison: PoisonRecord[];
 }
 
+export interface IndexOptions {
+  /** What this stage wrote, for the writer's first-round guess. */
+  cache?: WriteCache;
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes one range. A document Elasticsearch refuses for what it is does not fail the range: the
+ * events merged into it become poison records (the caller sends them to the DLQ before it reports
+ * the range done), and every other document is written as usual.
+ */
 export async function indexRange(
   es: Client,
   indexPrefix: string,
   range: OffsetRange,
   rows: readonly RangeEvent[],
+  options: IndexOptions = {},
 ): Promise<IndexResult> {
   const plan = planIndex(range, rows);
+  const write = <D>(name: "profiles" | "sales-daily" | "sales-hourly", items: readonly PlannedMerge<D>[]) =>
+    writeDocuments(es, aliasName(indexPrefix, name), items, {
+      ...(options.cache ? { cache: options.cache } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   const [profiles, daily, hourly] = await Promise.all([
-    writeDocuments(es, aliasName(indexPrefix, "profiles"), plan.profiles),
-    writeDocuments(es, aliasName(indexPrefix, "sales-daily"), plan.daily),
-    writeDocuments(es, aliasName(indexPrefix, "sales-hourly"), plan.hourly),
+    write("profiles", plan.profiles),
+    write("sales-daily", plan.daily),
+    write("sales-hourly", plan.hourly),
   ]);
-  return { events: rows.length, profiles, daily, hourly };
+  return {
+    events: rows.length,
+    profiles,
+    daily,
+    hourly,
+    poison: poisonOfRefusals(range, [
+      [aliasName(indexPrefix, "profiles"), plan.profiles, profiles.refused],
+      [aliasName(indexPrefix, "sales-daily"), plan.daily, daily.refused],
+      [aliasName(indexPrefix, "sales-hourly"), plan.hourly, hourly.refused],
+    ]),
+  };
+}
+
+/**
+ * The events behind the documents Elasticsearch refused, one poison record per event (an event
+ * behind refused documents of several indices is named once, by the first), in offset order.
+ */
+export function poisonOfRefusals(
+  range: OffsetRange,
+  refusals: ReadonlyArray<
+    readonly [index: string, items: readonly PlannedMerge<unknown>[], refused: readonly Refusal[]]
+  >,
+): PoisonRecord[] {
+  const poison = new Map<number, PoisonRecord>();
+  for (const [index, items, refused] of refusals) {
+    if (refused.length === 0) continue;
+    const byId = new Map(items.map((item) => [item.id, item]));
+    for (const refusal of refused) {
+      const item = byId.get(refusal.id);
+      if (!item) continue;
+      const detail = `${index} refused document ${truncate(refusal.id, 40)}: ${truncate(shortenQuotes(refusal.detail), 1000)}`;
+      for (const record of poisonOf(range, item.rows, "sink_refused", "elasticsearch", detail))
+        if (!poison.has(record.offset)) poison.set(record.offset, record);
+    }
+  }
+  return [...poison.values()].sort((a, b) => a.offset - b.offset);
+}
+
+/** Elasticsearch quotes the offending value in brackets (a 600-byte id...): keep its start. */
+function shortenQuotes(text: string): string {
+  return text.replace(/\[([^\]]{81,})\]/g, (_, quoted: string) => `[${truncate(quoted, 40)}]`);
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
+/** A document merge and the events of the range it is built from. */
+export interface PlannedMerge<D> extends DocMerge<D> {
+  rows: readonly RangeEvent[];
 }
 
 export interface IndexPlan {
-  profiles: DocMerge<ProfileDocument>[];
-  daily: DocMerge<SalesDocument>[];
-  hourly: DocMerge<SalesDocument>[];
+  profiles: PlannedMerge<ProfileDocument>[];
+  daily: PlannedMerge<SalesDocument>[];
+  hourly: PlannedMerge<SalesDocument>[];
 }
 
 /** The document merges of one range (pure: the writer supplies the current documents). */
@@ -53,17 +131,19 @@ export function planIndex(
     if (list) list.push(row);
     else byUser.set(row.event.user_id, [row]);
   }
-  const profiles: DocMerge<ProfileDocument>[] = [...byUser].map(([user, list]) => ({
+  const profiles: PlannedMerge<ProfileDocument>[] = [...byUser].map(([user, list]) => ({
     id: user,
+    rows: list,
     merge: (current) => {
       const fresh = unapplied(current?.state.wm, range, list);
       const delta = fresh && profileDeltas(fresh).get(user);
       return delta ? mergeProfile(current, delta, range, now) : null;
     },
   }));
-  const sales = (g: Granularity): DocMerge<SalesDocument>[] =>
+  const sales = (g: Granularity): PlannedMerge<SalesDocument>[] =>
     [...groupSales(rows, (r) => r.event, g).values()].map((group) => ({
       id: group.id,
+      rows: group.items,
       merge: (current) => {
         const fresh = unapplied(current?.state.wm, range, group.items);
         return fresh && fresh.length > 0 ? mergeSales(current, salesDelta(group, fresh), range, now) : null;

@@ -1,8 +1,10 @@
 import { gunzipSync, gzipSync } from "node:zlib";
+import type { JobsOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import { CaplineError } from "../core/errors.ts";
 import { QUEUES, rangeId } from "../core/names.ts";
 import type { RangeEvent } from "./lake.ts";
+import { JOB_ATTEMPTS } from "./retry.ts";
 import type { OffsetRange } from "./watermark.ts";
 
 /**
@@ -48,38 +50,70 @@ export function decodePayload(bytes: Buffer): RangeEvent[] {
 }
 
 /**
- * Payloads this process already holds decoded, by Redis key: the rows the dispatcher just stored
+ * Job options of every range job: BullMQ owns outages (processing/retry.ts). A failed attempt
+ * runs again after `jobBackoffMs` (jittered, up to 30 s), for `JOB_ATTEMPTS` attempts (about a
+ * day of a sink being down); an error no retry can fix is an `UnrecoverableError`, which fails the
+ * job at once. A failed job is kept (for the monitor, with its reason) and its range is not
+ * committed: nothing past it is lost, and the next dispatcher to start runs it again.
+ */
+export const RANGE_JOB_OPTIONS: JobsOptions = {
+  attempts: JOB_ATTEMPTS,
+  backoff: { type: "jittered" },
+  removeOnComplete: { age: 86_400 },
+  removeOnFail: false,
+};
+
+/**
+ * Payloads a process already holds decoded, by Redis key: the rows the dispatcher just stored
  * and the ones a worker just read, so a range's archive and index jobs in the same process decode
  * it once (or never, next to the dispatcher). A range's messages never change (Kafka offsets are
  * immutable and the cut registry fixes the range), so a cached copy always equals the stored one.
- * Bounded by events, oldest dropped first; the rows are shared and must not be modified.
+ * Bounded by events, oldest dropped first; the rows are shared and must not be modified. One
+ * object per process, made by `capline process` and handed to the dispatcher and the workers.
  */
-const decoded = new Map<string, readonly RangeEvent[]>();
-let decodedEvents = 0;
-/** Most events held decoded per process. */
-const DECODED_EVENTS_MAX = 200_000;
+export class PayloadCache {
+  private readonly decoded = new Map<string, readonly RangeEvent[]>();
+  private events = 0;
 
-export function rememberPayload(key: string, rows: readonly RangeEvent[]): void {
-  forgetPayload(key);
-  if (rows.length > DECODED_EVENTS_MAX) return;
-  for (const [oldest, held] of decoded) {
-    if (decodedEvents + rows.length <= DECODED_EVENTS_MAX) break;
-    decoded.delete(oldest);
-    decodedEvents -= held.length;
+  /** @param maxEvents most events held decoded. */
+  constructor(readonly maxEvents = 100_000) {}
+
+  get(key: string): readonly RangeEvent[] | undefined {
+    return this.decoded.get(key);
   }
-  decoded.set(key, rows);
-  decodedEvents += rows.length;
+
+  remember(key: string, rows: readonly RangeEvent[]): void {
+    this.forget(key);
+    if (rows.length > this.maxEvents) return;
+    for (const [oldest, held] of this.decoded) {
+      if (this.events + rows.length <= this.maxEvents) break;
+      this.decoded.delete(oldest);
+      this.events -= held.length;
+    }
+    this.decoded.set(key, rows);
+    this.events += rows.length;
+  }
+
+  forget(key: string): void {
+    const held = this.decoded.get(key);
+    if (!held) return;
+    this.decoded.delete(key);
+    this.events -= held.length;
+  }
+
+  /** Events held. */
+  get size(): number {
+    return this.events;
+  }
 }
 
-export function forgetPayload(key: string): void {
-  const held = decoded.get(key);
-  if (!held) return;
-  decoded.delete(key);
-  decodedEvents -= held.length;
-}
-
-export async function loadPayload(redis: Redis, data: RangeJobData): Promise<readonly RangeEvent[]> {
-  const held = decoded.get(data.payloadKey);
+/** A range's rows: from `cache` when this process holds them, else read from Redis and decoded. */
+export async function loadPayload(
+  redis: Redis,
+  data: RangeJobData,
+  cache?: PayloadCache,
+): Promise<readonly RangeEvent[]> {
+  const held = cache?.get(data.payloadKey);
   if (held) return held;
   const bytes = await redis.getBuffer(data.payloadKey);
   if (!bytes)
@@ -89,6 +123,6 @@ export async function loadPayload(redis: Redis, data: RangeJobData): Promise<rea
       { retryable: true, details: { range: rangeId(data) } },
     );
   const rows = decodePayload(bytes);
-  rememberPayload(data.payloadKey, rows);
+  cache?.remember(data.payloadKey, rows);
   return rows;
 }

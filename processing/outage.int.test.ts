@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { ServiceName } from "../stack/index.ts";
 import { startService, stopService } from "../stack/index.ts";
 import { sleep } from "./retry.ts";
+import { dlqRecords } from "./test/dlq.ts";
 import { generateEvents } from "./test/events.ts";
 import { Pipeline } from "./test/harness.ts";
 import { produceEvents } from "./test/produce.ts";
@@ -19,42 +20,6 @@ import { minioFiles } from "./test/stores.ts";
  */
 
 const OUTAGE_MS = 15_000;
-
-/** The DLQ records of a test topic, by key (the DLQ is at-least-once: a key may come twice). */
-async function dlqRecords(pipeline: Pipeline): Promise<Map<string, { raw: string | null; reason: string }>> {
-  const topic = `${pipeline.name}.dlq`;
-  const admin = pipeline.kafka.admin();
-  await admin.connect();
-  const end = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
-  await admin.disconnect();
-  const out = new Map<string, { raw: string | null; reason: string }>();
-  const consumer = pipeline.kafka.consumer({ groupId: `${pipeline.name}-dlq-reader` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`DLQ: read ${seen} of ${end} records in 30 s`)), 30_000);
-    consumer
-      .run({
-        eachMessage: async ({ message }) => {
-          seen++;
-          const body = JSON.parse(String(message.value)) as { raw: string | null; reason: string };
-          out.set(String(message.key), { raw: body.raw, reason: body.reason });
-          if (seen >= end) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
-  const admin2 = pipeline.kafka.admin();
-  await admin2.connect();
-  await admin2.deleteGroups([`${pipeline.name}-dlq-reader`]).catch(() => undefined);
-  await admin2.disconnect();
-  return out;
-}
 
 /**
  * Makes sure the services a check reads answer. Another suite that starts while one of ours is

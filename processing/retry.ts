@@ -1,24 +1,43 @@
 import { errors } from "@elastic/elasticsearch";
-import { isCaplineError } from "../core/errors.ts";
+import { UnrecoverableError } from "bullmq";
+import { describeError, isCaplineError } from "../core/errors.ts";
 
 /**
- * Retries inside a sink, for short hiccups (a 429, a restarting node). Longer outages are the
- * job's business: the job fails retryably and BullMQ runs it again later with backoff, which is
- * safe because every sink write is idempotent.
+ * The one retry module of processing: what is worth retrying, who retries it, and how long to wait.
+ *
+ * One owner per failure kind, so a failure is never retried several layers deep:
+ *
+ * | failure                                   | owner                                                                   |
+ * | ----------------------------------------- | ----------------------------------------------------------------------- |
+ * | Elasticsearch: network error, 502/503/504 | the client's transport (`maxRetries`, core/clients/elasticsearch.ts)    |
+ * | Elasticsearch: 409, 429 (per item or all) | the writer's rounds (es-writer.ts): re-read and merge, or back off      |
+ * | MinIO / HDFS: network error, 5xx, 429     | the store's own short retry (`retry` below, archive-sink.ts)            |
+ * | anything still failing (an outage)        | BullMQ: the job fails and runs again after `jobBackoffMs`               |
+ * | an error no retry can fix                 | nobody: `toJobError` makes it an `UnrecoverableError`, the job fails    |
+ *
+ * A record a sink refuses for what it is (a 400-class answer about one document) is not a job
+ * failure at all: it goes to the DLQ and the job goes on (docs/processing.md, "Poison records").
  */
 
-export interface RetryOptions {
-  /** @defaultValue 5 */
-  attempts?: number;
-  /** First pause; doubles each time. @defaultValue 200 */
-  baseMs?: number;
-  /** @defaultValue 5000 */
-  maxMs?: number;
-  /** @defaultValue isRetryable */
-  retryable?: (error: unknown) => boolean;
+/** Waits `ms`; an aborted `signal` ends the wait at once with the signal's reason. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("aborted", "AbortError");
+}
 
 /**
  * Waits for `work` at most `ms`: true if it settled in time (resolved or rejected), false if
@@ -44,20 +63,62 @@ export async function settlesWithin(work: Promise<unknown>, ms: number): Promise
   }
 }
 
-/** Backoff with full jitter, so writers that failed together do not retry together. */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
-  return Math.round(Math.random() * Math.min(maxMs, baseMs * 2 ** attempt));
+/**
+ * Backoff with full jitter (a uniform draw below the capped exponential), so writers that failed
+ * together do not retry together. `random` is there for the tests.
+ */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  return Math.round(random() * Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30)));
 }
 
-export async function withRetries<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const attempts = options.attempts ?? 5;
+/**
+ * BullMQ's backoff between attempts of a job (the outage owner): "equal jitter" — half the capped
+ * exponential, plus a random half — so an outage of minutes costs at most 30 s of delay after it
+ * ends, and the jobs that failed together come back spread out, never all at once.
+ */
+export function jobBackoffMs(attemptsMade: number, random = Math.random): number {
+  const ceiling = Math.min(JOB_BACKOFF_MAX_MS, 250 * 2 ** Math.min(Math.max(attemptsMade - 1, 0), 10));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/** Longest pause between two attempts of a job. */
+export const JOB_BACKOFF_MAX_MS = 30_000;
+
+/**
+ * Attempts of a range job before it fails for good: with `jobBackoffMs`, about a day of a sink
+ * being down. Then the job is failed (counted, shown by `capline monitor`), the partition waits
+ * at that range (nothing is committed past it, so nothing is lost), and the next start of a
+ * dispatcher runs it again.
+ */
+export const JOB_ATTEMPTS = 4000;
+
+export interface RetryOptions {
+  /** Tries in all (the first one included). @defaultValue 4 */
+  attempts?: number;
+  /** First pause; doubles each time (jittered). @defaultValue 200 */
+  baseMs?: number;
+  /** @defaultValue 2000 */
+  maxMs?: number;
+  /** @defaultValue isRetryable */
+  retryable?: (error: unknown) => boolean;
+  /** Ends the waiting (and the retrying) at once. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs `fn` until it succeeds, an error is not retryable, the attempts are used up or `signal` is
+ * aborted; the last error is thrown. For a transport's short hiccups only: an outage is BullMQ's.
+ */
+export async function retry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? 4;
   const retryable = options.retryable ?? isRetryable;
   for (let attempt = 0; ; attempt++) {
+    options.signal?.throwIfAborted();
     try {
       return await fn();
     } catch (error) {
-      if (attempt + 1 >= attempts || !retryable(error)) throw error;
-      await sleep(backoffMs(attempt, options.baseMs ?? 200, options.maxMs ?? 5000));
+      if (attempt + 1 >= attempts || !retryable(error) || options.signal?.aborted) throw error;
+      await sleep(backoffMs(attempt, options.baseMs ?? 200, options.maxMs ?? 2000), options.signal);
     }
   }
 }
@@ -73,23 +134,55 @@ const NETWORK_CODES = new Set([
   "ETIMEDOUT",
   "EPIPE",
   "EHOSTUNREACH",
+  "ENETUNREACH",
   "ENOTFOUND",
   "EAI_AGAIN",
   "UND_ERR_SOCKET",
   "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
 ]);
 
-/** Whether an error from Elasticsearch, MinIO, WebHDFS or the network is worth a retry. */
+/** S3 error codes (minio-js `code`) that mean "try again". */
+const S3_RETRY_CODES = new Set(["SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"]);
+
+/**
+ * Whether an error from Elasticsearch, MinIO, WebHDFS, Redis or the network can pass with time:
+ * network errors, 408/429/5xx, a service down. Everything else (a 4xx about the request itself,
+ * a bug) would fail the same way forever.
+ */
 export function isRetryable(error: unknown): boolean {
   if (isCaplineError(error)) return error.retryable;
   if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError) return true;
   if (error instanceof errors.NoLivingConnectionsError) return true;
-  if (error instanceof errors.ResponseError) return isRetryableStatus(error.statusCode);
+  if (error instanceof errors.ResponseError) {
+    // An index block (disk flood stage, a read-only index) lifts with time like an outage.
+    const type = (error.meta.body as { error?: { type?: string } } | undefined)?.error?.type;
+    return isRetryableStatus(error.statusCode) || type === "cluster_block_exception";
+  }
+  if (error instanceof errors.SerializationError || error instanceof errors.DeserializationError)
+    return false;
   const e = error as { code?: unknown; cause?: { code?: unknown }; statusCode?: unknown; name?: unknown };
+  if (e?.name === "AbortError") return true;
   if (typeof e?.code === "string" && NETWORK_CODES.has(e.code)) return true;
   if (typeof e?.cause?.code === "string" && NETWORK_CODES.has(e.cause.code)) return true;
+  if (typeof e?.code === "string" && S3_RETRY_CODES.has(e.code)) return true;
   if (typeof e?.statusCode === "number") return isRetryableStatus(e.statusCode);
-  // minio-js: S3 error codes meaning "try again".
-  if (e?.code === "SlowDown" || e?.code === "ServiceUnavailable" || e?.code === "InternalError") return true;
+  // ioredis: the connection closed under a command (Redis restarting).
+  if (error instanceof Error && /Connection is closed|Stream isn't writeable/.test(error.message))
+    return true;
   return false;
+}
+
+/**
+ * The error a job's processor throws: itself when a later attempt can succeed (BullMQ retries it
+ * with `jobBackoffMs`), an `UnrecoverableError` naming it when none can (BullMQ fails the job at
+ * once, without using up attempts, and `capline monitor` shows it with this reason).
+ */
+export function toJobError(error: unknown): Error {
+  if (error instanceof UnrecoverableError) return error;
+  if (isRetryable(error)) return error instanceof Error ? error : new Error(String(error));
+  const failure = new UnrecoverableError(describeError(error));
+  failure.cause = error;
+  return failure;
 }

@@ -1,7 +1,7 @@
 import type { Client } from "@elastic/elasticsearch";
 import { CaplineError } from "../core/errors.ts";
 import { aliasName } from "../core/names.ts";
-import { isRetryableStatus, withRetries } from "./retry.ts";
+import { isRetryableStatus } from "./retry.ts";
 import { type RfmInput, scoreRfm } from "./rfm.ts";
 import { toMillis } from "./time.ts";
 
@@ -36,39 +36,36 @@ interface PurchaserSource {
 
 export async function recomputeRfm(es: Client, indexPrefix: string): Promise<RfmRunResult> {
   const index = aliasName(indexPrefix, "profiles");
-  await withRetries(() => es.indices.refresh({ index }));
-  const newest = await withRetries(() =>
-    es.search({ index, size: 0, aggs: { newest: { max: { field: "last_seen" } } } }),
-  );
+  // Network errors and 5xx are the client transport's to retry (processing/retry.ts).
+  await es.indices.refresh({ index });
+  const newest = await es.search({ index, size: 0, aggs: { newest: { max: { field: "last_seen" } } } });
   const asOfMs = (newest.aggregations?.newest as { value: number | null } | undefined)?.value ?? null;
   if (asOfMs === null) return { purchasers: 0, updated: 0, as_of: null };
 
   const purchasers: PurchaserSource[] = [];
-  let page = await withRetries(() =>
-    es.search<PurchaserSource>({
-      index,
-      scroll: "2m",
-      size: 5000,
-      query: { range: { purchases: { gt: 0 } } },
-      _source: [
-        "user_id",
-        "last_purchase_at",
-        "purchases",
-        "total_spent",
-        "recency_days",
-        "r",
-        "f",
-        "m",
-        "segment",
-      ],
-    }),
-  );
+  let page = await es.search<PurchaserSource>({
+    index,
+    scroll: "2m",
+    size: 5000,
+    query: { range: { purchases: { gt: 0 } } },
+    _source: [
+      "user_id",
+      "last_purchase_at",
+      "purchases",
+      "total_spent",
+      "recency_days",
+      "r",
+      "f",
+      "m",
+      "segment",
+    ],
+  });
   try {
     while (page.hits.hits.length > 0) {
       for (const hit of page.hits.hits) if (hit._source?.last_purchase_at) purchasers.push(hit._source);
       const scrollId = page._scroll_id;
       if (!scrollId) break;
-      page = await withRetries(() => es.scroll<PurchaserSource>({ scroll_id: scrollId, scroll: "2m" }));
+      page = await es.scroll<PurchaserSource>({ scroll_id: scrollId, scroll: "2m" });
     }
   } finally {
     const scrollId = page._scroll_id;
@@ -108,7 +105,7 @@ export async function recomputeRfm(es: Client, indexPrefix: string): Promise<Rfm
         },
       },
     ]);
-    const response = await withRetries(() => es.bulk({ operations }));
+    const response = await es.bulk({ operations });
     const failed = response.items.filter((it) => (it.update?.status ?? 200) >= 300);
     if (failed.length > 0) {
       const retryable = failed.every((it) => isRetryableStatus(it.update?.status));

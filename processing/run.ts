@@ -12,8 +12,9 @@ import { aliasName, dispatcherGroupOf } from "../core/names.ts";
 import { INDEX_NAMES } from "../core/schema/indices.ts";
 import { hdfsStore, type LakeStore, minioStore } from "./archive-sink.ts";
 import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
-import { ARCHIVE_QUEUE, INDEX_QUEUE, type RangeJobData, RFM_QUEUE } from "./jobs.ts";
-import { settlesWithin, sleep, withRetries } from "./retry.ts";
+import { kafkaDlqWriter } from "./dlq.ts";
+import { ARCHIVE_QUEUE, INDEX_QUEUE, PayloadCache, type RangeJobData, RFM_QUEUE } from "./jobs.ts";
+import { retry, settlesWithin, sleep } from "./retry.ts";
 import { type RfmRunResult, recomputeRfm } from "./rfm-job.ts";
 import { type WorkerStats, Workers } from "./worker.ts";
 
@@ -91,6 +92,24 @@ async function backlogOf(config: Config, admin: Admin): Promise<{ committed: num
   return { committed, backlog };
 }
 
+/**
+ * Jobs that failed for good since `sinceMs` (their error cannot pass with time, or their attempts
+ * ran out): what `--until-idle` stops on, with the reasons BullMQ kept.
+ */
+export async function failedJobs(
+  queues: Queue<RangeJobData>[],
+  sinceMs: number,
+): Promise<Array<{ queue: string; job: string; reason: string }>> {
+  const out: Array<{ queue: string; job: string; reason: string }> = [];
+  for (const queue of queues) {
+    if (((await queue.getJobCounts("failed")).failed ?? 0) === 0) continue;
+    for (const job of await queue.getFailed(0, 99))
+      if ((job.finishedOn ?? 0) >= sinceMs)
+        out.push({ queue: queue.name, job: job.id ?? "?", reason: job.failedReason ?? "unknown" });
+  }
+  return out;
+}
+
 /** Longest the dispatcher's and the workers' shutdown may take (they run side by side). */
 const STOP_BUDGET_MS = 7000;
 
@@ -133,6 +152,9 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
   const redis = createRedis(config);
   const es = createElasticsearch(config);
   const admin = kafka.admin();
+  // One per process, shared by the dispatcher (which stores the rows) and the workers (which
+  // read them): a range's jobs in this process never decode its payload again.
+  const payloads = new PayloadCache();
   const queues = [ARCHIVE_QUEUE, INDEX_QUEUE].map(
     (name) => new Queue<RangeJobData>(name, { connection, prefix: config.redis.queuePrefix }),
   );
@@ -161,6 +183,8 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
           concurrency: options.concurrency ?? 2,
           indexPrefix: config.elasticsearch.indexPrefix,
           stores: lakeStores(config),
+          dlq: kafkaDlqWriter(kafka, config.kafka.dlqTopic),
+          payloads,
           ...(options.lockMs ? { lockDurationMs: options.lockMs } : {}),
         },
         logger("worker"),
@@ -177,6 +201,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
           groupId: dispatcherGroupOf(config.kafka.clientId),
           queuePrefix: config.redis.queuePrefix,
           connection,
+          payloads,
           ...(options.rangeSize ? { rangeSize: options.rangeSize } : {}),
           ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
         },
@@ -217,6 +242,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
       stopRequested = true;
       wake();
     });
+    const startedAtMs = Date.now();
     let idleChecks = 0;
     let lastProgress = performance.now();
     // Where the group stood when this run began: progress counts what this run committed.
@@ -225,6 +251,18 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
       if (fatal) throw fatal;
       if (stopRequested) return summary("stopped");
       if (options.untilIdle) {
+        // A job that failed for good holds its partition until someone fixes the cause: a run
+        // that should end when done ends now, naming it, instead of waiting forever.
+        const failed = await failedJobs(queues, startedAtMs).catch(() => []);
+        if (failed.length > 0)
+          throw new CaplineError(
+            "SERVICE_ERROR",
+            `${failed.length} job(s) failed and cannot succeed as they are; their partitions wait at them: ${failed
+              .slice(0, 3)
+              .map((f) => `${f.queue} ${f.job}: ${f.reason}`)
+              .join("; ")}. Fix the cause and run \`capline process\` again (it runs failed jobs once more)`,
+            { details: { failed_jobs: failed } },
+          );
         // Raced with a stop: while Redis is unreachable the queue counts wait for it to return.
         const idle = await Promise.race([
           isIdle(config, admin, queues).catch((error: unknown) => {
@@ -241,7 +279,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
             options.role === "worker" ? undefined : await recomputeRfm(es, config.elasticsearch.indexPrefix);
           // Searchable now, not at the next refresh (ELASTICSEARCH_REFRESH_INTERVAL): the script's
           // next step (a report, a check) reads what was just written.
-          await withRetries(() =>
+          await retry(() =>
             es.indices.refresh({
               index: INDEX_NAMES.map((n) => aliasName(config.elasticsearch.indexPrefix, n)).join(","),
               ignore_unavailable: true,

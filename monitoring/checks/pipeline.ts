@@ -1,4 +1,4 @@
-import { aliasName, dispatcherGroupOf } from "../../core/names.ts";
+import { aliasName, dispatcherGroupOf, recentDlqKey } from "../../core/names.ts";
 import type { CheckOutcome, Sample } from "../types.ts";
 import type { CheckContext } from "./context.ts";
 import { messageCount, topicOffsets } from "./kafka.ts";
@@ -125,7 +125,8 @@ export function opsFacts(ctx: CheckContext): Promise<OpsFacts> {
       facts.lastProcessAt = proc?.last?.value ?? undefined;
       for (const b of proc?.sinks?.buckets ?? []) {
         facts.processed[b.key] = Number(b.events?.value ?? 0);
-        if (b.key === "index") facts.processingDlq = Number(b.dlq?.value ?? 0);
+        // The dispatcher's rejections ride on the archive records, each sink's refusals on its own.
+        facts.processingDlq += Number(b.dlq?.value ?? 0);
         const recent = (b.recent as Record<string, Agg> | undefined)?.seconds?.value;
         if (typeof recent === "number") facts.recentLatency[b.key] = recent;
       }
@@ -287,10 +288,63 @@ export async function checkFreshness(ctx: CheckContext): Promise<CheckOutcome> {
   return { status: "OK", reason, details, samples };
 }
 
-/** DLQ size, its share of the events topic, and its growth since the previous round. */
+/** A record the workers sent to the DLQ, as kept in Redis for the monitor (processing/worker.ts). */
+export interface RecentPoison {
+  at: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  reason: string;
+  sink: string;
+  detail: string;
+}
+
+/** How long a sink's refusal keeps the DLQ row at WARN. */
+export const RECENT_POISON_MS = 15 * 60_000;
+
+/**
+ * What the newest poison records say: how many in the last 15 minutes, by reason, and the newest
+ * one's words. Undefined when there is none that recent.
+ */
+export function describeRecentPoison(records: readonly RecentPoison[], now: number): string | undefined {
+  const recent = records.filter((r) => now - Date.parse(r.at) <= RECENT_POISON_MS);
+  const newest = recent[0];
+  if (!newest) return undefined;
+  const byReason = new Map<string, number>();
+  for (const r of recent) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
+  const counts = [...byReason].map(([reason, n]) => `${n} ${reason}`).join(", ");
+  const more = recent.length >= 100 ? " or more" : "";
+  return `the sinks sent ${recent.length}${more} records to the DLQ in the last 15 min (${counts}); newest: ${newest.topic}+${newest.partition}+${newest.offset}, ${newest.sink}: ${newest.detail}`;
+}
+
+async function recentPoison(ctx: CheckContext): Promise<RecentPoison[]> {
+  try {
+    const redis = await ctx.clients.redis();
+    const raw = await redis.lrange(recentDlqKey(ctx.config.redis.queuePrefix), 0, 99);
+    return raw.flatMap((text) => {
+      try {
+        return [JSON.parse(text) as RecentPoison];
+      } catch {
+        return [];
+      }
+    });
+  } catch {
+    // Redis's own row says why; the DLQ row stands on Kafka's answer alone.
+    return [];
+  }
+}
+
+/**
+ * DLQ size, its share of the events topic, its growth since the previous round, and what the
+ * sinks refused lately (the newest records the workers sent, with their reasons).
+ */
 export async function checkDlq(ctx: CheckContext): Promise<CheckOutcome> {
   const { topic, dlqTopic } = ctx.config.kafka;
-  const [dlq, events] = await Promise.all([topicOffsets(ctx, dlqTopic), topicOffsets(ctx, topic)]);
+  const [dlq, events, poison] = await Promise.all([
+    topicOffsets(ctx, dlqTopic),
+    topicOffsets(ctx, topic),
+    recentPoison(ctx),
+  ]);
   if (!dlq) return { status: "OK", reason: `no data yet: topic ${dlqTopic} does not exist` };
   const size = messageCount(dlq);
   const eventsSize = events ? messageCount(events) : 0;
@@ -304,11 +358,19 @@ export async function checkDlq(ctx: CheckContext): Promise<CheckOutcome> {
   if (events) samples.push({ metric: "topic_messages", labels: { topic }, value: eventsSize });
   if (growth !== undefined) samples.push({ metric: "dlq_growth", value: growth });
   const percent = eventsSize > 0 ? (size / eventsSize) * 100 : size > 0 ? 100 : 0;
-  const details = { dlq: size, events: eventsSize, percent, growth: growth ?? null };
+  const refused = describeRecentPoison(poison, Date.now());
+  const details = {
+    dlq: size,
+    events: eventsSize,
+    percent,
+    growth: growth ?? null,
+    recent_poison: poison.slice(0, 10),
+  };
   const since = growth !== undefined ? `, +${growth} since the previous check` : "";
   // Offsets, not records: each Kafka transaction also leaves a marker that takes one offset.
   const reason = `${size} offsets in ${dlqTopic} (${percent.toFixed(2)}% of ${eventsSize} in ${topic})${since}`;
   const t = ctx.options.thresholds;
+  if (refused) return { status: "WARN", reason: `${reason}; ${refused}`, details, samples };
   if (size > 0 && percent > t.dlqWarnPercent)
     return {
       status: "WARN",

@@ -57,6 +57,12 @@ export async function checkRedis(ctx: CheckContext): Promise<CheckOutcome> {
 
 const STATES = ["waiting", "active", "failed", "delayed"] as const;
 
+/** A reason on one line, at most 300 characters (an Elasticsearch reason can quote a whole id). */
+export function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+}
+
 /** Per queue: waiting / active / failed / delayed jobs and the workers connected. */
 export async function checkBullmq(ctx: CheckContext): Promise<CheckOutcome> {
   const connection = await ctx.clients.redis();
@@ -87,10 +93,19 @@ export async function checkBullmq(ctx: CheckContext): Promise<CheckOutcome> {
       parts.push(
         `${name} ${c.waiting}w/${c.active}a/${c.failed}f/${c.delayed}d, ${workers} worker${workers === 1 ? "" : "s"}`,
       );
-      if (c.failed > ctx.options.thresholds.failedJobsWarn)
+      if (c.failed > ctx.options.thresholds.failedJobsWarn) {
+        // Which jobs, and why: a failed job holds its partition until someone fixes the cause.
+        const newest = await queue.getFailed(0, 2);
+        const why = newest.map((j) => `${j.id}: ${oneLine(j.failedReason ?? "no reason recorded")}`);
+        details[name] = {
+          ...c,
+          workers,
+          failedJobs: newest.map((j) => ({ id: j.id, reason: j.failedReason })),
+        };
         problems.push(
-          `${name} has ${c.failed} failed jobs (MONITOR_FAILED_JOBS_WARN=${ctx.options.thresholds.failedJobsWarn})`,
+          `${name} has ${c.failed} failed job${c.failed === 1 ? "" : "s"} (MONITOR_FAILED_JOBS_WARN=${ctx.options.thresholds.failedJobsWarn}; their partitions wait; \`capline process\` runs them again at start): ${why.join("; ")}`,
         );
+      }
       if (c.waiting + c.delayed > 0 && workers === 0)
         problems.push(
           `${name} has ${c.waiting + c.delayed} jobs and no worker: start \`capline process worker\``,
