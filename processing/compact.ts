@@ -1,6 +1,4 @@
-import { Writable } from "node:stream";
 import type * as Minio from "minio";
-import parquet from "parquetjs-lite";
 import { createKafka } from "../core/clients/kafka.ts";
 import { createMinio } from "../core/clients/minio.ts";
 import { createWebHdfs, isWebHdfsNotFound, type WebHdfsClient } from "../core/clients/webhdfs.ts";
@@ -15,7 +13,7 @@ import {
   parseLakeDayDir,
   parseLakeKey,
 } from "../core/names.ts";
-import { lakeSchema, ROW_GROUP_SIZE } from "./parquet.ts";
+import { decodeParquet, encodeParquet } from "./parquet.ts";
 import { retry } from "./retry.ts";
 
 /**
@@ -33,8 +31,6 @@ import { retry } from "./retry.ts";
  * At every instant every row is in at least one visible file, and a file that holds a row twice
  * is always covered by another one; a rerun finishes what a killed run left.
  */
-
-const { ParquetReader, ParquetWriter } = parquet;
 
 export interface LakeObject {
   key: string;
@@ -124,71 +120,21 @@ export function planCompaction(
   return plan;
 }
 
-type Row = Record<string, unknown>;
-
-interface EnvelopeReader {
-  readColumnChunk(schema: unknown, chunk: unknown, opts?: Record<string, unknown>): Promise<unknown>;
-}
-
-/** Every row of a lake file, as parquetjs-lite decodes it. */
-export async function readLakeRows(bytes: Buffer): Promise<Row[]> {
-  // Statistics are not needed, and parquetjs-lite fails decoding INT64-based ones (a BigInt passed
-  // to Date) in the files it wrote itself. Its cursor does not pass `rawStatistics` down to the
-  // column chunks, so the option is added on this reader's own envelope reader.
-  const reader = await ParquetReader.openBuffer(bytes, { rawStatistics: true });
-  const envelope = (reader as unknown as { envelopeReader: EnvelopeReader }).envelopeReader;
-  const readColumnChunk = envelope.readColumnChunk.bind(envelope);
-  envelope.readColumnChunk = (schema, chunk, opts) =>
-    readColumnChunk(schema, chunk, { ...opts, rawStatistics: true });
-  // Its record decoder also turns the INT64 of TIMESTAMP_MILLIS into a BigInt before making a
-  // Date of it, which throws: event_time is decoded as the plain INT64 and converted here.
-  const schema = (reader as unknown as { schema: { fields: Record<string, { originalType?: string }> } })
-    .schema;
-  const eventTime = schema.fields.event_time;
-  if (eventTime) delete eventTime.originalType;
-  const cursor = reader.getCursor();
-  const rows: Row[] = [];
-  for (let row = await cursor.next(); row; row = await cursor.next())
-    rows.push({
-      ...row,
-      event_time: new Date(Number(row.event_time)),
-      source_line: Number(row.source_line),
-      kafka_offset: Number(row.kafka_offset),
-    });
-  await reader.close();
-  return rows;
-}
-
-/** Merges the rows of a partition's files into one file's bytes, in offset order; checks they fit. */
 export async function mergeLakeFiles(partition: number, inputs: readonly Buffer[]): Promise<Buffer> {
-  const rows = (await Promise.all(inputs.map(readLakeRows))).flat();
-  rows.sort((a, b) => Number(a.kafka_offset) - Number(b.kafka_offset));
+  const rows = (await Promise.all(inputs.map(decodeParquet))).flat();
+  rows.sort((a, b) => a.offset - b.offset);
   for (let i = 0; i < rows.length; i++) {
-    const row = rows[i] as Row;
-    if (Number(row.kafka_partition) !== partition)
+    const row = rows[i] as (typeof rows)[number];
+    if (row.partition !== partition)
       throw new CaplineError("INTERNAL", `a file of partition ${partition} holds a row of another`);
-    if (i > 0 && Number(rows[i - 1]?.kafka_offset) === Number(row.kafka_offset))
+    if (i > 0 && rows[i - 1]?.offset === row.offset)
       throw new CaplineError(
         "INTERNAL",
-        `offset ${String(row.kafka_offset)} of partition ${partition} is in two of the files to merge`,
+        `offset ${row.offset} of partition ${partition} is in two of the files to merge`,
       );
   }
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  });
-  const writer = await ParquetWriter.openStream(lakeSchema, sink, {
-    rowGroupSize: ROW_GROUP_SIZE,
-    useDataPageV2: false,
-  });
-  // Decoded rows have exactly the schema's fields (a null optional field is absent), so they are
-  // written back as they came.
-  for (const row of rows) await writer.appendRow(row);
-  await writer.close();
-  return Buffer.concat(chunks);
+  // The same encoder as the archive sink: a merged file is like any other lake file.
+  return encodeParquet(partition, rows);
 }
 
 export interface CompactedDay {

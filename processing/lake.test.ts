@@ -71,7 +71,7 @@ describe("parquet encoding", () => {
         types.getRowObjects().map((r) => [String(r.column_name), String(r.column_type)]),
       );
       expect(typeOf).toMatchObject({
-        event_time: "TIMESTAMP",
+        event_time: "TIMESTAMP WITH TIME ZONE",
         price: "DOUBLE",
         user_id: "VARCHAR",
         kafka_offset: "BIGINT",
@@ -79,7 +79,7 @@ describe("parquet encoding", () => {
       const meta = await conn.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata('${file}')`);
       expect(meta.getRowObjects().map((r) => String(r.compression))).toEqual(["SNAPPY"]);
       const read = await conn.runAndReadAll(
-        `SELECT event_id, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%g') || 'Z' AS t, event_type, product_id,
+        `SELECT event_id, strftime(make_timestamp(epoch_ms(event_time) * 1000), '%Y-%m-%dT%H:%M:%S.%g') || 'Z' AS t, event_type, product_id,
                 category_id, category_code, brand, price, user_id, user_session, source_file,
                 source_line::INTEGER AS line, kafka_partition, kafka_offset::INTEGER AS off
            FROM read_parquet('${file}') ORDER BY kafka_offset`,

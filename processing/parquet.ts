@@ -1,22 +1,32 @@
+import { parquetReadObjects, type SchemaElement } from "hyparquet";
 import { ByteWriter, parquetWrite } from "hyparquet-writer";
-import parquet from "parquetjs-lite";
 import { CaplineError } from "../core/errors.ts";
-import { ROW_FIELDS } from "../core/schema/events.ts";
+import { type CaplineEvent, ROW_FIELDS } from "../core/schema/events.ts";
 import type { RangeEvent } from "./lake.ts";
-import { toMillis } from "./time.ts";
+import { isoMillis, toMillis } from "./time.ts";
 
 /**
  * The Parquet encoding of lake files, behind one function (DESIGN.md, "Parquet writer"): a batch
- * is encoded once and the same bytes go to every store. Typed columns (TIMESTAMP event_time, UTF8
- * ids, DOUBLE price), Snappy-compressed, PLAIN-encoded v2 data pages (read by DuckDB, Spark, pyarrow,
- * parquetjs-lite alike). `lakeSchema` describes the same columns for parquetjs-lite (compaction).
- * The Kafka partition and offset of each row are kept: they identify a row across files, which
- * compaction and audits rely on.
+ * is encoded once and the same bytes go to every store. Written column-wise with hyparquet-writer
+ * and read back (compaction) with hyparquet, its sibling reader.
+ *
+ * For the lake's readers (DuckDB, Spark, pyarrow):
+ * - `event_time` is a TIMESTAMP(MILLIS) with `isAdjustedToUTC = true` (an instant: DuckDB reads it
+ *   as TIMESTAMP WITH TIME ZONE, pyarrow as `timestamp[ms, tz=UTC]`), with the matching legacy
+ *   converted type TIMESTAMP_MILLIS for older readers;
+ * - the columns readers filter on have statistics (min/max, null count) per row group, so engines
+ *   skip row groups by event_time, event_type, user_id, price, source_line, kafka_partition or
+ *   kafka_offset; string bounds are kept whole up to 64 bytes (every id of a real export),
+ *   truncated beyond as the format allows. The other string columns have none: computing bounds
+ *   of unique or unordered strings cost a fifth of the encoding's CPU for nothing an engine uses;
+ * - strings that repeat (event types, categories, brands, file names) are dictionary-encoded
+ *   where the writer finds it pays; ids as UTF8, price as DOUBLE, Snappy, row groups of
+ *   ROW_GROUP_SIZE rows.
+ *
+ * Deterministic: the same rows (partition, order) always give the same bytes, so a rewrite is
+ * identical and both stores hold the same file. The Kafka partition and offset of each row are
+ * kept: they identify a row across files, which compaction and audits rely on.
  */
-
-const { ParquetSchema } = parquet;
-
-const snappy = { compression: "SNAPPY" } as const;
 
 export const LAKE_COLUMNS = [
   "event_id",
@@ -27,38 +37,46 @@ export const LAKE_COLUMNS = [
   "kafka_offset",
 ] as const;
 
-export const lakeSchema = new ParquetSchema({
-  event_id: { type: "UTF8", ...snappy },
-  event_time: { type: "TIMESTAMP_MILLIS", ...snappy },
-  event_type: { type: "UTF8", ...snappy },
-  product_id: { type: "UTF8", ...snappy },
-  category_id: { type: "UTF8", ...snappy },
-  category_code: { type: "UTF8", optional: true, ...snappy },
-  brand: { type: "UTF8", optional: true, ...snappy },
-  price: { type: "DOUBLE", ...snappy },
-  user_id: { type: "UTF8", ...snappy },
-  user_session: { type: "UTF8", ...snappy },
-  source_file: { type: "UTF8", ...snappy },
-  source_line: { type: "INT64", ...snappy },
-  kafka_partition: { type: "INT32", ...snappy },
-  kafka_offset: { type: "INT64", ...snappy },
-});
-
 /** Rows per row group: large enough for efficient column chunks, small enough to bound memory. */
 export const ROW_GROUP_SIZE = 16_384;
 
-/**
- * Encodes the rows of one lake file (partition given, rows in the order given).
- *
- * Written column-wise with hyparquet-writer (DESIGN.md, "Parquet writer"): parquetjs-lite shreds
- * row by row and was the largest CPU cost of `capline process` (bench:pipeline profile, 4-5× slower
- * on a 5,000-row range). The files stay readable by parquetjs-lite, whose reader `capline compact`
- * uses: PLAIN encoding (it has no RLE_DICTIONARY decoder), no statistics, and the footer's format
- * version written as 1 (it refuses any other; the pages and types used are all version-1 ones
- * except the data page header, which it reads in both versions). Same schema as `lakeSchema`:
- * required UTF8/TIMESTAMP_MILLIS/DOUBLE/INT64/INT32 columns, `category_code` and `brand` optional;
- * Snappy; row groups of ROW_GROUP_SIZE rows. Deterministic: the same rows give the same bytes.
- */
+/** Bytes kept of a string column's min/max statistics. */
+const STATISTICS_BYTES = 64;
+
+const string = (name: string, optional = false): SchemaElement => ({
+  name,
+  type: "BYTE_ARRAY",
+  converted_type: "UTF8",
+  logical_type: { type: "STRING" },
+  repetition_type: optional ? "OPTIONAL" : "REQUIRED",
+});
+
+/** The lake file schema, as Parquet schema elements (the root first). */
+export const LAKE_SCHEMA: SchemaElement[] = [
+  { name: "root", num_children: LAKE_COLUMNS.length },
+  string("event_id"),
+  {
+    name: "event_time",
+    type: "INT64",
+    converted_type: "TIMESTAMP_MILLIS",
+    logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" },
+    repetition_type: "REQUIRED",
+  },
+  string("event_type"),
+  string("product_id"),
+  string("category_id"),
+  string("category_code", true),
+  string("brand", true),
+  { name: "price", type: "DOUBLE", repetition_type: "REQUIRED" },
+  string("user_id"),
+  string("user_session"),
+  string("source_file"),
+  { name: "source_line", type: "INT64", repetition_type: "REQUIRED" },
+  { name: "kafka_partition", type: "INT32", repetition_type: "REQUIRED" },
+  { name: "kafka_offset", type: "INT64", repetition_type: "REQUIRED" },
+];
+
+/** Encodes the rows of one lake file (partition given, rows in the order given). */
 export async function encodeParquet(partition: number, rows: readonly RangeEvent[]): Promise<Buffer> {
   const n = rows.length;
   const column = <T>(get: (row: RangeEvent) => T): T[] => {
@@ -66,49 +84,65 @@ export async function encodeParquet(partition: number, rows: readonly RangeEvent
     for (let i = 0; i < n; i++) out[i] = get(rows[i] as RangeEvent);
     return out;
   };
-  const required = { nullable: false, encoding: "PLAIN" } as const;
-  const optional = { nullable: true, encoding: "PLAIN" } as const;
   const writer = new ByteWriter();
   parquetWrite({
     writer,
+    schema: LAKE_SCHEMA,
     columnData: [
-      { name: "event_id", data: column((r) => r.event.event_id), type: "STRING", ...required },
-      {
-        name: "event_time",
-        data: column((r) => new Date(toMillis(r.event.event_time))),
-        type: "TIMESTAMP",
-        ...required,
-      },
-      { name: "event_type", data: column((r) => r.event.event_type), type: "STRING", ...required },
-      { name: "product_id", data: column((r) => r.event.product_id), type: "STRING", ...required },
-      { name: "category_id", data: column((r) => r.event.category_id), type: "STRING", ...required },
-      { name: "category_code", data: column((r) => r.event.category_code), type: "STRING", ...optional },
-      { name: "brand", data: column((r) => r.event.brand), type: "STRING", ...optional },
-      { name: "price", data: column((r) => r.event.price), type: "DOUBLE", ...required },
-      { name: "user_id", data: column((r) => r.event.user_id), type: "STRING", ...required },
-      { name: "user_session", data: column((r) => r.event.user_session), type: "STRING", ...required },
-      { name: "source_file", data: column((r) => r.event.source.file), type: "STRING", ...required },
-      { name: "source_line", data: column((r) => BigInt(r.event.source.line)), type: "INT64", ...required },
-      { name: "kafka_partition", data: column(() => partition), type: "INT32", ...required },
-      { name: "kafka_offset", data: column((r) => BigInt(r.offset)), type: "INT64", ...required },
+      // Unique per row: neither a dictionary nor bounds would ever pay.
+      { name: "event_id", data: column((r) => r.event.event_id), encoding: "PLAIN", statistics: false },
+      { name: "event_time", data: column((r) => BigInt(toMillis(r.event.event_time))) },
+      { name: "event_type", data: column((r) => r.event.event_type) },
+      { name: "product_id", data: column((r) => r.event.product_id), statistics: false },
+      { name: "category_id", data: column((r) => r.event.category_id), statistics: false },
+      { name: "category_code", data: column((r) => r.event.category_code), statistics: false },
+      { name: "brand", data: column((r) => r.event.brand), statistics: false },
+      { name: "price", data: Float64Array.from(rows, (r) => r.event.price) },
+      { name: "user_id", data: column((r) => r.event.user_id) },
+      { name: "user_session", data: column((r) => r.event.user_session), statistics: false },
+      { name: "source_file", data: column((r) => r.event.source.file), statistics: false },
+      { name: "source_line", data: column((r) => BigInt(r.event.source.line)) },
+      { name: "kafka_partition", data: new Int32Array(n).fill(partition) },
+      { name: "kafka_offset", data: column((r) => BigInt(r.offset)) },
     ],
     codec: "SNAPPY",
-    statistics: false,
+    statistics: true,
+    statisticsTruncateLength: STATISTICS_BYTES,
     rowGroupSize: ROW_GROUP_SIZE,
     createdBy: "capline",
   });
-  return asFormatVersion1(Buffer.from(writer.getBuffer()));
+  return Buffer.from(writer.getBuffer());
 }
 
 /**
- * Rewrites the footer's FileMetaData.version from 2 to 1 (one byte, same length). The footer is
- * Thrift compact: it starts with field 1 (i32, header byte 0x15) whose zigzag varint is 0x04 for 2.
+ * The rows of a lake file back as the events they were written from, in file order: what
+ * compaction merges. Read with hyparquet (no parquetjs-lite: it cannot read dictionary pages,
+ * statistics or UTC timestamps).
  */
-function asFormatVersion1(file: Buffer): Buffer {
-  const metadataLength = file.readUInt32LE(file.length - 8);
-  const at = file.length - 8 - metadataLength;
-  if (file[at] !== 0x15 || file[at + 1] !== 0x04)
-    throw new CaplineError("INTERNAL", "unexpected Parquet footer from hyparquet-writer (format version)");
-  file[at + 1] = 0x02;
-  return file;
+export async function decodeParquet(bytes: Buffer): Promise<Array<RangeEvent & { partition: number }>> {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const rows = (await parquetReadObjects({ file, utf8: true })) as Array<Record<string, unknown>>;
+  return rows.map((r) => ({
+    partition: Number(r.kafka_partition),
+    offset: Number(r.kafka_offset),
+    event: {
+      event_id: String(r.event_id),
+      event_time: isoMillis(timeOf(r.event_time)),
+      event_type: r.event_type as CaplineEvent["event_type"],
+      product_id: String(r.product_id),
+      category_id: String(r.category_id),
+      category_code: (r.category_code ?? null) as string | null,
+      brand: (r.brand ?? null) as string | null,
+      price: Number(r.price),
+      user_id: String(r.user_id),
+      user_session: String(r.user_session),
+      source: { file: String(r.source_file), line: Number(r.source_line) },
+    },
+  }));
+}
+
+function timeOf(value: unknown): number {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === "bigint" || typeof value === "number") return Number(value);
+  throw new CaplineError("INTERNAL", `a lake file's event_time is not a timestamp (${typeof value})`);
 }

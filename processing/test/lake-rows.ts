@@ -32,7 +32,7 @@ export async function readAllRows(files: Map<string, Buffer>): Promise<FullRow[]
     const conn = await db.connect();
     const list = [...nameOf.keys()].map((p) => `'${p}'`).join(",");
     const reader = await conn.runAndReadAll(
-      `SELECT event_id, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%g') AS event_time, event_type, product_id,
+      `SELECT event_id, strftime(make_timestamp(epoch_ms(event_time) * 1000), '%Y-%m-%dT%H:%M:%S.%g') AS event_time, event_type, product_id,
               category_id, category_code, brand, price, user_id, user_session, source_file,
               source_line::DOUBLE AS source_line, kafka_partition, kafka_offset::DOUBLE AS kafka_offset, filename
          FROM read_parquet([${list}], filename = true)`,

@@ -52,7 +52,7 @@ export async function readParquetFiles(files: Map<string, Buffer>): Promise<Lake
     const conn = await db.connect();
     const list = paths.map((p) => `'${p}'`).join(",");
     const reader = await conn.runAndReadAll(
-      `SELECT event_id, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%g') || 'Z' AS event_time,
+      `SELECT event_id, strftime(make_timestamp(epoch_ms(event_time) * 1000), '%Y-%m-%dT%H:%M:%S.%g') || 'Z' AS event_time,
               kafka_partition, kafka_offset::DOUBLE AS kafka_offset, price, filename
          FROM read_parquet([${list}], filename = true)`,
     );
