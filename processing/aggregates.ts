@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { type CaplineEvent, UNKNOWN_KEY } from "../core/schema/events.ts";
 import type { Dimension } from "../core/schema/indices.ts";
 import { fromCents, toCents } from "./profiles.ts";
-import { dayBucket, hourBucket, hourOfDay, isoWeekday, toMillis } from "./time.ts";
+import { dayBucket, hourBucket, hourOfDay, isoWeekday, MS_PER_DAY, MS_PER_HOUR, toMillis } from "./time.ts";
 import { addTotal } from "./totals.ts";
 import { advance, type OffsetRange, shouldApply, type Watermarks } from "./watermark.ts";
 
@@ -108,19 +108,38 @@ export function groupSales<E>(
   eventOf: (item: E) => CaplineEvent,
   granularity: Granularity,
 ): Map<string, SalesGroup<E>> {
-  const bucketOf = granularity === "daily" ? dayBucket : hourBucket;
-  const dimensions = granularity === "daily" ? 4 : 3;
+  const unit = granularity === "daily" ? MS_PER_DAY : MS_PER_HOUR;
+  // Hourly documents have no product dimension (index contract v2): the first three keys only.
+  const dimensionCount = granularity === "daily" ? 4 : 3;
   const out = new Map<string, SalesGroup<E>>();
+  // By bucket number, then dimension, then key: the id string (and its byte length) is made
+  // once per document, not once per event and dimension, which showed in the profile.
+  const buckets = new Map<number, Map<Dimension, Map<string, SalesGroup<E>>>>();
   for (const item of items) {
     const e = eventOf(item);
-    const bucket = bucketOf(toMillis(e.event_time));
-    const keys = dimensionKeys(e);
-    for (let i = 0; i < dimensions; i++) {
-      const [dimension, key] = keys[i] as [Dimension, string];
-      const id = salesDocId(bucket, dimension, key);
-      const group = out.get(id);
+    const n = Math.floor(toMillis(e.event_time) / unit);
+    let dimensions = buckets.get(n);
+    if (!dimensions) {
+      dimensions = new Map();
+      buckets.set(n, dimensions);
+    }
+    const pairs = dimensionKeys(e);
+    for (let i = 0; i < dimensionCount; i++) {
+      const [dimension, key] = pairs[i] as [Dimension, string];
+      let keys = dimensions.get(dimension);
+      if (!keys) {
+        keys = new Map();
+        dimensions.set(dimension, keys);
+      }
+      const group = keys.get(key);
       if (group) group.items.push(item);
-      else out.set(id, { id, bucket, granularity, dimension, key, items: [item] });
+      else {
+        const bucket = granularity === "daily" ? dayBucket(n * unit) : hourBucket(n * unit);
+        const id = salesDocId(bucket, dimension, key);
+        const made = { id, bucket, granularity, dimension, key, items: [item] };
+        keys.set(key, made);
+        out.set(id, made);
+      }
     }
   }
   return out;

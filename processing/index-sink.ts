@@ -1,7 +1,13 @@
 import type { Client } from "@elastic/elasticsearch";
 import { aliasName } from "../core/names.ts";
-import type { CaplineEvent } from "../core/schema/events.ts";
-import { type Granularity, groupSales, mergeSales, type SalesDocument, salesDelta } from "./aggregates.ts";
+import {
+  type Granularity,
+  groupSales,
+  mergeSales,
+  type SalesDelta,
+  type SalesDocument,
+  salesDelta,
+} from "./aggregates.ts";
 import { type PoisonRecord, poisonOf } from "./dlq.ts";
 import {
   type DocMerge,
@@ -11,8 +17,8 @@ import {
   writeDocuments,
 } from "./es-writer.ts";
 import type { RangeEvent } from "./lake.ts";
-import { mergeProfile, type ProfileDocument, profileDeltas } from "./profiles.ts";
-import { type OffsetRange, type Watermarks, watermarkOf } from "./watermark.ts";
+import { mergeProfile, type ProfileDelta, type ProfileDocument, profileDeltas } from "./profiles.ts";
+import { type OffsetRange, watermarkOf } from "./watermark.ts";
 
 /**
  * The index sink: one range of one partition into profiles, sales-daily and sales-hourly. Safe to
@@ -131,39 +137,46 @@ export function planIndex(
     if (list) list.push(row);
     else byUser.set(row.event.user_id, [row]);
   }
-  const profiles: PlannedMerge<ProfileDocument>[] = [...byUser].map(([user, list]) => ({
-    id: user,
-    rows: list,
-    merge: (current) => {
-      const fresh = unapplied(current?.state.wm, range, list);
-      const delta = fresh && profileDeltas(fresh).get(user);
-      return delta ? mergeProfile(current, delta, range, now) : null;
-    },
-  }));
-  const sales = (g: Granularity): PlannedMerge<SalesDocument>[] =>
-    [...groupSales(rows, (r) => r.event, g).values()].map((group) => ({
-      id: group.id,
-      rows: group.items,
+  // A merge runs again after every conflict, but the delta of the whole range is the same each
+  // time: it is made once, on first use. Only a document that already holds part of the range (a
+  // replay cut at other boundaries) gets a delta of the rest.
+  const profiles: PlannedMerge<ProfileDocument>[] = [...byUser].map(([user, list]) => {
+    let whole: ProfileDelta | undefined;
+    return {
+      id: user,
+      rows: list,
       merge: (current) => {
-        const fresh = unapplied(current?.state.wm, range, group.items);
-        return fresh && fresh.length > 0 ? mergeSales(current, salesDelta(group, fresh), range, now) : null;
+        const wm = watermarkOf(current?.state.wm, range.partition);
+        if (range.last <= wm) return null;
+        if (wm < range.first) {
+          whole ??= profileDeltas(list.map((r) => r.event)).get(user);
+          return whole ? mergeProfile(current, whole, range, now) : null;
+        }
+        const delta = profileDeltas(list.filter((r) => r.offset > wm).map((r) => r.event)).get(user);
+        return delta ? mergeProfile(current, delta, range, now) : null;
       },
-    }));
+    };
+  });
+  const sales = (g: Granularity): PlannedMerge<SalesDocument>[] =>
+    [...groupSales(rows, (r) => r.event, g).values()].map((group) => {
+      let whole: SalesDelta | undefined;
+      return {
+        id: group.id,
+        rows: group.items,
+        merge: (current) => {
+          const wm = watermarkOf(current?.state.wm, range.partition);
+          if (range.last <= wm) return null;
+          if (wm < range.first) {
+            whole ??= salesDelta(
+              group,
+              group.items.map((r) => r.event),
+            );
+            return mergeSales(current, whole, range, now);
+          }
+          const fresh = group.items.filter((r) => r.offset > wm).map((r) => r.event);
+          return fresh.length > 0 ? mergeSales(current, salesDelta(group, fresh), range, now) : null;
+        },
+      };
+    });
   return { profiles, daily: sales("daily"), hourly: sales("hourly") };
-}
-
-/**
- * The events of the range the document does not contain yet: those above its watermark for the
- * partition. Filtering by offset (not only comparing range ends) makes a replay that cuts the
- * partition differently — after a consumer-group offset reset, say — still count every event
- * exactly once. `undefined` when the whole range is already in the document.
- */
-export function unapplied(
-  watermarks: Watermarks | undefined,
-  range: OffsetRange,
-  rows: readonly RangeEvent[],
-): CaplineEvent[] | undefined {
-  const wm = watermarkOf(watermarks, range.partition);
-  if (range.last <= wm) return undefined;
-  return rows.filter((r) => r.offset > wm).map((r) => r.event);
 }

@@ -1,6 +1,8 @@
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gunzipSync } from "node:zlib";
 import type { JobsOptions } from "bullmq";
 import type { Redis } from "ioredis";
+import { compressSync, uncompressSync } from "lz4-napi";
+import { Packr } from "msgpackr";
 import { CaplineError } from "../core/errors.ts";
 import { QUEUES, rangeId } from "../core/names.ts";
 import type { RangeEvent } from "./lake.ts";
@@ -10,7 +12,7 @@ import type { OffsetRange } from "./watermark.ts";
 /**
  * The job model shared by the dispatcher and the workers (docs/processing.md, "Job model").
  *
- * - A range's messages are stored once in Redis (`payloadKey`, gzip JSON) by the dispatcher;
+ * - A range's messages are stored once in Redis (`payloadKey`, msgpack + LZ4) by the dispatcher;
  *   the archive job and the index job of the range both read them, so either can be replayed.
  * - Job ids are the range id: adding the same range again while its job exists is a no-op.
  * - The cut registry (`cutsKey`) remembers where the dispatcher cut each partition, so a replay
@@ -41,12 +43,26 @@ export function jobId(range: OffsetRange): string {
   return rangeId(range);
 }
 
+/**
+ * A range's payload in Redis: msgpack (records: each object's keys written once per shape) in an
+ * LZ4 block, behind a two-byte format tag. Against the gzip JSON of before, on 20,000 events of
+ * the pipeline benchmark: the same size (about 40 bytes per event), encoding 2.2 times and
+ * decoding 4 times cheaper in CPU (BENCHMARKS.md, "Half the cost per event").
+ */
+const FORMAT_MSGPACK_LZ4 = Buffer.from("M1");
+const packr = new Packr({ useRecords: true, moreTypes: false, structuredClone: false });
+
 export function encodePayload(rows: readonly RangeEvent[]): Buffer {
-  return gzipSync(JSON.stringify(rows), { level: 1 });
+  return Buffer.concat([FORMAT_MSGPACK_LZ4, compressSync(packr.pack(rows))]);
 }
 
 export function decodePayload(bytes: Buffer): RangeEvent[] {
-  return JSON.parse(gunzipSync(bytes).toString("utf8")) as RangeEvent[];
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b)
+    // gzip JSON: a payload stored by a capline before 0.2 (an upgrade in the middle of a run).
+    return JSON.parse(gunzipSync(bytes).toString("utf8")) as RangeEvent[];
+  if (bytes.subarray(0, 2).equals(FORMAT_MSGPACK_LZ4))
+    return packr.unpack(uncompressSync(bytes.subarray(2))) as RangeEvent[];
+  throw new CaplineError("INTERNAL", "a range payload in Redis is in no format capline writes");
 }
 
 /**
