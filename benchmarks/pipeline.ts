@@ -7,7 +7,12 @@
  * (from the ops records the workers write per range and sink) and the peak RSS and CPU time of
  * each process (GNU time, else VmHWM polled from /proc). Writes benchmarks/out/pipeline-latest.json.
  *
- *   npm run bench:pipeline [-- --events N] [--keep] [--concurrency N] [--range-size N] [--cpu-prof DIR]
+ * With `--scale` (npm run bench:scale: 5,000,000 events, 500,000 customers from `capline generate
+ * --users`) it also reports Redis memory, Elasticsearch's heap and documents, and the lake's files
+ * and bytes before and after `capline compact`.
+ *
+ *   npm run bench:pipeline [-- --events N] [--users N] [--keep] [--concurrency N] [--range-size N] [--cpu-prof DIR]
+ *   npm run bench:scale [-- --events N --users N]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -33,11 +38,14 @@ const flag = (name: string): string | undefined => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const events = Number(flag("--events") ?? 885_129);
+const events = Number(flag("--events") ?? (args.includes("--scale") ? 5_000_000 : 885_129));
 const keep = args.includes("--keep");
 const concurrency = flag("--concurrency");
 const rangeSize = flag("--range-size");
 const cpuProf = flag("--cpu-prof");
+const users = flag("--users");
+/** `--scale` (npm run bench:scale): lake, Redis and Elasticsearch figures, before and after `capline compact`. */
+const scaleMode = args.includes("--scale");
 
 const name = `bench-pipe-${randomUUID().slice(0, 8)}`;
 const env: Record<string, string> = {
@@ -50,7 +58,7 @@ const childEnv = { ...process.env, ...env };
 const config = loadConfig({ env: childEnv });
 const outDir = join(PROJECT_ROOT, "benchmarks", "out");
 mkdirSync(outDir, { recursive: true });
-const file = join(outDir, `bench-${events}.csv`);
+const file = join(outDir, users ? `bench-${events}-${users}u.csv` : `bench-${events}.csv`);
 const BIN = join(PROJECT_ROOT, "bin", "capline.mjs");
 const fmt = new Intl.NumberFormat("en-US");
 
@@ -183,7 +191,7 @@ function lastJson(text: string): Record<string, unknown> {
 
 if (!existsSync(file)) {
   const t0 = Date.now();
-  await generate({ out: file, events, seed: 42 });
+  await generate({ out: file, events, seed: 42, ...(users ? { users: Number(users) } : {}) });
   process.stderr.write(`generated ${events} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 }
 const fileMB = Number((statSync(file).size / 1e6).toFixed(1));
@@ -262,6 +270,95 @@ async function sinkFigures(processStartedMs: number): Promise<Record<string, Sin
   return out;
 }
 
+interface LakeFigures {
+  files: number;
+  bytes: number;
+}
+
+async function lakeFigures(): Promise<{ minio: LakeFigures; hdfs: LakeFigures }> {
+  const minioFigures: LakeFigures = { files: 0, bytes: 0 };
+  await new Promise<void>((resolve, reject) => {
+    const stream = minio.listObjectsV2(name, "events/", true);
+    stream.on("data", (o) => {
+      if (o.name?.endsWith(".parquet")) {
+        minioFigures.files++;
+        minioFigures.bytes += o.size ?? 0;
+      }
+    });
+    stream.on("error", reject);
+    stream.on("end", () => resolve());
+  });
+  const hdfsFigures: LakeFigures = { files: 0, bytes: 0 };
+  for (const day of await hdfs.listStatus(`/${name}/events`))
+    for (const f of await hdfs.listStatus(`/${name}/events/${day.pathSuffix}`))
+      if (f.type === "FILE" && f.pathSuffix.endsWith(".parquet")) {
+        hdfsFigures.files++;
+        hdfsFigures.bytes += f.length;
+      }
+  return { minio: minioFigures, hdfs: hdfsFigures };
+}
+
+interface ScaleFigures {
+  customers: number;
+  redisUsedMemoryMiB: number;
+  redisPeakMemoryMiB: number;
+  elasticsearch: { heapUsedMiB: number; heapMaxMiB: number; docs: Record<string, number> };
+  lakeBefore: { minio: LakeFigures; hdfs: LakeFigures };
+  compact: { seconds: number; cpuSeconds: number | undefined; peakRssMiB: number | undefined };
+  lakeAfter: { minio: LakeFigures; hdfs: LakeFigures };
+}
+
+/** Redis memory, Elasticsearch heap and documents, the lake before and after `capline compact`. */
+async function scaleFigures(): Promise<ScaleFigures> {
+  const redis = createRedis(config);
+  const info = await redis.info("memory");
+  redis.disconnect();
+  const mem = (key: string) => Math.round(Number(new RegExp(`${key}:(\\d+)`).exec(info)?.[1] ?? 0) / 2 ** 20);
+  const stats = await es.nodes.stats({ metric: "jvm" });
+  const node = Object.values(stats.nodes)[0];
+  const docs: Record<string, number> = {};
+  for (const index of ["profiles", "sales-daily", "sales-hourly"] as const) {
+    const alias = aliasName(name, index);
+    await es.indices.refresh({ index: alias });
+    docs[index] = (await es.count({ index: alias })).count;
+  }
+  const lakeBefore = await lakeFigures();
+  const compact = await runCapline(["compact", "--json"]);
+  if (compact.code !== 0) throw new Error(`capline compact exited with ${compact.code}`);
+  return {
+    customers: docs.profiles ?? 0,
+    redisUsedMemoryMiB: mem("used_memory"),
+    redisPeakMemoryMiB: mem("used_memory_peak"),
+    elasticsearch: {
+      heapUsedMiB: Math.round((node?.jvm?.mem?.heap_used_in_bytes ?? 0) / 2 ** 20),
+      heapMaxMiB: Math.round((node?.jvm?.mem?.heap_max_in_bytes ?? 0) / 2 ** 20),
+      docs,
+    },
+    lakeBefore,
+    compact: {
+      seconds: Number(compact.seconds.toFixed(1)),
+      cpuSeconds: compact.cpuSeconds,
+      peakRssMiB: compact.peakRssMiB,
+    },
+    lakeAfter: await lakeFigures(),
+  };
+}
+
+function scaleLines(s: ScaleFigures): string[] {
+  const lake = (l: { minio: LakeFigures; hdfs: LakeFigures }) =>
+    `MinIO ${fmt.format(l.minio.files)} files ${(l.minio.bytes / 2 ** 20).toFixed(1)} MiB, HDFS ${fmt.format(l.hdfs.files)} files ${(l.hdfs.bytes / 2 ** 20).toFixed(1)} MiB`;
+  return [
+    `  customers (profiles): ${fmt.format(s.customers)}; documents: ${Object.entries(s.elasticsearch.docs)
+      .map(([k, v]) => `${k} ${fmt.format(v)}`)
+      .join(", ")}`,
+    `  Redis memory after the run: ${s.redisUsedMemoryMiB} MiB used, ${s.redisPeakMemoryMiB} MiB peak`,
+    `  Elasticsearch heap after the run: ${s.elasticsearch.heapUsedMiB} of ${s.elasticsearch.heapMaxMiB} MiB`,
+    `  lake before compact: ${lake(s.lakeBefore)}`,
+    `  capline compact: ${s.compact.seconds} s, CPU ${s.compact.cpuSeconds ?? "?"} s, peak RSS ${s.compact.peakRssMiB ?? "?"} MiB`,
+    `  lake after compact: ${lake(s.lakeAfter)}`,
+  ];
+}
+
 let exitCode = 0;
 try {
   await ensureIndices(es, name, configuredIndexSettings(config));
@@ -279,7 +376,28 @@ try {
   if (concurrency) processArgs.push("--concurrency", concurrency);
   if (rangeSize) processArgs.push("--range-size", rangeSize);
   const processStartedMs = Date.now();
+  // Redis memory and Elasticsearch's heap, sampled while the process runs (their peaks).
+  const sampler = createRedis(config);
+  const peaks = { redisMiB: 0, esHeapMiB: 0 };
+  const sample = setInterval(() => {
+    void sampler
+      .info("memory")
+      .then((text) => {
+        const used = Number(/used_memory:(\d+)/.exec(text)?.[1] ?? 0) / 2 ** 20;
+        peaks.redisMiB = Math.max(peaks.redisMiB, Math.round(used));
+      })
+      .catch(() => undefined);
+    void es.nodes
+      .stats({ metric: "jvm" })
+      .then((st) => {
+        const heap = (Object.values(st.nodes)[0]?.jvm?.mem?.heap_used_in_bytes ?? 0) / 2 ** 20;
+        peaks.esHeapMiB = Math.max(peaks.esHeapMiB, Math.round(heap));
+      })
+      .catch(() => undefined);
+  }, 2000);
   const proc = await runCapline(processArgs, cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`] : []);
+  clearInterval(sample);
+  sampler.disconnect();
   if (proc.code !== 0) throw new Error(`capline process exited with ${proc.code}`);
   const servicesCpu = {
     ingest: cpuBetween(cpuAtStart, cpuAfterIngest),
@@ -291,9 +409,22 @@ try {
   // Job attempts that failed and were retried: non-zero means a sink hiccuped or was down (on the
   // shared machine, other engineers' outage tests stop services), which the figures then include.
   const failedAttempts =
-    (processSummary.workers as { failedAttempts?: number } | undefined)?.failedAttempts ?? 0;
+    (processSummary.workers as { failed_attempts?: number; failedAttempts?: number } | undefined)
+      ?.failed_attempts ??
+    (processSummary.workers as { failedAttempts?: number } | undefined)?.failedAttempts ??
+    0;
 
   const total = ingest.seconds + proc.seconds;
+  // CPU per event, the steady measure on a busy machine: the process's and Elasticsearch's.
+  const perEvent = (cpuSeconds: number | undefined) =>
+    cpuSeconds !== undefined && dispatched > 0
+      ? Number(((cpuSeconds * 1e6) / dispatched).toFixed(1))
+      : undefined;
+  const cpuPerEvent = {
+    processMicros: perEvent(proc.cpuSeconds),
+    elasticsearchMicros: perEvent(servicesCpu.process.elasticsearch),
+  };
+  const scale = scaleMode ? await scaleFigures() : undefined;
   const result = {
     at: new Date().toISOString(),
     machine: machine(),
@@ -319,6 +450,10 @@ try {
     sinks,
     /** CPU seconds of each local service during each step (the stack shares the machine). */
     servicesCpu,
+    cpuPerEvent,
+    /** Sampled every 2 s during the process step. */
+    peaks,
+    ...(scale ? { scale } : {}),
     endToEnd: { seconds: Number(total.toFixed(1)), eventsPerSecond: Math.round(dispatched / total) },
     target: { endToEndEventsPerSecond: 10_000 },
   };
@@ -330,6 +465,8 @@ try {
       `events: ${fmt.format(dispatched)} of ${fmt.format(events)} generated rows (${fileMB} MB)`,
       `capline ingest:  ${result.ingest.seconds} s, peak RSS ${ingest.peakRssMiB ?? "?"} MiB, CPU ${ingest.cpuSeconds ?? "?"} s`,
       `capline process: ${result.process.seconds} s = ${fmt.format(result.process.eventsPerSecond)} events/s, peak RSS ${proc.peakRssMiB ?? "?"} MiB, CPU ${proc.cpuSeconds ?? "?"} s`,
+      `  CPU per event: process ${cpuPerEvent.processMicros ?? "?"} µs, Elasticsearch ${cpuPerEvent.elasticsearchMicros ?? "?"} µs`,
+      `  peaks while processing (sampled every 2 s): Redis ${peaks.redisMiB} MiB used, Elasticsearch heap ${peaks.esHeapMiB} MiB`,
       `  job attempts failed and retried (sink errors or outages during the run): ${failedAttempts}`,
       ...(["ingest", "process"] as const).map(
         (step) =>
@@ -341,6 +478,7 @@ try {
         ([sink, f]) =>
           `  sink ${sink}: ${fmt.format(f.events)} events in ${f.ranges} ranges, done ${f.spanSeconds} s after start = ${fmt.format(f.eventsPerSecond)} events/s (job time ${f.jobSeconds} s)`,
       ),
+      ...(scale ? scaleLines(scale) : []),
       `end to end: ${result.endToEnd.seconds} s = ${fmt.format(result.endToEnd.eventsPerSecond)} events/s; target >= 10,000 ${
         result.endToEnd.eventsPerSecond >= 10_000 ? "MET" : "NOT MET"
       }`,

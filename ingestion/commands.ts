@@ -96,7 +96,11 @@ export function registerIngestion(program: Command): void {
       )
       .option("--days <d>", "days covered (default 30)", positiveInt("--days", 1, 36_500))
       .option("--events-per-day <n>", "rows per day (with --days)", positiveInt("--events-per-day"))
-      .option("--users <u>", "distinct users (default rows / 11)", positiveInt("--users"))
+      .option(
+        "--users <u>",
+        "distinct users, each appearing at least once given about 5 rows per user (default: rows / 11, drawn with a Zipf law)",
+        positiveInt("--users"),
+      )
       .option("--start-date <YYYY-MM-DD>", "first day, UTC (default 2019-10-01)")
       .option("--seed <s>", "random seed (default 42)", positiveInt("--seed", 0))
       .addOption(

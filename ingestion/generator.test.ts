@@ -30,6 +30,32 @@ describe("generate", () => {
     expect(readFileSync(a)).not.toEqual(readFileSync(c));
   });
 
+  it("with --users, every one of them appears (a Zipf law alone leaves the tail out), still heavy-tailed", async () => {
+    const out = join(dir, `users-${randomUUID()}.csv`);
+    const summary = await generate({ out, events: 40_000, users: 4_000, seed: 5 });
+    const rows = readFileSync(out, "utf8").trim().split("\n").slice(1);
+    const perUser = new Map<string, number>();
+    for (const r of rows) {
+      const user = r.split(",")[7] ?? "";
+      perUser.set(user, (perUser.get(user) ?? 0) + 1);
+    }
+    expect(perUser.size).toBe(4_000);
+    expect(summary.users).toBe(4_000);
+    const sorted = [...perUser.values()].sort((x, y) => y - x);
+    const top = sorted.slice(0, 40).reduce((s, n) => s + n, 0);
+    expect(top / rows.length).toBeGreaterThan(0.05);
+    // Without --users the Zipf law alone picks them: fewer distinct users than the population.
+    await generate({ out, events: 40_000, seed: 5 });
+    const plain = new Set(
+      readFileSync(out, "utf8")
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((r) => r.split(",")[7]),
+    );
+    expect(plain.size).toBeLessThan(Math.round(40_000 / 11));
+  });
+
   it("writes realistic REES46 rows that all pass validation", async () => {
     const out = join(dir, "r.csv");
     const summary = await generate({ out, events: 60_000, seed: 3, days: 14, startDate: "2020-01-01" });

@@ -92,7 +92,7 @@ export class PayloadCache {
   private events = 0;
 
   /** @param maxEvents most events held decoded. */
-  constructor(readonly maxEvents = 100_000) {}
+  constructor(readonly maxEvents = 20_000) {}
 
   get(key: string): readonly RangeEvent[] | undefined {
     return this.decoded.get(key);

@@ -189,12 +189,12 @@ describe("the workers' own policy", () => {
     // A payload that is not a payload (a bug, a foreign writer): no attempt can ever read it.
     await redis.set(key, Buffer.from("not a payload at all"));
     const index = queues[1] as Queue<RangeJobData>;
-    const failedBefore = workers.stats.failedJobs;
+    const failedBefore = workers.stats.failed_jobs;
     expect(await runJob(index, { ...range, payloadKey: key, events: 10, dlq: 0 })).toBe("failed");
     const job = await index.getJob(rangeId(range));
     expect(job?.attemptsMade).toBe(1);
     expect(job?.failedReason).toContain("in no format capline writes");
-    expect(workers.stats.failedJobs).toBe(failedBefore + 1);
+    expect(workers.stats.failed_jobs).toBe(failedBefore + 1);
 
     const failed = await failedJobs(queues, started);
     expect(failed).toEqual([{ queue: INDEX_QUEUE, job: rangeId(range), reason: job?.failedReason }]);

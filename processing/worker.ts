@@ -45,7 +45,7 @@ export interface WorkerOptions {
   payloads?: PayloadCache;
   /**
    * Documents of each index kept from this process's own writes (the writer's first-round guess).
-   * @defaultValue 20000
+   * @defaultValue 10000
    */
   writeCacheDocuments?: number;
   /**
@@ -59,9 +59,9 @@ export interface WorkerStats {
   archived: number;
   indexed: number;
   /** Job attempts that failed and will be retried (a sink hiccuped or was down). */
-  failedAttempts: number;
+  failed_attempts: number;
   /** Jobs that failed for good: an error no retry fixes, or their attempts used up. */
-  failedJobs: number;
+  failed_jobs: number;
   /** Records the sinks refused, sent to the DLQ. */
   poison: number;
 }
@@ -70,7 +70,7 @@ export interface WorkerStats {
 const RECENT_DLQ = 100;
 
 export class Workers {
-  readonly stats: WorkerStats = { archived: 0, indexed: 0, failedAttempts: 0, failedJobs: 0, poison: 0 };
+  readonly stats: WorkerStats = { archived: 0, indexed: 0, failed_attempts: 0, failed_jobs: 0, poison: 0 };
   private readonly workers: Worker[] = [];
   /** Jobs whose processor is running in this process. */
   private running = 0;
@@ -82,7 +82,7 @@ export class Workers {
     private readonly options: WorkerOptions,
     private readonly log: Logger,
   ) {
-    this.writeCache = new WriteCache(options.writeCacheDocuments ?? 20_000);
+    this.writeCache = new WriteCache(options.writeCacheDocuments ?? 10_000);
   }
 
   start(): void {
@@ -114,13 +114,13 @@ export class Workers {
           error: describeError(error),
         };
         if (final) {
-          this.stats.failedJobs++;
+          this.stats.failed_jobs++;
           this.log.error(
             facts,
             "job failed for good; its partition waits at this range (see `capline monitor`)",
           );
         } else {
-          this.stats.failedAttempts++;
+          this.stats.failed_attempts++;
           this.log.warn(facts, "job attempt failed; it will be retried");
         }
       });

@@ -100,7 +100,7 @@ export async function checkBullmq(ctx: CheckContext): Promise<CheckOutcome> {
         details[name] = {
           ...c,
           workers,
-          failedJobs: newest.map((j) => ({ id: j.id, reason: j.failedReason })),
+          failed_jobs: newest.map((j) => ({ id: j.id, reason: j.failedReason })),
         };
         problems.push(
           `${name} has ${c.failed} failed job${c.failed === 1 ? "" : "s"} (MONITOR_FAILED_JOBS_WARN=${ctx.options.thresholds.failedJobsWarn}; their partitions wait; \`capline process\` runs them again at start): ${why.join("; ")}`,
