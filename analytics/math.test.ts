@@ -1,11 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { customerFunnelRates, foldCohorts, foldHourly, funnelRates, ratio, roundCents } from "./math.ts";
+import {
+  averageCents,
+  customerFunnelRates,
+  foldCohorts,
+  foldHourly,
+  funnelRates,
+  ratio,
+  roundCents,
+} from "./math.ts";
 
 describe("ratios and money", () => {
   it("rounds double sums back to cents", () => {
     expect(roundCents(0.1 + 0.2)).toBe(0.3);
     expect(roundCents(172.29 * 3)).toBe(516.87);
     expect(roundCents(1234567.894999)).toBe(1234567.89);
+  });
+
+  it("averages money as integer cents divide, also when the double sum falls a hair below a half cent", () => {
+    // 496.25 + 951.18 is 1447.43 in cents, 723.715 a half: the double sum divided first lands a
+    // hair below and rounds down; the reference (integer cents) rounds up.
+    expect(roundCents((496.25 + 951.18) / 2)).toBe(723.71);
+    expect(averageCents(496.25 + 951.18, 2)).toBe(723.72);
+    expect(averageCents(359.24 + 611.78 + 45.05 + 942.15, 4)).toBe(489.56);
+    expect(averageCents(10, 3)).toBe(3.33);
   });
 
   it("gives no rate over zero", () => {
