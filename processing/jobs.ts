@@ -127,7 +127,7 @@ export class PayloadCache {
 export async function loadPayload(
   redis: Redis,
   data: RangeJobData,
-  cache?: PayloadCache,
+  cache?: Pick<PayloadCache, "get" | "remember">,
 ): Promise<readonly RangeEvent[]> {
   const held = cache?.get(data.payloadKey);
   if (held) return held;

@@ -42,7 +42,7 @@ export interface WorkerOptions {
   /** Where poison records go (the DLQ topic). */
   dlq: DlqWriter;
   /** Decoded payloads of this process (shared with a dispatcher in the same process). */
-  payloads?: PayloadCache;
+  payloads?: Pick<PayloadCache, "get" | "remember">;
   /**
    * Documents of each index kept from this process's own writes (the writer's first-round guess).
    * @defaultValue 10000

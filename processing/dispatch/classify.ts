@@ -1,6 +1,6 @@
 import { dlqMessageKey } from "../../core/names.ts";
 import type { CaplineEvent } from "../../core/schema/events.ts";
-import { checkEvent } from "../validate.ts";
+import { type CheckReason, checkEvent } from "../validate.ts";
 
 /**
  * Each message is parsed and checked once (`checkEvent`): the result feeds both the DLQ record of
@@ -12,7 +12,7 @@ export type Classified =
   | {
       offset: number;
       event?: undefined;
-      invalid: { reason: "invalid_event"; detail: string; raw: string | null };
+      invalid: { reason: CheckReason; detail: string; raw: string | null };
     };
 
 export function classify(offset: number, value: Buffer | null): Classified {

@@ -4,6 +4,7 @@ import { createRedis } from "../../core/clients/redis.ts";
 import { logger } from "../../core/logging.ts";
 import { cutsPattern } from "../../core/names.ts";
 import type { CaplineEvent } from "../../core/schema/events.ts";
+import { kafkaDlqWriter } from "../dlq.ts";
 import { sleep } from "../retry.ts";
 import { lakeStores } from "../run.ts";
 import { generateEvents, rng } from "../test/events.ts";
@@ -190,6 +191,7 @@ describe("Dispatcher (scripted consumer, real Redis/BullMQ/workers/Elasticsearch
         concurrency: 2,
         indexPrefix: pipeline.name,
         stores: lakeStores(pipeline.config),
+        dlq: kafkaDlqWriter(pipeline.kafka, pipeline.config.kafka.dlqTopic),
         lockDurationMs: 5000,
       },
       logger("worker"),

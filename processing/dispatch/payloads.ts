@@ -5,7 +5,7 @@ import type { RangeEvent } from "../lake.ts";
 import type { OffsetRange } from "../watermark.ts";
 
 /**
- * A range's messages, stored once in Redis for its archive and index jobs (gzip JSON, the format
+ * A range's messages, stored once in Redis for its archive and index jobs (msgpack + LZ4, the format
  * `processing/jobs.ts` decodes), and optionally handed to a cache of decoded payloads that a
  * worker in the same process reads first (so a range is not decoded again next to its dispatcher).
  * The cache is an object owned by whoever runs both stages and passed to each, never module state.
