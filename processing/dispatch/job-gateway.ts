@@ -2,7 +2,7 @@ import { type JobsOptions, Queue, QueueEvents } from "bullmq";
 import { describeError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logging.ts";
 import { QUEUES, rangeId } from "../../core/names.ts";
-import type { RangeJobData } from "../jobs.ts";
+import { RANGE_JOB_OPTIONS, type RangeJobData } from "../jobs.ts";
 import { settlesWithin } from "../retry.ts";
 import type { OffsetRange } from "../watermark.ts";
 import type { JobKind } from "./commit-ledger.ts";
@@ -44,12 +44,8 @@ export interface JobGatewayOptions {
   jobOptions?: JobsOptions;
 }
 
-export const JOB_OPTIONS: JobsOptions = {
-  attempts: 1_000_000,
-  backoff: { type: "capped" },
-  removeOnComplete: { age: 86_400 },
-  removeOnFail: false,
-};
+/** The range jobs' options, one definition (processing/jobs.ts): bounded attempts, jittered backoff. */
+export const JOB_OPTIONS: JobsOptions = RANGE_JOB_OPTIONS;
 
 export interface GatewayStats {
   /** Jobs seen failed for good. */
