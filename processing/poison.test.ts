@@ -40,6 +40,22 @@ describe("which failures pass with time", () => {
     ["S3 SlowDown", Object.assign(new Error("slow"), { code: "SlowDown" }), true],
     ["S3 AccessDenied", Object.assign(new Error("no"), { code: "AccessDenied" }), false],
     ["a retryable CaplineError", new CaplineError("SERVICE_ERROR", "x", { retryable: true }), true],
+    ["MinIO starting", Object.assign(new Error("starting"), { code: "XMinioServerNotInitialized" }), true],
+    [
+      "Kafka away (kafkajs)",
+      Object.assign(new Error("Connection error"), { name: "KafkaJSConnectionError" }),
+      true,
+    ],
+    [
+      "Kafka retries used up",
+      Object.assign(new Error("retries"), { name: "KafkaJSNumberOfRetriesExceeded", retriable: false }),
+      true,
+    ],
+    [
+      "a record Kafka will never take",
+      Object.assign(new Error("too large"), { name: "KafkaJSProtocolError", retriable: false }),
+      false,
+    ],
     ["a bug", new TypeError("undefined is not a function"), false],
   ])("%s: %s", (_what, error, expected) => {
     expect(isRetryable(error)).toBe(expected);

@@ -144,7 +144,13 @@ const NETWORK_CODES = new Set([
 ]);
 
 /** S3 error codes (minio-js `code`) that mean "try again". */
-const S3_RETRY_CODES = new Set(["SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"]);
+const S3_RETRY_CODES = new Set([
+  "SlowDown",
+  "ServiceUnavailable",
+  "InternalError",
+  "RequestTimeout",
+  "XMinioServerNotInitialized",
+]);
 
 /**
  * Whether an error from Elasticsearch, MinIO, WebHDFS, Redis or the network can pass with time:
@@ -168,6 +174,10 @@ export function isRetryable(error: unknown): boolean {
   if (typeof e?.cause?.code === "string" && NETWORK_CODES.has(e.cause.code)) return true;
   if (typeof e?.code === "string" && S3_RETRY_CODES.has(e.code)) return true;
   if (typeof e?.statusCode === "number") return isRetryableStatus(e.statusCode);
+  // kafkajs (the DLQ writer): a broker away, a leader moving, retries used up all pass with time;
+  // only a protocol error the broker itself calls final (a record too large, no authorisation) does not.
+  if (typeof e?.name === "string" && e.name.startsWith("KafkaJS"))
+    return !(e.name === "KafkaJSProtocolError" && (error as { retriable?: boolean }).retriable === false);
   // ioredis: the connection closed under a command (Redis restarting).
   if (error instanceof Error && /Connection is closed|Stream isn't writeable/.test(error.message))
     return true;

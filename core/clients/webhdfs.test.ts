@@ -79,6 +79,13 @@ describe("WebHdfsError", () => {
     expect(new WebHdfsError("MKDIRS", "/x", 403, remote("AccessControlException"), "u").retryable).toBe(
       false,
     );
+    // A DataNode restarting: what the NameNode answers to CREATE meanwhile (seen in the HDFS outage test).
+    const noDatanode = {
+      exception: "IOException",
+      message: "Failed to find datanode, suggest to check cluster health. excludeDatanodes=null",
+    };
+    expect(new WebHdfsError("CREATE", "/x", 403, noDatanode, "u").retryable).toBe(true);
+    expect(new WebHdfsError("CREATE", "/x", 403, remote("IOException"), "u").retryable).toBe(false);
   });
 });
 

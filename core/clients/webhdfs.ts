@@ -58,6 +58,11 @@ export interface RemoteException {
 
 /** Exceptions a NameNode throws while it cannot serve yet (starting, safe mode, failover). */
 const RETRYABLE_EXCEPTIONS = new Set(["RetriableException", "StandbyException", "SafeModeException"]);
+/**
+ * The NameNode has no live DataNode to place a block on (one restarting, or not registered yet):
+ * a 403 IOException that passes with time like an outage, not a refusal of the request.
+ */
+const NO_DATANODE = /Failed to find datanode|could only be (?:written|replicated) to 0 of the/;
 
 /** A WebHDFS request that the server answered with an error. */
 export class WebHdfsError extends CaplineError {
@@ -75,7 +80,11 @@ export class WebHdfsError extends CaplineError {
         remoteMessage ? `: ${remoteMessage}` : ""
       }`,
       {
-        retryable: status >= 500 || status === 429 || RETRYABLE_EXCEPTIONS.has(exception),
+        retryable:
+          status >= 500 ||
+          status === 429 ||
+          RETRYABLE_EXCEPTIONS.has(exception) ||
+          NO_DATANODE.test(remoteMessage),
         details: { service: SERVICE, url, op, path, status, exception, remoteMessage },
       },
     );
