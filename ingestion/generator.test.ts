@@ -45,9 +45,10 @@ describe("generate", () => {
     const top = sorted.slice(0, 40).reduce((s, n) => s + n, 0);
     expect(top / rows.length).toBeGreaterThan(0.05);
     // Without --users the Zipf law alone picks them: fewer distinct users than the population.
-    await generate({ out, events: 40_000, seed: 5 });
+    const plainOut = join(dir, `plain-${randomUUID()}.csv`);
+    await generate({ out: plainOut, events: 40_000, seed: 5 });
     const plain = new Set(
-      readFileSync(out, "utf8")
+      readFileSync(plainOut, "utf8")
         .trim()
         .split("\n")
         .slice(1)
