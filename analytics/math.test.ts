@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  averageCents,
+  averageOrder,
   customerFunnelRates,
   foldCohorts,
   foldHourly,
@@ -20,9 +20,9 @@ describe("ratios and money", () => {
     // 496.25 + 951.18 is 1447.43 in cents, 723.715 a half: the double sum divided first lands a
     // hair below and rounds down; the reference (integer cents) rounds up.
     expect(roundCents((496.25 + 951.18) / 2)).toBe(723.71);
-    expect(averageCents(496.25 + 951.18, 2)).toBe(723.72);
-    expect(averageCents(359.24 + 611.78 + 45.05 + 942.15, 4)).toBe(489.56);
-    expect(averageCents(10, 3)).toBe(3.33);
+    expect(averageOrder(496.25 + 951.18, 2)).toBe(723.72);
+    expect(averageOrder(359.24 + 611.78 + 45.05 + 942.15, 4)).toBe(489.56);
+    expect(averageOrder(10, 3)).toBe(3.33);
   });
 
   it("gives no rate over zero", () => {
