@@ -179,10 +179,9 @@ describe("Dispatcher (scripted consumer, real Redis/BullMQ/workers/Elasticsearch
   let workers: Workers;
   const cache = new DecodedPayloads();
 
-  beforeAll(async () => {
-    await pipeline.setup();
-    redis = createRedis(pipeline.config);
-    workers = new Workers(
+  /** The workers, started anew after a pause in the test that needs backpressure for certain. */
+  function startWorkers(): Workers {
+    const started = new Workers(
       pipeline.es,
       redis,
       {
@@ -196,7 +195,14 @@ describe("Dispatcher (scripted consumer, real Redis/BullMQ/workers/Elasticsearch
       },
       logger("worker"),
     );
-    workers.start();
+    started.start();
+    return started;
+  }
+
+  beforeAll(async () => {
+    await pipeline.setup();
+    redis = createRedis(pipeline.config);
+    workers = startWorkers();
   });
   afterAll(async () => {
     await workers.stop(2000);
@@ -253,7 +259,16 @@ describe("Dispatcher (scripted consumer, real Redis/BullMQ/workers/Elasticsearch
     // Dispatcher 2 takes over from the committed offsets with the cut registry as dispatcher 1 left it.
     const second = new ScriptedConsumer(pipeline.name, log, rand, first.commits);
     const d2 = dispatcher(second, dlq, 400);
+    // No worker runs until dispatcher 2 has met its in-flight limit: backpressure is then certain,
+    // however fast the workers are.
+    await workers.stop(2000);
+    const resumed = (async () => {
+      const until = Date.now() + 60_000;
+      while (second.calls.pause === 0 && Date.now() < until) await sleep(20);
+      workers = startWorkers();
+    })();
     await runToEnd(d2, second);
+    await resumed;
     // Every path's repeats were left out: 4000 events, 1.5 × 4000 duplicates over both dispatchers,
     // the ranges dispatcher 2 replayed counted again by it (their decisions are the same).
     expect(
