@@ -58,8 +58,6 @@ async function chunkerRound(): Promise<{ cpu: number; rows: number }> {
       duplicateWindow: 20_000,
       map: undefined,
       limits: rowLimits(),
-      partitions: 6,
-      mode: "records",
     },
     new Int32Array(1),
     new Float64Array(3),

@@ -28,8 +28,8 @@ import {
 } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { createKafka } from "../core/clients/kafka.ts";
 import { loadConfig, PROJECT_ROOT } from "../core/config/index.ts";
+import { KafkaAdmin, kafkaOptions } from "../core/kafka/index.ts";
 import { createLogger } from "../core/logging.ts";
 import { checkpointTopicOf } from "../core/names.ts";
 import { CsvParser, type CsvRecord, RowValidator, resolveHeader } from "../ingestion/index.ts";
@@ -171,8 +171,7 @@ process.stderr.write(
 );
 
 const hasKcat = spawnSync("kcat", ["-V"]).status === 0;
-const admin = createKafka(config).admin();
-await admin.connect();
+const admin = new KafkaAdmin(kafkaOptions(config));
 const created: string[] = [];
 const fmt = new Intl.NumberFormat("en-US");
 
@@ -224,10 +223,12 @@ for (let r = 0; r < runs; r++) {
   const kcatRawTopic = `${topic}-kcat`;
   const kcatJsonTopic = `${topic}-kcat-json`;
   created.push(topic, `${topic}.dlq`, checkpointTopicOf(topic), kcatRawTopic, kcatJsonTopic);
-  await admin.createTopics({
-    topics: [kcatRawTopic, kcatJsonTopic].map((t) => ({ topic: t, numPartitions: config.kafka.partitions })),
-    waitForLeaders: true,
-  });
+  for (const t of [kcatRawTopic, kcatJsonTopic])
+    await admin.createTopic({
+      topic: t,
+      partitions: config.kafka.partitions,
+      replicationFactor: config.kafka.replicationFactor,
+    });
   const load = loadAverage();
   const run = await timed([
     process.execPath,
@@ -324,6 +325,6 @@ console.log(
 
 if (!keep) {
   const existing = new Set(await admin.listTopics());
-  await admin.deleteTopics({ topics: created.filter((t) => existing.has(t)) }).catch(() => undefined);
+  await admin.deleteTopics(created.filter((t) => existing.has(t))).catch(() => undefined);
 }
-await admin.disconnect();
+await admin.close();

@@ -73,8 +73,6 @@ const ingestReadingSide = () =>
         remaining: Number.POSITIVE_INFINITY,
         duplicateWindow: DEFAULT_DUPLICATE_WINDOW,
         map: undefined,
-        partitions: 6,
-        mode: "messages",
         limits: rowLimits(),
       },
       new Int32Array(new SharedArrayBuffer(4)),

@@ -20,11 +20,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
-import { createKafka } from "../core/clients/kafka.ts";
 import { createMinio } from "../core/clients/minio.ts";
 import { createRedis } from "../core/clients/redis.ts";
 import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import { loadConfig, PROJECT_ROOT } from "../core/config/index.ts";
+import { KafkaAdmin, kafkaOptions } from "../core/kafka/index.ts";
 import { aliasName, checkpointTopicOf, dispatcherGroupOf } from "../core/names.ts";
 import { generate } from "../ingestion/index.ts";
 import { configuredIndexSettings, ensureIndices } from "../setup/elasticsearch.ts";
@@ -199,7 +199,7 @@ const fileMB = Number((statSync(file).size / 1e6).toFixed(1));
 const es = createElasticsearch(config);
 const minio = createMinio(config);
 const hdfs = createWebHdfs(config);
-const kafka = createKafka(config);
+const kafka = kafkaOptions(config);
 
 async function cleanup(): Promise<void> {
   const indices = await es.cat.indices({ index: `${name}*`, format: "json" }).catch(() => []);
@@ -223,13 +223,12 @@ async function cleanup(): Promise<void> {
   const redis = createRedis(config);
   await deleteQueueKeys(redis, name).catch(() => undefined);
   redis.disconnect();
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = new KafkaAdmin(kafka);
   await admin.deleteGroups([dispatcherGroupOf(name)]).catch(() => undefined);
   const existing = new Set(await admin.listTopics());
   const topics = [name, `${name}.dlq`, checkpointTopicOf(name)].filter((t) => existing.has(t));
-  if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-  await admin.disconnect();
+  await admin.deleteTopics(topics).catch(() => undefined);
+  await admin.close();
 }
 
 interface SinkFigures {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { createKafka } from "../core/clients/kafka.ts";
 import { ExitCode } from "../core/exit-codes.ts";
+import { GroupConsumer, kafkaOptions } from "../core/kafka/index.ts";
 import { dispatcherGroupOf } from "../core/names.ts";
 import { describeGroups } from "../setup/kafka.ts";
 import { randomEnv, removeAll, runCli, servicesFor } from "../setup/test/fixtures.ts";
@@ -24,12 +24,14 @@ describe("capline demo beside a running pipeline", () => {
 
   it("refuses to compete with the members of the dispatcher group, before ingesting", async () => {
     const admin = await services.admin();
-    await admin.createTopics({ topics: [{ topic: config.kafka.topic, numPartitions: 3 }] });
+    await admin.createTopic({ topic: config.kafka.topic, partitions: 3, replicationFactor: 1 });
     // Stands for Compose's dispatcher: a member of the group the demo's `process` would join.
-    const consumer = createKafka(config).consumer({ groupId: group });
-    await consumer.connect();
-    await consumer.subscribe({ topic: config.kafka.topic, fromBeginning: false });
-    await consumer.run({ eachMessage: async () => {} });
+    const consumer = new GroupConsumer(
+      kafkaOptions(config),
+      { groupId: group, topic: config.kafka.topic },
+      { onAssignment: () => undefined, onBatch: async () => undefined, onError: () => undefined },
+    );
+    await consumer.start();
     try {
       for (let i = 0; i < 100 && (await describeGroups(admin, [group]))[0]?.members === 0; i++)
         await new Promise((r) => setTimeout(r, 200));
@@ -39,10 +41,10 @@ describe("capline demo beside a running pipeline", () => {
       expect(run.stderr).toContain("docker compose stop dispatcher worker");
       // It stopped after setup: nothing generated, nothing ingested.
       expect(run.stderr).not.toContain("Generate a realistic sample");
-      const offsets = await admin.fetchTopicOffsets(config.kafka.topic);
-      expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(0);
+      const offsets = await admin.offsets(config.kafka.topic);
+      expect(offsets.reduce((sum, p) => sum + p.high, 0)).toBe(0);
     } finally {
-      await consumer.disconnect();
+      await consumer.stop();
     }
   });
 });

@@ -5,8 +5,8 @@ import { PrivateRedis } from "../processing/test/private-redis.ts";
 import { produceEvents } from "../processing/test/produce.ts";
 import { runCapline } from "../test/support/cli.ts";
 import { isolatedNames, uniqueName } from "../test/support/index.ts";
-import { createKafka } from "./clients/kafka.ts";
 import { loadConfig } from "./config/index.ts";
+import { KafkaAdmin, kafkaOptions } from "./kafka/index.ts";
 import { dispatcherGroupOf } from "./names.ts";
 
 /**
@@ -27,21 +27,16 @@ const everything = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.
 
 beforeAll(async () => {
   await Promise.all([redis.start(), wrong.start()]);
-  const admin = createKafka(loadConfig()).admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic: names.KAFKA_TOPIC, numPartitions: 1 }],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
+  const admin = new KafkaAdmin(kafkaOptions(loadConfig()));
+  await admin.createTopic({ topic: names.KAFKA_TOPIC, partitions: 1, replicationFactor: 1 });
+  await admin.close();
 });
 
 afterAll(async () => {
-  const admin = createKafka(loadConfig()).admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [names.KAFKA_TOPIC] }).catch(() => undefined);
+  const admin = new KafkaAdmin(kafkaOptions(loadConfig()));
+  await admin.deleteTopics([names.KAFKA_TOPIC]).catch(() => undefined);
   await admin.deleteGroups([dispatcherGroupOf(names.KAFKA_CLIENT_ID)]).catch(() => undefined);
-  await admin.disconnect();
+  await admin.close();
   await Promise.all([redis.kill(), wrong.kill()]);
 });
 

@@ -4,13 +4,12 @@ import { CsvParser, type CsvRecord } from "./csv-parser.ts";
 import { type ColumnMap, parseMapOption, resolveHeader } from "./header.ts";
 import { type InputSource, openText } from "./input.ts";
 import type { Pacer } from "./pacer.ts";
-import { BatchBuilder, type EncodedBatch, partitionOf } from "./record-batch.ts";
 import { type RowCounts, type RowLimits, RowValidator } from "./rows.ts";
 import type { FileStatus } from "./types.ts";
 
 /**
  * The reading side of an ingest: parses and validates a file's rows and cuts them into chunks
- * (one Kafka transaction each), with everything a chunk needs already encoded. It runs in a worker
+ * (one Kafka transaction each), each event already encoded as its JSON value. It runs in a worker
  * thread (ingestion/parse-worker.ts) so that parsing, validation and encoding use one core while
  * the main thread talks to Kafka on the other; paced runs and stdin run it in-process. Either way
  * it only talks through `ChunkerIo`: events out, in order, and a credit to wait for before it may
@@ -35,13 +34,6 @@ export interface ChunkerParams {
   map: string | undefined;
   /** The row bounds of this run (INGEST_*, resolved at the run's start). */
   limits: RowLimits;
-  /** Partitions of the events topic (records mode partitions as kafkajs's default partitioner does). */
-  partitions: number;
-  /**
-   * records: events come as finished, compressed record batches per partition (the kafkajs fast
-   * path sends them as they are); messages: as keys and values for kafkajs's ordinary path.
-   */
-  mode: "records" | "messages";
 }
 
 /** Shared with the main thread: [0] = 1 asks the chunker to stop after the current row. */
@@ -49,9 +41,16 @@ export type StopFlag = Int32Array;
 /** Written by the chunker for the progress bar: rows, rejected, bytes read. */
 export type ProgressCells = Float64Array;
 
-export type ChunkEvents =
-  | { mode: "records"; count: number; slices: EncodedBatch[][] }
-  | { mode: "messages"; count: number; keys: string[]; values: Uint8Array; ends: Uint32Array };
+/**
+ * A chunk's events: their keys (user_id), and their JSON values end to end in one buffer (value i
+ * ends at `ends[i]`), which crosses from the worker thread as a transferred ArrayBuffer.
+ */
+export interface ChunkEvents {
+  count: number;
+  keys: string[];
+  values: Uint8Array;
+  ends: Uint32Array;
+}
 
 export type ChunkerEvent =
   | { type: "header"; format: string }
@@ -100,7 +99,7 @@ export const REJECT_BYTES_PER_CHUNK = 512 * 1024;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Values of a chunk for kafkajs's ordinary path: one buffer, ends of each value. */
+/** The events of the chunk under way: keys, and values written end to end into one buffer. */
 class MessageCollector {
   keys: string[] = [];
   private buf = Buffer.allocUnsafe(1 << 20);
@@ -123,7 +122,6 @@ class MessageCollector {
     const values = new Uint8Array(this.length);
     values.set(this.buf.subarray(0, this.length));
     const out: ChunkEvents = {
-      mode: "messages",
       count: this.keys.length,
       keys: this.keys,
       values,
@@ -133,49 +131,6 @@ class MessageCollector {
     this.ends = [];
     this.length = 0;
     return out;
-  }
-}
-
-/** Per-partition batch builders of a chunk (records mode). */
-class RecordCollector {
-  private readonly builders: BatchBuilder[] = [];
-  private readonly finished: EncodedBatch[][] = [];
-  count = 0;
-
-  constructor(private readonly partitions: number) {
-    for (let p = 0; p < partitions; p++) {
-      this.builders.push(new BatchBuilder(p));
-      this.finished.push([]);
-    }
-  }
-
-  append(key: string, value: string): void {
-    const p = partitionOf(key, this.partitions);
-    const builder = this.builders[p] as BatchBuilder;
-    const finished = builder.append(key, value);
-    if (finished) (this.finished[p] as EncodedBatch[]).push(finished);
-    this.count++;
-  }
-
-  /** The chunk's batches as produce requests: slice j holds the j-th batch of each partition. */
-  take(): { events: ChunkEvents; transfer: ArrayBuffer[] } {
-    const slices: EncodedBatch[][] = [];
-    const transfer: ArrayBuffer[] = [];
-    for (let p = 0; p < this.builders.length; p++) {
-      const list = this.finished[p] as EncodedBatch[];
-      const last = (this.builders[p] as BatchBuilder).take();
-      if (last) list.push(last);
-      list.forEach((batch, j) => {
-        const slice = slices[j] ?? [];
-        slices[j] = slice;
-        slice.push(batch);
-        transfer.push(batch.records.buffer as ArrayBuffer);
-      });
-      this.finished[p] = [];
-    }
-    const events: ChunkEvents = { mode: "records", count: this.count, slices };
-    this.count = 0;
-    return { events, transfer };
   }
 }
 
@@ -208,8 +163,7 @@ async function chunkFile(
   const text = openText(source);
   const map = params.map === undefined ? undefined : parseMapOption(params.map);
   const pacer = io.pacer?.active ? io.pacer : undefined;
-  const collector =
-    params.mode === "records" ? new RecordCollector(Math.max(1, params.partitions)) : new MessageCollector();
+  const collector = new MessageCollector();
   let columns: ColumnMap | undefined;
   let validator: RowValidator | undefined;
   let rejects: RejectedRow[] = [];
@@ -233,14 +187,8 @@ async function chunkFile(
     if (!validator) return;
     await io.credit();
     flushReplayRejects();
-    let events: ChunkEvents;
-    let transfer: ArrayBuffer[] = [];
-    if (collector instanceof RecordCollector) ({ events, transfer } = collector.take());
-    else {
-      const messages = collector.take();
-      if (messages.mode === "messages") transfer = [messages.values.buffer as ArrayBuffer];
-      events = messages;
-    }
+    const events = collector.take();
+    const transfer = [events.values.buffer as ArrayBuffer];
     io.emit(
       {
         type: "chunk",

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KafkaAdmin, readCommittedPartition } from "../core/kafka/index.ts";
 import { checkpointTopicOf, ingestIdPrefix } from "../core/names.ts";
 import { escapeControl } from "../core/redact.ts";
 import type { CaplineEvent, RejectedRow } from "../core/schema/events.ts";
@@ -133,14 +134,13 @@ describe("a file mixing every poison row, through ingest and process --until-idl
   }, 300_000);
 
   afterAll(async () => {
-    const admin = pipeline.kafka.admin();
-    await admin.connect();
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+    const admin = new KafkaAdmin(pipeline.kafka);
+    const groups = await admin.listGroups();
     await admin
       .deleteGroups(groups.filter((g) => g.startsWith(ingestIdPrefix(pipeline.name))))
       .catch(() => undefined);
-    await admin.deleteTopics({ topics: [checkpointTopicOf(pipeline.name)] }).catch(() => undefined);
-    await admin.disconnect();
+    await admin.deleteTopics([checkpointTopicOf(pipeline.name)]).catch(() => undefined);
+    await admin.close();
     await pipeline.cleanup();
   });
 
@@ -172,27 +172,15 @@ describe("a file mixing every poison row, through ingest and process --until-idl
   }, 300_000);
 
   it("every poison row is in the DLQ with its file, line and reason", async () => {
-    const consumer = pipeline.kafka.consumer({
-      groupId: `${pipeline.name}-dlq-reader`,
-      readUncommitted: false,
-    });
+    const dlqTopic = pipeline.env.KAFKA_DLQ_TOPIC as string;
     const dlq: RejectedRow[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic: pipeline.env.KAFKA_DLQ_TOPIC as string, fromBeginning: true });
-    const done = new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          dlq.push(JSON.parse(String(message.value)) as RejectedRow);
-          if (dlq.length >= POISON.length) resolve();
-        },
-      });
-    });
-    await Promise.race([done, new Promise((r) => setTimeout(r, 60_000))]);
-    await consumer.disconnect();
-    const admin = pipeline.kafka.admin();
-    await admin.connect();
-    await admin.deleteGroups([`${pipeline.name}-dlq-reader`]).catch(() => undefined);
-    await admin.disconnect();
+    const admin = new KafkaAdmin(pipeline.kafka);
+    const partitions = await admin.offsets(dlqTopic).finally(() => admin.close());
+    for (const { partition, low, high } of partitions)
+      if (high > low)
+        await readCommittedPartition(pipeline.kafka, dlqTopic, partition, (record) => {
+          dlq.push(JSON.parse(String(record.value)) as RejectedRow);
+        });
     expect(dlq).toHaveLength(POISON.length);
     for (const [line, p] of poisonLines) {
       const row = dlq.find((d) => d.line === line);

@@ -1,20 +1,25 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import type { Admin, Kafka } from "kafkajs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
-import { createKafka } from "../core/clients/kafka.ts";
 import { PROJECT_ROOT } from "../core/config/index.ts";
 import type { SnakeKeys } from "../core/json/index.ts";
+import { CaplineError } from "../core/errors.ts";
+import {
+  KafkaAdmin,
+  kafkaOptions,
+  readCommittedPartition,
+  TransactionalProducer,
+} from "../core/kafka/index.ts";
 import {
   aliasName,
   checkpointTopicOf,
   concreteIndexName,
-  ingestTransactionalId,
+  ingestIdPrefix,
   isolatedNames,
 } from "../core/names.ts";
 import type { CaplineEvent, RejectedRow } from "../core/schema/events.ts";
@@ -30,25 +35,19 @@ import type { IngestSummary } from "./types.ts";
 const config = testConfig();
 const dir = mkdtempSync(join(tmpdir(), "capline-ingest-"));
 const CLI = join(PROJECT_ROOT, "bin", "capline.mjs");
-let kafka: Kafka;
-let admin: Admin;
+const kafka = kafkaOptions(config);
+const admin = new KafkaAdmin(kafka);
 const topics: string[] = [];
 // No alias of this prefix exists: the CLI runs of these tests leave the shared ops index alone.
 const quietPrefix = uniqueName("noops");
-
-beforeAll(async () => {
-  kafka = createKafka(config);
-  admin = kafka.admin();
-  await admin.connect();
-});
 
 afterAll(async () => {
   const existing = new Set(await admin.listTopics());
   const ours = topics
     .flatMap((t) => [t, isolatedNames(t).KAFKA_DLQ_TOPIC, checkpointTopicOf(t)])
     .filter((t) => existing.has(t));
-  if (ours.length > 0) await admin.deleteTopics({ topics: ours }).catch(() => undefined);
-  await admin.disconnect();
+  await admin.deleteTopics(ours).catch(() => undefined);
+  await admin.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -60,8 +59,8 @@ function ingestArgs(file: string, topic: string, ...more: string[]): string[] {
 /** Messages in the topic (its partitions' end offsets summed); 0 while it has no leaders yet. */
 function messagesIn(topic: string): Promise<number> {
   return admin
-    .fetchTopicOffsets(topic)
-    .then((offsets) => offsets.reduce((sum, o) => sum + Number(o.high), 0))
+    .offsets(topic)
+    .then((offsets) => offsets.reduce((sum, o) => sum + o.high, 0))
     .catch(() => 0);
 }
 
@@ -131,46 +130,12 @@ interface Consumed {
 
 /** Every committed message of a topic (read_committed), read to the end of each partition. */
 async function readTopic(topic: string): Promise<Consumed[]> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  const ends = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
-  const pending = new Set(offsets.filter((o) => Number(o.high) > Number(o.low)).map((o) => o.partition));
   const out: Consumed[] = [];
-  if (pending.size === 0) return out;
-  const consumer = kafka.consumer({ groupId: uniqueName("reader"), maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let done: () => void = () => undefined;
-  const complete = new Promise<void>((resolve) => {
-    done = resolve;
-  });
-  consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-    const { partition, lastOffset } = event.payload as { partition: number; lastOffset: string };
-    if (Number(lastOffset) >= (ends.get(partition) ?? 0) - 1) pending.delete(partition);
-    if (pending.size === 0) done();
-  });
-  await consumer.run({
-    eachMessage: async ({ message, partition }) => {
-      out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? "", partition });
-    },
-  });
-  // Generous: right after a broker restart the group coordinator may take a while to load.
-  let timeout: NodeJS.Timeout | undefined;
-  const timer = new Promise<void>((_, reject) => {
-    timeout = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `reading ${topic} timed out with ${out.length} messages; partitions not at their end: ${[...pending].join(",")}`,
-          ),
-        ),
-      150_000,
-    );
-  });
-  try {
-    await Promise.race([complete, timer]);
-  } finally {
-    clearTimeout(timeout);
-    await consumer.disconnect();
+  for (const { partition, low, high } of await admin.offsets(topic)) {
+    if (high <= low) continue;
+    await readCommittedPartition(kafka, topic, partition, (r) => {
+      out.push({ key: r.key?.toString() ?? null, value: r.value?.toString() ?? "", partition });
+    });
   }
   return out;
 }
@@ -195,25 +160,13 @@ const parseSummary = (stdout: string) => JSON.parse(stdout) as SnakeKeys<IngestS
 
 const sha256Of = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
-/** The committed offset of `group` on partition 0 of the checkpoint topic it tracks (-1: none). */
-async function committedOffset(group: { groupId: string; topic: string }): Promise<number> {
-  const offsets = await admin.fetchOffsets({ groupId: group.groupId, topics: [group.topic] });
-  return Number(offsets[0]?.partitions.find((p) => p.partition === 0)?.offset ?? -1);
-}
-
 /**
- * Deletes the ingest's checkpoint group of `file`, as Kafka does once `offsets.retention.minutes`
- * have passed since its last commit, and checks that its offset is gone.
+ * The consumer groups named after the ingester's transactional ids of `topic`: capline before 0.2
+ * kept each file's checkpoint in one; now the checkpoint topic is the only place, and no group may
+ * hold ingest state (Kafka expires idle groups' offsets after `offsets.retention.minutes`).
  */
-async function forgetCheckpointGroup(
-  topic: string,
-  file: string,
-): Promise<{ groupId: string; topic: string }> {
-  const group = { groupId: ingestTransactionalId(topic, sha256Of(file)), topic: checkpointTopicOf(topic) };
-  expect(await committedOffset(group)).toBeGreaterThan(0);
-  await admin.deleteGroups([group.groupId]);
-  expect(await committedOffset(group)).toBe(-1);
-  return group;
+async function ingestGroups(topic: string): Promise<string[]> {
+  return (await admin.listGroups()).filter((g) => g.startsWith(ingestIdPrefix(topic)));
 }
 
 describe("capline ingest against the real Kafka", () => {
@@ -344,14 +297,10 @@ describe("capline ingest against the real Kafka", () => {
     expect(new Set(after).size).toBe(6);
 
     // The checkpoint topic the ingest created is compacted, in segments that close within an hour.
-    const described = await admin.describeConfigs({
-      resources: [{ type: 2, name: checkpointTopicOf(topic), configNames: ["cleanup.policy", "segment.ms"] }],
-      includeSynonyms: false,
+    expect(await admin.topicConfigs(checkpointTopicOf(topic))).toEqual({
+      "cleanup.policy": "compact",
+      "segment.ms": "3600000",
     });
-    const settings = Object.fromEntries(
-      (described.resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]),
-    );
-    expect(settings).toEqual({ "cleanup.policy": "compact", "segment.ms": "3600000" });
   });
 
   it("refuses a file whose header lacks a required column before sending anything", async () => {
@@ -498,7 +447,7 @@ describe("capline ingest against the real Kafka", () => {
     expect(new Set(ids)).toEqual(new Set(expected));
   });
 
-  it("refuses a completely ingested file again after Kafka dropped its checkpoint group's offsets", async () => {
+  it("refuses a completely ingested file again from <topic>.checkpoints alone: no group's offsets to expire", async () => {
     const topic = newTopic("expired");
     const dlq = `${topic}.dlq`;
     const file = join(dir, "expired.csv");
@@ -525,8 +474,9 @@ describe("capline ingest against the real Kafka", () => {
     const count = (await readTopic(topic)).length;
     expect(count).toBe(done.sent + expectedIds(other).length);
 
-    // What offsets.retention.minutes does to a group idle for 7 days.
-    const group = await forgetCheckpointGroup(topic, file);
+    // Nothing Kafka expires (offsets.retention.minutes drops an idle group's offsets after 7 days)
+    // holds the checkpoint: no group exists for the file.
+    expect(await ingestGroups(topic)).toEqual([]);
 
     const again = await runCli(args(file));
     expect(again.code, again.stderr).toBe(5);
@@ -540,11 +490,11 @@ describe("capline ingest against the real Kafka", () => {
     expect(human.code, human.stderr).toBe(5);
     expect(human.stdout).toMatch(/already ingested.*--force/);
     expect(await readTopic(topic)).toHaveLength(count);
-    // Refusing writes nothing: the group stays without offsets.
-    expect(await committedOffset(group)).toBe(-1);
+    // Refusing writes nothing, and leaves no group behind either.
+    expect(await ingestGroups(topic)).toEqual([]);
   });
 
-  it("resumes a killed ingest from <topic>.checkpoints once the group's offsets are gone, skipping aborted checkpoints", async () => {
+  it("resumes a killed ingest from <topic>.checkpoints, skipping aborted checkpoints", async () => {
     const topic = newTopic("expkill");
     const file = join(dir, "expkill.csv");
     await generate({ out: file, events: 100_000, seed: 31 });
@@ -559,36 +509,48 @@ describe("capline ingest against the real Kafka", () => {
 
     // A checkpoint of this file that was never committed (a transaction aborted) claims the file
     // is done: a reader that counted it would refuse the rest of the file.
+    // It is aborted because the broker refuses another record of the same transaction (larger
+    // than its topic's max.message.bytes): the checkpoint record is in the log, then its abort.
     const fileId = sha256Of(file);
-    const faker = kafka.producer({
-      transactionalId: uniqueName("faker"),
-      idempotent: true,
-      maxInFlightRequests: 1,
+    const small = newTopic("expkill-small");
+    await admin.createTopic({
+      topic: small,
+      partitions: 1,
+      replicationFactor: 1,
+      configs: { "max.message.bytes": "1024" },
     });
-    await faker.connect();
-    const txn = await faker.transaction();
-    await txn.send({
-      topic: checkpointTopicOf(topic),
-      messages: [
-        {
-          key: fileId,
-          partition: 0,
-          value: JSON.stringify({
-            v: 1,
-            fileId,
-            file,
-            line: 999_999,
-            done: true,
-            counts: {},
-            runId: "aborted",
-            at: new Date().toISOString(),
-          }),
-        },
-      ],
-    });
-    await txn.abort();
-    await faker.disconnect();
-    await forgetCheckpointGroup(topic, file);
+    const checkpoints = checkpointTopicOf(topic);
+    const logEnd = async () => (await admin.offsets(checkpoints))[0]?.high ?? 0;
+    const before = await logEnd();
+    const faker = new TransactionalProducer(kafka, { transactionalId: uniqueName("faker") });
+    try {
+      await faker.fence();
+      const refused = await faker
+        .transact([
+          {
+            topic: checkpoints,
+            key: fileId,
+            partition: 0,
+            value: JSON.stringify({
+              v: 1,
+              fileId,
+              file,
+              line: 999_999,
+              done: true,
+              counts: {},
+              runId: "aborted",
+              at: new Date().toISOString(),
+            }),
+          },
+          { topic: small, key: "big", partition: 0, value: randomBytes(20_000).toString("base64") },
+        ])
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(CaplineError);
+    } finally {
+      await faker.close();
+    }
+    // The aborted record and its abort marker.
+    expect(await logEnd()).toBeGreaterThanOrEqual(before + 2);
 
     const rerun = await runCli(args);
     expect(rerun.code, rerun.stderr).toBe(0);
@@ -631,7 +593,7 @@ describe("capline ingest against the real Kafka", () => {
     expect(result.code, `${lastWords}\n${result.stdout}`).toBe(0);
     // The outage did hit the ingest in the middle of the file (not before or after it): part of
     // the file was in the topic when Kafka stopped, and the ingest went on afterwards. (Whether
-    // kafkajs's own retries or capline's chunk retry carried it over depends on the moment.)
+    // the client's own retries or capline's chunk retry carried it over depends on the moment.)
     expect(offsetsWhenStopped).toBeGreaterThan(0);
     expect(offsetsWhenStopped).toBeLessThan(expected.length);
     expect(parseSummary(result.stdout).sent).toBe(expected.length);

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { Worker } from "node:worker_threads";
-import type { Message } from "kafkajs";
 import type { Config } from "../core/config/index.ts";
 import { csvCell } from "../core/csv.ts";
 import { CaplineError, type ErrorCode } from "../core/errors.ts";
+import { kafkaOptions, waitForKafka } from "../core/kafka/index.ts";
 import { logger } from "../core/logging.ts";
 import { type OutputFile, openOutputFile } from "../core/output-file.ts";
 import { Progress } from "../core/progress.ts";
@@ -20,10 +20,9 @@ import {
 } from "./chunker.ts";
 import { parseMapOption, type RowField } from "./header.ts";
 import { describeSource, fileIdentity, type InputSource } from "./input.ts";
-import { type Checkpoint, IngestSink, waitForKafka } from "./kafka-sink.ts";
+import { type Checkpoint, type ChunkMessage, IngestSink } from "./kafka-sink.ts";
 import { writeOpsRecord } from "./ops-record.ts";
 import { Pacer } from "./pacer.ts";
-import { compressBatch, type EncodedBatch } from "./record-batch.ts";
 import { DEFAULT_DUPLICATE_WINDOW, emptyCounts, type RowCounts, type RowLimits, rowLimits } from "./rows.ts";
 import type { FileSummary, IngestOptions, IngestSummary } from "./types.ts";
 
@@ -95,7 +94,7 @@ export async function runIngest(config: Config, options: IngestOptions): Promise
       : new RejectsFile(options.rejects, options.files, options.overwrite === true);
   const files: FileSummary[] = [];
   try {
-    await waitForKafka(config);
+    await waitForKafka(kafkaOptions(config));
     for (const source of sources) {
       if (options.signal?.aborted || ctx.remaining <= 0) break;
       const summary = await ingestFile(ctx, source);
@@ -154,7 +153,6 @@ async function ingestWith(
     topic: ctx.topic,
     dlqTopic: ctx.dlqTopic,
     fileId,
-    fastPath: ctx.options.kafkajsFastPath !== false,
   });
   try {
     await sink.open();
@@ -197,28 +195,9 @@ async function ingestWith(
 
 type StreamResult = Omit<FileSummary, "seconds" | "rowsPerSecond" | "mbPerSecond" | "transactions">;
 
-/**
- * A chunker event as received; a chunk's batches start compressing the moment it arrives (in
- * libuv's thread pool), while the previous chunk's transaction is still under way.
- */
-interface Received {
-  event: ChunkerEvent;
-  batches?: Promise<EncodedBatch[][]>;
-}
-
-function receive(event: ChunkerEvent): Received {
-  if (event.type !== "chunk" || event.events.mode !== "records") return { event };
-  const batches = Promise.all(
-    event.events.slices.map((slice) => Promise.all(slice.map((b) => compressBatch(b)))),
-  );
-  // Awaited by the main loop; a failure here surfaces there, not as an unhandled rejection.
-  batches.catch(() => undefined);
-  return { event, batches };
-}
-
 /** The chunker's events, whether it runs in a worker thread or in-process. */
 interface ChunkerChannel {
-  next(): Promise<Received>;
+  next(): Promise<ChunkerEvent>;
   /** One more chunk committed: the chunker may hand over another. */
   ack(): void;
   close(): Promise<void>;
@@ -226,17 +205,16 @@ interface ChunkerChannel {
 
 /** An unbounded FIFO of events with an awaiting reader (the chunker's credit bounds it). */
 class EventQueue {
-  private readonly items: Received[] = [];
-  private waiter: ((item: Received) => void) | undefined;
-  push(event: ChunkerEvent): void {
-    const item = receive(event);
+  private readonly items: ChunkerEvent[] = [];
+  private waiter: ((item: ChunkerEvent) => void) | undefined;
+  push(item: ChunkerEvent): void {
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;
       waiter(item);
     } else this.items.push(item);
   }
-  next(): Promise<Received> {
+  next(): Promise<ChunkerEvent> {
     const item = this.items.shift();
     if (item !== undefined) return Promise.resolve(item);
     return new Promise((resolve) => {
@@ -263,7 +241,7 @@ interface ParseWorker {
 
 /**
  * Parsing, validation and encoding in a worker thread: the main thread keeps Kafka's side (one
- * core each on a two-core machine; BENCHMARKS.md). Batches come back as transferred buffers. The
+ * core each on a two-core machine; BENCHMARKS.md). Values come back as transferred buffers. The
  * worker starts at once and loads while the main thread hashes the file and sets Kafka up.
  */
 function startParseWorker(): ParseWorker {
@@ -337,9 +315,9 @@ function inProcessChannel(
   };
 }
 
-function toMessages(events: ChunkEvents): Message[] {
-  if (events.mode !== "messages") return [];
-  const out: Message[] = new Array(events.count);
+/** The chunk's events as messages: values are views of the one transferred buffer (no copy). */
+function toMessages(events: ChunkEvents): ChunkMessage[] {
+  const out: ChunkMessage[] = new Array(events.count);
   const base = Buffer.from(events.values.buffer, events.values.byteOffset, events.values.byteLength);
   let start = 0;
   for (let i = 0; i < events.count; i++) {
@@ -367,8 +345,6 @@ async function streamFile(
     duplicateWindow: ctx.options.duplicateWindow ?? DEFAULT_DUPLICATE_WINDOW,
     map: ctx.options.map,
     limits: ctx.limits,
-    partitions: await sink.partitionCount(ctx.topic),
-    mode: sink.acceptsBatches ? "records" : "messages",
   };
   const stop: StopFlag = new Int32Array(new SharedArrayBuffer(4));
   const cells: ProgressCells = new Float64Array(new SharedArrayBuffer(3 * 8));
@@ -386,7 +362,7 @@ async function streamFile(
   const rejectKey = source.name;
   try {
     for (;;) {
-      const { event, batches } = await channel.next();
+      const event = await channel.next();
       if (event.type === "error") throw new CaplineError(event.code as ErrorCode, event.message);
       if (event.type === "header") continue;
       if (event.type === "replayRejects") {
@@ -397,7 +373,6 @@ async function streamFile(
         for (const row of event.rejects) ctx.rejects?.write(row);
         await sink.commit({
           events: toMessages(event.events),
-          batches: await batches,
           rejects: event.rejects.map((row) => ({ key: rejectKey, value: JSON.stringify(row) })),
           checkpoint: {
             v: 1,

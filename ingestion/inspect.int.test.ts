@@ -20,8 +20,7 @@ describe("capline inspect against capline ingest", () => {
 
   const endOffsets = async () => {
     const admin = await services.admin();
-    const sum = async (topic: string) =>
-      (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+    const sum = async (topic: string) => (await admin.offsets(topic)).reduce((n, p) => n + p.high, 0);
     return { events: await sum(config.kafka.topic), dlq: await sum(config.kafka.dlqTopic) };
   };
 

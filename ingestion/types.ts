@@ -24,8 +24,6 @@ export interface IngestOptions {
   chunkRows?: number;
   /** Accepted rows remembered for duplicate detection. @defaultValue 100000 */
   duplicateWindow?: number;
-  /** Use the faster, byte-identical kafkajs record encoder (benchmarks turn it off to compare). @defaultValue true */
-  kafkajsFastPath?: boolean;
   /**
    * Parse, validate and encode in a worker thread (paced runs and stdin always run in-process).
    * @defaultValue true

@@ -2,11 +2,10 @@ import { rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKafka } from "../core/clients/kafka.ts";
 import type { ConfigVariable } from "../core/config/index.ts";
 import type { SnakeKeys } from "../core/json/index.ts";
+import { GroupConsumer, IdempotentProducer, kafkaOptions } from "../core/kafka/index.ts";
 import { aliasName, dispatcherGroupOf, QUEUES } from "../core/names.ts";
 import { runSetup, setupTargets } from "../setup/index.ts";
 import { randomEnv, removeAll, runCli, servicesFor } from "../setup/test/fixtures.ts";
@@ -79,11 +78,9 @@ describe("capline monitor on the running stack", () => {
     expect(checks.kibana?.reason).toMatch(/^not deployed: connection refused/);
     expect(report.exitCode).toBe(0);
     // Measured, not assumed: the numbers come from the services.
-    const meta = await (await services.admin()).fetchTopicMetadata({
-      topics: [config.kafka.topic, config.kafka.dlqTopic],
-    });
+    const meta = await (await services.admin()).describeTopics([config.kafka.topic, config.kafka.dlqTopic]);
     expect(checks.kafka?.details.partitions).toEqual(
-      Object.fromEntries(meta.topics.map((t) => [t.name, t.partitions.length])),
+      Object.fromEntries([...meta.values()].map((t) => [t.topic, t.partitions.length])),
     );
     expect(checks.kafka?.details.partitions).toMatchObject({ [config.kafka.topic]: 3 });
     expect(checks.elasticsearch?.details.documents).toEqual({
@@ -173,27 +170,39 @@ describe("capline monitor on the running stack", () => {
 
   it("shows lag when the group's committed offsets are behind, and clears it when a consumer catches up", async () => {
     const group = dispatcherGroupOf(config.kafka.clientId);
-    const kafka = createKafka(config, { logLevel: logLevel.NOTHING });
-    const producer = kafka.producer();
+    const kafka = kafkaOptions(config);
+    const producer = new IdempotentProducer(kafka);
     const admin = await services.admin();
-    await producer.connect();
-    const consumer = kafka.consumer({ groupId: group });
+    let consumed = 0;
+    // A member of the group that commits after each batch (started further down).
+    const consumer: GroupConsumer = new GroupConsumer(
+      kafka,
+      { groupId: group, topic: config.kafka.topic, maxWaitMs: 100 },
+      {
+        onAssignment: () => undefined,
+        onBatch: async (batch) => {
+          consumed += batch.messages.length;
+          await consumer.commit([{ partition: batch.partition, offset: batch.nextOffset }]);
+        },
+        onError: () => undefined,
+      },
+    );
     try {
       for (const partition of [0, 1, 2])
-        await producer.send({
-          topic: config.kafka.topic,
-          messages: [0, 1, 2].map((i) => ({ partition, key: `u${i}`, value: JSON.stringify({ i }) })),
-        });
+        await producer.send(
+          [0, 1, 2].map((i) => ({
+            topic: config.kafka.topic,
+            partition,
+            key: `u${i}`,
+            value: JSON.stringify({ i }),
+          })),
+        );
       // Committed offsets behind the end, and no member: as if the dispatcher stopped.
-      await admin.setOffsets({
-        groupId: group,
-        topic: config.kafka.topic,
-        partitions: [
-          { partition: 0, offset: "1" },
-          { partition: 1, offset: "3" },
-          { partition: 2, offset: "0" },
-        ],
-      });
+      await admin.setGroupOffsets(group, config.kafka.topic, [
+        { partition: 0, offset: 1 },
+        { partition: 1, offset: 3 },
+        { partition: 2, offset: 0 },
+      ]);
       const state: MonitorState = {};
       const lagOnly = monitorOptions(config, { only: "pipeline.lag" });
       const behind = only(await runChecks(config, lagOnly, state));
@@ -220,19 +229,12 @@ describe("capline monitor on the running stack", () => {
       expect(only(stalled)?.reason).toMatch(/stalled, no progress for \d+ s \(MONITOR_STALL_SECONDS=1\)$/);
 
       // A member of the group consumes the rest and commits: the lag clears.
-      let consumed = 0;
-      await consumer.connect();
-      await consumer.subscribe({ topic: config.kafka.topic, fromBeginning: true });
-      await consumer.run({
-        eachMessage: async () => {
-          consumed++;
-        },
-      });
+      await consumer.start();
       const deadline = Date.now() + 45_000;
       let caughtUp = false;
       while (!caughtUp && Date.now() < deadline) {
-        const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [config.kafka.topic] });
-        caughtUp = (offsets?.partitions ?? []).every((p) => Number(p.offset) === 3);
+        const offsets = await admin.committedOffsets(group, config.kafka.topic);
+        caughtUp = offsets.size === 3 && [...offsets.values()].every((offset) => offset === 3);
         if (!caughtUp) await new Promise((r) => setTimeout(r, 500));
       }
       expect(caughtUp).toBe(true);
@@ -243,8 +245,8 @@ describe("capline monitor on the running stack", () => {
       expect(clear?.details.members).toBe(1);
       expect(clear?.reason).toMatch(/^lag 0, 1 dispatcher, last progress \d+ s ago$/);
     } finally {
-      await consumer.disconnect().catch(() => undefined);
-      await producer.disconnect().catch(() => undefined);
+      await consumer.stop().catch(() => undefined);
+      await producer.close();
     }
   }, 90_000);
 
@@ -264,8 +266,8 @@ describe("capline monitor on the running stack", () => {
       const ingest = await runCli(["ingest", file, "--json"], env);
       expect(ingest.code).toBe(0);
       const admin = await services.admin();
-      const ends = await admin.fetchTopicOffsets(config.kafka.topic);
-      const expectedLag = ends.reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+      const ends = await admin.offsets(config.kafka.topic);
+      const expectedLag = ends.reduce((s, p) => s + p.high - p.low, 0);
       // The ops record of the ingest becomes searchable at the next refresh (the monitor never forces one).
       await services.es.indices.refresh({ index: aliasName(config.elasticsearch.indexPrefix, "ops") });
       const state: MonitorState = {};
@@ -350,9 +352,9 @@ describe("capline monitor on the running stack", () => {
         ).toBe(0);
       expect(sampleValue(families, "capline_queue_jobs", { queue: QUEUES.index, state: "waiting" })).toBe(0);
       expect(sampleValue(families, "capline_queue_workers", { queue: QUEUES.archive })).toBe(0);
-      const ends = await (await services.admin()).fetchTopicOffsets(config.kafka.topic);
+      const ends = await (await services.admin()).offsets(config.kafka.topic);
       expect(sampleValue(families, "capline_topic_messages", { topic: config.kafka.topic })).toBe(
-        ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0),
+        ends.reduce((sum, p) => sum + p.high - p.low, 0),
       );
       expect(sampleValue(families, "capline_dlq_messages")).toBe(0);
       expect(sampleValue(families, "capline_hdfs_live_datanodes")).toBeGreaterThanOrEqual(1);

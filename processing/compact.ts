@@ -1,9 +1,9 @@
 import type * as Minio from "minio";
-import { createKafka } from "../core/clients/kafka.ts";
 import { createMinio } from "../core/clients/minio.ts";
 import { createWebHdfs, isWebHdfsNotFound, type WebHdfsClient } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
 import { CaplineError } from "../core/errors.ts";
+import { KafkaAdmin, kafkaOptions } from "../core/kafka/index.ts";
 import {
   dispatcherGroupOf,
   hdfsPath,
@@ -268,16 +268,11 @@ export function hdfsCompactStore(client: WebHdfsClient, root: string): CompactSt
 
 /** The dispatcher group's committed offset per partition of the events topic. */
 export async function committedOffsets(config: Config): Promise<Map<number, number>> {
-  const admin = createKafka(config).admin();
-  await admin.connect();
+  const admin = new KafkaAdmin(kafkaOptions(config));
   try {
-    const offsets = await admin.fetchOffsets({
-      groupId: dispatcherGroupOf(config.kafka.clientId),
-      topics: [config.kafka.topic],
-    });
-    return new Map(offsets[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
+    return await admin.committedOffsets(dispatcherGroupOf(config.kafka.clientId), config.kafka.topic);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 

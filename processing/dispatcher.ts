@@ -1,15 +1,13 @@
 import { type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { type CaplineError, describeError } from "../core/errors.ts";
 import {
-  type Admin,
-  type Consumer,
-  type EachBatchPayload,
-  type Kafka,
-  type KafkaMessage,
-  Partitioners,
-  type Producer,
-} from "kafkajs";
-import { describeError } from "../core/errors.ts";
+  type ConsumedMessage,
+  GroupConsumer,
+  IdempotentProducer,
+  type KafkaOptions,
+  type PartitionBatch,
+} from "../core/kafka/index.ts";
 import type { Logger } from "../core/logging.ts";
 import { cutsKey, payloadKey, rangeId } from "../core/names.ts";
 import {
@@ -116,9 +114,8 @@ export interface DispatcherStats {
 
 export class Dispatcher {
   readonly stats: DispatcherStats = { events: 0, ranges: 0, dlq: 0, committed: 0 };
-  private readonly consumer: Consumer;
-  private readonly admin: Admin;
-  private readonly producer: Producer;
+  private readonly consumer: GroupConsumer;
+  private readonly producer: IdempotentProducer;
   private readonly archiveQueue: Queue<RangeJobData>;
   private readonly indexQueue: Queue<RangeJobData>;
   private readonly states = new Map<number, PartitionState>();
@@ -135,7 +132,7 @@ export class Dispatcher {
   private readonly failedSeen = new Set<string>();
 
   constructor(
-    kafka: Kafka,
+    kafka: KafkaOptions,
     private readonly redis: Redis,
     private readonly options: DispatcherOptions,
     private readonly log: Logger,
@@ -143,25 +140,35 @@ export class Dispatcher {
     this.rangeSize = options.rangeSize ?? 20_000;
     this.maxInFlight = options.maxInFlight ?? 8;
     this.lingerMs = options.lingerMs ?? 300;
-    this.consumer = kafka.consumer({
-      groupId: options.groupId,
-      readUncommitted: false,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      // A fetch waits this long for data before answering empty; disconnecting waits for the
-      // fetch in flight, so the kafkajs default (5 s) added seconds to every --until-idle exit.
-      maxWaitTimeInMs: 500,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-    });
-    this.admin = kafka.admin();
-    // DLQ records: idempotent, and retried for as long as the broker is away (a bounded retry
-    // count is what kafkajs warns "may invalidate EoS guarantees" about).
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
-    });
+    this.consumer = new GroupConsumer(
+      kafka,
+      {
+        groupId: options.groupId,
+        topic: options.topic,
+        maxBytesPerPartition: 4 * 1024 * 1024,
+        // A fetch waits this long for data before answering empty; stopping waits for the fetch
+        // in flight, so a long wait (kafkajs's default was 5 s) adds to every --until-idle exit.
+        maxWaitMs: 500,
+        sessionTimeoutMs: 30_000,
+        heartbeatIntervalMs: 3_000,
+      },
+      {
+        // A new generation re-assigns partitions, each from its committed offset: forget
+        // everything; the first batch of each partition rebuilds its state from the committed
+        // offset and the cut registry. (Paused partitions start unpaused in the new generation.)
+        onAssignment: (assignment) => {
+          this.log.info(
+            { generation: assignment.generation, assigned: assignment.assigned, revoked: assignment.revoked },
+            "joined the consumer group",
+          );
+          this.states.clear();
+        },
+        onBatch: (batch) => this.onBatch(batch),
+        onError: (error: CaplineError) => this.fail(error),
+      },
+    );
+    // DLQ records: idempotent, and retried for as long as the broker is away.
+    this.producer = new IdempotentProducer(kafka, "-dispatcher");
     const queueOptions = { connection: options.connection, prefix: options.queuePrefix };
     this.archiveQueue = new Queue<RangeJobData>(ARCHIVE_QUEUE, queueOptions);
     this.indexQueue = new Queue<RangeJobData>(INDEX_QUEUE, queueOptions);
@@ -170,49 +177,14 @@ export class Dispatcher {
   /** Joins the group and starts dispatching; `onFatal` hears of errors that stop the dispatcher. */
   async start(onFatal: (error: Error) => void): Promise<void> {
     this.fatal = onFatal;
-    await Promise.all([this.admin.connect(), this.producer.connect(), this.consumer.connect()]);
-    // A new generation re-assigns partitions: forget everything; the first batch of each
-    // partition rebuilds its state from the committed offset and the cut registry.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
-      this.log.info({ assignment: event.payload.memberAssignment }, "joined the consumer group");
-      // kafkajs keeps a paused partition paused across generations, but the state that would
-      // resume it is forgotten here: resume first, or the partition never moves again. (A
-      // dispatcher blocked on Redis for longer than the session timeout is thrown out of the
-      // group and rejoins with its partitions paused for backpressure.)
-      const paused = [...this.states.values()].filter((s) => s.paused).map((s) => s.partition);
-      if (paused.length > 0) this.consumer.resume([{ topic: this.options.topic, partitions: paused }]);
-      this.states.clear();
-    });
-    // Batches of control records only (transaction markers) never reach eachBatch; they still
-    // move the position, so an idle partition's offset can be committed past them.
-    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, (event) => {
-      const { topic, partition, lastOffset, firstOffset, batchSize } = event.payload;
-      // Only batches that carried no data (eachBatch saw the others) and that start where the
-      // partition's position is: a position never jumps over messages nobody dispatched.
-      if (topic !== this.options.topic || batchSize !== 0 || firstOffset === null) return;
-      const next = Number(lastOffset) + 1;
-      void this.withLock(partition, async () => {
-        const state = await this.stateFor(partition, Number(firstOffset));
-        if (Number(firstOffset) <= state.position && next > state.position) state.position = next;
-      }).catch((error: unknown) => this.log.warn({ error: describeError(error) }, "position update failed"));
-    });
-    this.consumer.on(this.consumer.events.CRASH, (event) => {
-      if (!event.payload.restart) this.fail(event.payload.error);
-    });
-    await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
+    await this.consumer.start();
     this.timer = setInterval(() => void this.tick(), this.options.tickMs ?? 100);
   }
 
   /**
    * Leaves the group and closes the connections, in at most about `budgetMs` whatever state Redis
    * and Kafka are in: a step that waits on a service that is gone (Redis commands wait for the
-   * server to come back; kafkajs's disconnect waits for the batch in hand, which may be waiting on
+   * server to come back; leaving the group waits for the batch in hand, which may be waiting on
    * Redis) is left behind. What is left uncommitted is replayed by the next owner (idempotent).
    */
   async stop(budgetMs = 8000): Promise<void> {
@@ -231,11 +203,11 @@ export class Dispatcher {
     })();
     if (!(await settlesWithin(finalCommit, left(0.3))))
       this.log.warn("final commit skipped: Redis or Kafka does not answer");
-    if (!(await settlesWithin(this.consumer.disconnect(), left(0.6))))
+    if (!(await settlesWithin(this.consumer.stop(left(0.5)), left(0.6))))
       this.log.warn(
         "left the consumer group without a clean disconnect (the batch in hand waits on a service)",
       );
-    await settlesWithin(Promise.all([this.admin.disconnect(), this.producer.disconnect()]), left(0.5));
+    await settlesWithin(this.producer.close(), left(0.5));
     // quit() waits for Redis; disconnecting instead drops the connection (and its reconnect timer).
     for (const queue of [this.archiveQueue, this.indexQueue])
       if (!(await settlesWithin(queue.close(), left(0.5)))) void queue.disconnect().catch(() => undefined);
@@ -268,42 +240,41 @@ export class Dispatcher {
     return next;
   }
 
-  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  /**
+   * One fetched batch of a partition. A batch may hold no message at all (only transaction
+   * markers or aborted records): it still moves the position, so an idle partition's offset can
+   * be committed past them.
+   */
+  private async onBatch(batch: PartitionBatch): Promise<void> {
     if (batch.topic !== this.options.topic) return;
     await this.withLock(batch.partition, async () => {
-      if (!isRunning() || isStale()) return;
-      const state = await this.stateFor(batch.partition, Number(batch.firstOffset() ?? 0));
+      if (this.stopped) return;
+      const state = await this.stateFor(batch.partition, batch.fetchOffset);
       await this.sendToDlq(batch.partition, batch.messages);
       try {
         for (const message of batch.messages) await this.route(state, message);
-        // Caught up (at most the transaction marker after the last message): cut what is
-        // buffered now. Otherwise more messages are coming and the range keeps filling; the tick
-        // cuts it if they stop coming (lingerMs).
-        if (Number(batch.offsetLag()) <= 1) await this.flushBuffer(state);
+        // Caught up (at most a transaction marker left): cut what is buffered now. Otherwise more
+        // messages are coming and the range keeps filling; the tick cuts it if they stop coming
+        // (lingerMs).
+        if (batch.lag <= 1) await this.flushBuffer(state);
       } catch (error) {
         this.replayOn(error, state);
         return;
       }
-      const next = Number(batch.lastOffset()) + 1;
-      if (next > state.position) state.position = next;
+      if (batch.nextOffset > state.position) state.position = batch.nextOffset;
       if (state.ranges.length >= this.maxInFlight && !state.paused) {
-        this.consumer.pause([{ topic: this.options.topic, partitions: [state.partition] }]);
+        this.consumer.pause(state.partition);
         state.paused = true;
       }
     });
-    await heartbeat();
   }
 
   private async stateFor(partition: number, firstOffset: number): Promise<PartitionState> {
     const existing = this.states.get(partition);
     if (existing) return existing;
-    const offsets = await this.admin.fetchOffsets({
-      groupId: this.options.groupId,
-      topics: [this.options.topic],
-    });
-    const committedRaw = offsets[0]?.partitions.find((p) => p.partition === partition)?.offset ?? "-1";
+    const committedRaw = (await this.consumer.committed([partition])).get(partition) ?? -1;
     // No commit yet (-1): consumption starts at the first offset the broker still has.
-    const committed = Number(committedRaw) >= 0 ? Number(committedRaw) : -1;
+    const committed = committedRaw >= 0 ? committedRaw : -1;
     const key = cutsKey(this.options.queuePrefix, this.options.topic, partition);
     const registered = await this.redis.hgetall(key);
     const cuts: Array<[number, number]> = [];
@@ -334,7 +305,7 @@ export class Dispatcher {
     return state;
   }
 
-  private async sendToDlq(partition: number, messages: KafkaMessage[]): Promise<void> {
+  private async sendToDlq(partition: number, messages: readonly ConsumedMessage[]): Promise<void> {
     const rejected: Array<{ key: string; value: string }> = [];
     for (const m of messages) {
       const checked = checkEvent(m.value);
@@ -343,7 +314,7 @@ export class Dispatcher {
           // The key names the message, so a replayed rejection can be recognised as the same one.
           key: `${this.options.topic}+${partition}+${m.offset}`,
           value: JSON.stringify({
-            source: { topic: this.options.topic, partition, offset: Number(m.offset) },
+            source: { topic: this.options.topic, partition, offset: m.offset },
             raw: m.value?.toString("utf8") ?? null,
             reason: checked.reason,
             detail: checked.detail,
@@ -351,13 +322,15 @@ export class Dispatcher {
         });
     }
     if (rejected.length === 0) return;
-    await this.producer.send({ topic: this.options.dlqTopic, messages: rejected });
+    await this.producer.send(
+      rejected.map((r) => ({ topic: this.options.dlqTopic, key: r.key, value: r.value })),
+    );
     this.stats.dlq += rejected.length;
     this.log.warn({ partition, count: rejected.length }, "messages that are not events went to the DLQ");
   }
 
-  private async route(state: PartitionState, message: KafkaMessage): Promise<void> {
-    const offset = Number(message.offset);
+  private async route(state: PartitionState, message: ConsumedMessage): Promise<void> {
+    const offset = message.offset;
     const checked = checkEvent(message.value);
     const row: RangeEvent | undefined = checked.ok ? { offset, event: checked.event } : undefined;
     if (!state.open) {
@@ -513,16 +486,14 @@ export class Dispatcher {
     const drained = done === state.ranges.length && !state.open && state.bufferFirst === undefined;
     if (drained && state.position > target) target = state.position;
     if (target > state.committed) {
-      await this.consumer.commitOffsets([
-        { topic: this.options.topic, partition: state.partition, offset: String(target) },
-      ]);
+      await this.consumer.commit([{ partition: state.partition, offset: target }]);
       state.committed = target;
       state.ranges.splice(0, done);
       this.stats.committed += completed.length;
       await this.forget(completed.map((c) => c.range));
     }
     if (state.paused && state.ranges.length < Math.max(1, Math.floor(this.maxInFlight / 2))) {
-      this.consumer.resume([{ topic: this.options.topic, partitions: [state.partition] }]);
+      this.consumer.resume(state.partition);
       state.paused = false;
     }
   }
@@ -538,12 +509,8 @@ export class Dispatcher {
       "replaying the partition from its committed offset",
     );
     this.states.delete(state.partition);
-    if (state.paused) this.consumer.resume([{ topic: this.options.topic, partitions: [state.partition] }]);
-    this.consumer.seek({
-      topic: this.options.topic,
-      partition: state.partition,
-      offset: String(Math.max(0, state.committed)),
-    });
+    if (state.paused) this.consumer.resume(state.partition);
+    this.consumer.seek(state.partition, Math.max(0, state.committed));
   }
 
   private async isDone(queue: Queue<RangeJobData>, id: string, range: OffsetRange): Promise<boolean> {

@@ -1,12 +1,11 @@
 import { Queue } from "bullmq";
-import type { Admin } from "kafkajs";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
-import { createKafka } from "../core/clients/kafka.ts";
 import { createMinio } from "../core/clients/minio.ts";
 import { checkRedisAuth, createRedis } from "../core/clients/redis.ts";
 import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
 import { CaplineError, describeError } from "../core/errors.ts";
+import { KafkaAdmin, kafkaOptions } from "../core/kafka/index.ts";
 import { logger } from "../core/logging.ts";
 import { aliasName, dispatcherGroupOf } from "../core/names.ts";
 import { INDEX_NAMES } from "../core/schema/indices.ts";
@@ -63,24 +62,18 @@ export interface ProcessProgress extends ProcessSummary {
 /** Per partition of the events topic: its end offset and the dispatcher group's committed offset. */
 async function groupPosition(
   config: Config,
-  admin: Admin,
+  admin: KafkaAdmin,
 ): Promise<Array<{ partition: number; high: number; low: number; committed: number }>> {
   const topic = config.kafka.topic;
-  const [ends, committed] = await Promise.all([
-    admin.fetchTopicOffsets(topic),
-    admin.fetchOffsets({ groupId: dispatcherGroupOf(config.kafka.clientId), topics: [topic] }),
+  const [ends, done] = await Promise.all([
+    admin.offsets(topic),
+    admin.committedOffsets(dispatcherGroupOf(config.kafka.clientId), topic),
   ]);
-  const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
-  return ends.map((end) => ({
-    partition: end.partition,
-    high: Number(end.high),
-    low: Number(end.low),
-    committed: done.get(end.partition) ?? -1,
-  }));
+  return ends.map((end) => ({ ...end, committed: done.get(end.partition) ?? -1 }));
 }
 
 /** Committed messages and the messages left, summed over the partitions. */
-async function backlogOf(config: Config, admin: Admin): Promise<{ committed: number; backlog: number }> {
+async function backlogOf(config: Config, admin: KafkaAdmin): Promise<{ committed: number; backlog: number }> {
   let committed = 0;
   let backlog = 0;
   for (const p of await groupPosition(config, admin)) {
@@ -124,7 +117,11 @@ export function lakeStores(config: Config): LakeStore[] {
  * Idle: every partition of the topic is committed to its end (or empty) by the dispatcher group,
  * and no archive or index job is waiting, running or delayed.
  */
-export async function isIdle(config: Config, admin: Admin, queues: Queue<RangeJobData>[]): Promise<boolean> {
+export async function isIdle(
+  config: Config,
+  admin: KafkaAdmin,
+  queues: Queue<RangeJobData>[],
+): Promise<boolean> {
   for (const p of await groupPosition(config, admin)) {
     if (p.high === p.low) continue;
     if (p.committed < p.high) return false;
@@ -148,10 +145,10 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
   // A wrong Redis password stops here, in one line (exit 2), before clients that retry forever.
   await checkRedisAuth(config);
   const connection = { url: config.redis.url, maxRetriesPerRequest: null } as const;
-  const kafka = createKafka(config);
+  const kafka = kafkaOptions(config);
   const redis = createRedis(config);
   const es = createElasticsearch(config);
-  const admin = kafka.admin();
+  const admin = new KafkaAdmin(kafka);
   // One per process, shared by the dispatcher (which stores the rows) and the workers (which
   // read them): a range's jobs in this process never decode its payload again.
   const payloads = new PayloadCache();
@@ -166,7 +163,6 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
     wake = resolve;
   });
   try {
-    await admin.connect();
     const topics = await admin.listTopics();
     if (!topics.includes(config.kafka.topic))
       throw new CaplineError(
@@ -312,7 +308,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
     ]);
     for (const queue of queues)
       if (!(await settlesWithin(queue.close(), 1000))) void queue.disconnect().catch(() => undefined);
-    await settlesWithin(admin.disconnect(), 1000);
+    await settlesWithin(admin.close(), 1000);
     redis.disconnect();
     await settlesWithin(es.close(), 1000);
   }

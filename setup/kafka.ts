@@ -1,13 +1,7 @@
-import type { Admin, ConfigResourceTypes, ConfigSource, IResourceConfigEntry } from "kafkajs";
 import { CaplineError } from "../core/errors.ts";
+import type { KafkaAdmin } from "../core/kafka/index.ts";
 import { partitionsText, type TopicSpec } from "./names.ts";
 import type { SetupItem } from "./report.ts";
-
-// kafkajs is CommonJS and Node cannot see its enums as named ESM exports: the protocol values.
-const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
-const TOPIC_CONFIG_SOURCE = 1 as ConfigSource;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What a topic looks like on the brokers now. */
 export interface TopicState {
@@ -16,17 +10,10 @@ export interface TopicState {
   replicationFactor: number;
 }
 
-export async function describeTopic(admin: Admin, topic: string): Promise<TopicState | undefined> {
-  const existing = await admin.listTopics();
-  if (!existing.includes(topic)) return undefined;
-  const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-  const meta = topics.find((t) => t.name === topic);
-  if (!meta) return undefined;
-  return {
-    topic,
-    partitions: meta.partitions.length,
-    replicationFactor: meta.partitions[0]?.replicas.length ?? 0,
-  };
+export async function describeTopic(admin: KafkaAdmin, topic: string): Promise<TopicState | undefined> {
+  const described = await admin.describeTopic(topic);
+  if (!described) return undefined;
+  return { topic, partitions: described.partitions.length, replicationFactor: described.replicationFactor };
 }
 
 function topicDifferences(spec: TopicSpec, state: TopicState): string[] {
@@ -43,7 +30,7 @@ function topicDifferences(spec: TopicSpec, state: TopicState): string[] {
  * is reported as `differs` and left alone (adding partitions would move keys to other partitions,
  * and removing them is impossible: that is for a person to decide).
  */
-export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<SetupItem[]> {
+export async function ensureTopics(admin: KafkaAdmin, specs: readonly TopicSpec[]): Promise<SetupItem[]> {
   const items: SetupItem[] = [];
   for (const spec of specs) {
     const state = await describeTopic(admin, spec.topic);
@@ -59,7 +46,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       });
       continue;
     }
-    await createTopic(admin, spec, []);
+    await admin.createTopic(spec);
     items.push({
       store: "Kafka",
       kind: "topic",
@@ -72,84 +59,10 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
   return items;
 }
 
-/**
- * Creates a topic and waits until every partition has a leader and answers offset requests.
- * kafkajs's own `waitForLeaders` gives up when a KRaft broker briefly answers
- * UNKNOWN_TOPIC_OR_PARTITION for a topic it has just created, so the wait is done here.
- */
-async function createTopic(
-  admin: Admin,
-  spec: TopicSpec,
-  configEntries: IResourceConfigEntry[],
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await admin.createTopics({
-        waitForLeaders: false,
-        topics: [
-          {
-            topic: spec.topic,
-            numPartitions: spec.partitions,
-            replicationFactor: spec.replicationFactor,
-            ...(configEntries.length ? { configEntries } : {}),
-          },
-        ],
-      });
-      break;
-    } catch (error) {
-      // Right after a delete the brokers may still hold the old topic (deletion is asynchronous).
-      if (kafkaErrorType(error) !== "TOPIC_ALREADY_EXISTS" || Date.now() > deadline) throw error;
-      await sleep(300);
-    }
-  }
-  await waitUsable(admin, spec.topic, spec.partitions, deadline);
-}
-
-function kafkaErrorType(error: unknown): string | undefined {
-  return (error as { type?: string } | null)?.type;
-}
-
-async function waitUsable(admin: Admin, topic: string, partitions: number, deadline: number): Promise<void> {
-  let last: unknown;
-  while (Date.now() <= deadline) {
-    try {
-      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-      const meta = topics.find((t) => t.name === topic);
-      if (meta && meta.partitions.length === partitions && meta.partitions.every((p) => p.leader >= 0)) {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        if (offsets.length === partitions) return;
-      }
-    } catch (error) {
-      // A new topic's partitions get their leaders one by one: UNKNOWN_TOPIC_OR_PARTITION,
-      // LEADER_NOT_AVAILABLE and NOT_LEADER_OR_FOLLOWER are all part of the wait.
-      if (!(error as { retriable?: boolean } | null)?.retriable) throw error;
-      last = error;
-    }
-    await sleep(200);
-  }
-  throw new CaplineError("SERVICE_ERROR", `Kafka topic ${topic} was created but had no leaders in time`, {
-    retryable: true,
-    ...(last === undefined ? {} : { cause: last }),
-  });
-}
-
 /** Messages in a topic now: the sum over partitions of high watermark − log start. */
-export async function countMessages(admin: Admin, topic: string): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return offsets.reduce((sum, p) => sum + (Number(p.high) - Number(p.low)), 0);
-}
-
-/** Settings set on the topic itself (cleanup.policy=compact, retention...), kept across a reset. */
-async function topicConfigs(admin: Admin, topic: string): Promise<IResourceConfigEntry[]> {
-  const described = await admin.describeConfigs({
-    resources: [{ type: TOPIC_RESOURCE, name: topic }],
-    includeSynonyms: false,
-  });
-  return (described.resources[0]?.configEntries ?? [])
-    .filter((e) => e.configSource === TOPIC_CONFIG_SOURCE && !e.isDefault && !e.isSensitive)
-    .map((e) => ({ name: e.configName, value: e.configValue }));
+export async function countMessages(admin: KafkaAdmin, topic: string): Promise<number> {
+  const offsets = await admin.offsets(topic);
+  return offsets.reduce((sum, p) => sum + (p.high - p.low), 0);
 }
 
 /**
@@ -158,26 +71,21 @@ async function topicConfigs(admin: Admin, topic: string): Promise<IResourceConfi
  * checkpoints) and leaves offsets starting at 0, as on a fresh install. Waits until the new topic
  * has leaders and answers offset requests, so the next command can use it at once.
  */
-export async function recreateTopic(admin: Admin, topic: string, timeoutMs = 60_000): Promise<TopicState> {
+export async function recreateTopic(
+  admin: KafkaAdmin,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<TopicState> {
   const state = await describeTopic(admin, topic);
   if (!state) throw new CaplineError("INTERNAL", `Kafka topic ${topic} vanished during reset`);
-  const configs = await topicConfigs(admin, topic);
-  await admin.deleteTopics({ topics: [topic], timeout: timeoutMs });
+  const configs = await admin.topicConfigs(topic);
   const deadline = Date.now() + timeoutMs;
-  // Deletion is asynchronous on the brokers; creating too early fails with TOPIC_ALREADY_EXISTS.
-  while ((await admin.listTopics()).includes(topic)) {
-    if (Date.now() > deadline)
-      throw new CaplineError(
-        "SERVICE_ERROR",
-        `Kafka topic ${topic} was still listed ${timeoutMs} ms after deletion`,
-        {
-          retryable: true,
-        },
-      );
-    await sleep(200);
-  }
-  const spec = { topic, partitions: state.partitions, replicationFactor: state.replicationFactor };
-  await createTopic(admin, spec, configs, Math.max(1_000, deadline - Date.now()));
+  // Deletion is asynchronous on the brokers: this returns once the topic is no longer listed.
+  await admin.deleteTopics([topic], timeoutMs);
+  await admin.createTopic(
+    { topic, partitions: state.partitions, replicationFactor: state.replicationFactor, configs },
+    { timeoutMs: Math.max(1_000, deadline - Date.now()) },
+  );
   return state;
 }
 
@@ -188,30 +96,17 @@ export interface GroupState {
   members: number;
 }
 
-export async function describeGroups(admin: Admin, groupIds: readonly string[]): Promise<GroupState[]> {
-  if (groupIds.length === 0) return [];
-  const { groups } = await admin.describeGroups([...groupIds]);
-  return groupIds.map((groupId) => {
-    const g = groups.find((x) => x.groupId === groupId);
-    return { groupId, state: g?.state ?? "Dead", members: g?.members.length ?? 0 };
-  });
+export function describeGroups(admin: KafkaAdmin, groupIds: readonly string[]): Promise<GroupState[]> {
+  return admin.describeGroups(groupIds);
 }
 
-/** Error code 69: the group is gone already (deleted between describe and delete). */
-const GROUP_ID_NOT_FOUND = 69;
-
 /** Deletes the groups' committed offsets; a group that does not exist is fine. */
-export async function deleteGroups(admin: Admin, groupIds: readonly string[]): Promise<string[]> {
+export async function deleteGroups(admin: KafkaAdmin, groupIds: readonly string[]): Promise<string[]> {
   const present = (await describeGroups(admin, groupIds)).filter((g) => g.state !== "Dead");
   const active = present.filter((g) => g.members > 0);
   if (active.length) throw activeGroupsError(active, false);
   if (present.length === 0) return [];
-  try {
-    await admin.deleteGroups(present.map((g) => g.groupId));
-  } catch (error) {
-    const failed = (error as { groups?: { groupId: string; errorCode?: number }[] }).groups;
-    if (!failed || failed.some((f) => f.errorCode !== GROUP_ID_NOT_FOUND)) throw error;
-  }
+  await admin.deleteGroups(present.map((g) => g.groupId));
   return present.map((g) => g.groupId);
 }
 

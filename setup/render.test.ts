@@ -165,15 +165,21 @@ describe("serviceError", () => {
     );
   });
 
-  it("recognises kafkajs connection errors anywhere in the cause chain", () => {
-    const inner = Object.assign(new Error("Connection error: connect ECONNREFUSED"), {
-      name: "KafkaJSConnectionError",
-    });
-    const outer = Object.assign(new Error("retries exceeded"), {
-      name: "KafkaJSNumberOfRetriesExceeded",
-      originalError: inner,
-    });
-    expect(serviceError("Kafka", "127.0.0.1:9092", "connect", outer)).toBeInstanceOf(ServiceUnavailableError);
+  it("passes capline's own errors through unchanged (core/kafka throws them already)", () => {
+    const unavailable = new ServiceUnavailableError(
+      "Kafka",
+      "127.0.0.1:9092",
+      "list topics: connect ECONNREFUSED",
+    );
+    expect(serviceError("Kafka", "127.0.0.1:9092", "connect", unavailable)).toBe(unavailable);
+  });
+
+  it("recognises a refused connection anywhere in the cause chain", () => {
+    const inner = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6379"), { code: "ECONNREFUSED" });
+    const outer = new Error("retries exceeded", { cause: new Error("connection failed", { cause: inner }) });
+    expect(serviceError("Redis", "redis://127.0.0.1:6379", "connect", outer)).toBeInstanceOf(
+      ServiceUnavailableError,
+    );
   });
 
   it("keeps a refusal by a service that answered as SERVICE_ERROR", () => {

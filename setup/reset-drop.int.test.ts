@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKafka } from "../core/clients/kafka.ts";
 import { ExitCode } from "../core/exit-codes.ts";
+import { IdempotentProducer, kafkaOptions } from "../core/kafka/index.ts";
 import {
   aliasName,
   checkpointTopicOf,
@@ -77,16 +77,14 @@ describe("capline reset --drop", () => {
       [neighbourServices, neighbour],
     ] as const)
       expect((await runSetup(s, setupTargets(c))).ok).toBe(true);
-    const producer = createKafka(config).producer();
-    await producer.connect();
-    await producer.send({ topic: config.kafka.topic, messages: [{ key: "u1", value: "{}" }] });
-    await producer.disconnect();
+    const producer = new IdempotentProducer(kafkaOptions(config));
+    await producer
+      .send([{ topic: config.kafka.topic, key: "u1", value: "{}" }])
+      .finally(() => producer.close());
     const admin = await services.admin();
-    await admin.setOffsets({
-      groupId: dispatcherGroupOf(config.kafka.clientId),
-      topic: config.kafka.topic,
-      partitions: [{ partition: 0, offset: "1" }],
-    });
+    await admin.setGroupOffsets(dispatcherGroupOf(config.kafka.clientId), config.kafka.topic, [
+      { partition: 0, offset: 1 },
+    ]);
     await services.es.indices.create({ index: oldIndex });
     await services.minio.putObject(config.minio.bucket, "events/dt=2019-10-01/a.parquet", Buffer.from("a"));
     await services.hdfs.create(`${config.hdfs.root}/events/x.parquet`, "x");

@@ -1,9 +1,9 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKafka } from "../core/clients/kafka.ts";
 import { createRedis } from "../core/clients/redis.ts";
 import { ExitCode } from "../core/exit-codes.ts";
 import type { SnakeKeys } from "../core/json/index.ts";
+import { GroupConsumer, IdempotentProducer, kafkaOptions } from "../core/kafka/index.ts";
 import {
   aliasName,
   checkpointTopicOf,
@@ -27,7 +27,7 @@ describe("capline reset", () => {
   const services = servicesFor(env);
   const checkpoints = checkpointTopicOf(config.kafka.topic);
   const group = consumerGroup(config.kafka.clientId, "dispatcher");
-  // The checkpoint group of a file the ingester completed (named by its SHA-256).
+  // The checkpoint group of a file an ingester before capline 0.2 completed (named by its SHA-256).
   const fileGroup = `${ingestIdPrefix(config.kafka.topic)}${"ab".repeat(32)}`;
   const prefix = config.elasticsearch.indexPrefix;
 
@@ -55,38 +55,32 @@ describe("capline reset", () => {
     expect((await runSetup(services, setupTargets(config))).ok).toBe(true);
     const admin = await services.admin();
     // The ingester's checkpoint topic is compacted: reset must keep that setting.
-    await admin.createTopics({
-      topics: [
-        {
-          topic: checkpoints,
-          numPartitions: 1,
-          replicationFactor: 1,
-          configEntries: [{ name: "cleanup.policy", value: "compact" }],
-        },
-      ],
-    });
-    const producer = createKafka(config).producer();
-    await producer.connect();
-    await producer.send({
-      topic: config.kafka.topic,
-      messages: Array.from({ length: 7 }, (_, i) => ({ key: `u${i}`, value: `{"i":${i}}` })),
-    });
-    await producer.send({
-      topic: config.kafka.dlqTopic,
-      messages: [{ value: "bad row" }, { value: "bad 2" }],
-    });
-    await producer.send({ topic: checkpoints, messages: [{ key: "file.csv", value: '{"line":10}' }] });
-    await producer.disconnect();
-    await admin.setOffsets({
-      groupId: group,
-      topic: config.kafka.topic,
-      partitions: [{ partition: 0, offset: "1" }],
-    });
-    await admin.setOffsets({
-      groupId: fileGroup,
+    await admin.createTopic({
       topic: checkpoints,
-      partitions: [{ partition: 0, offset: "1" }],
+      partitions: 1,
+      replicationFactor: 1,
+      configs: { "cleanup.policy": "compact" },
     });
+    const producer = new IdempotentProducer(kafkaOptions(config));
+    try {
+      await producer.send(
+        Array.from({ length: 7 }, (_, i) => ({
+          topic: config.kafka.topic,
+          key: `u${i}`,
+          value: `{"i":${i}}`,
+        })),
+      );
+      await producer.send([
+        { topic: config.kafka.dlqTopic, key: null, value: "bad row", partition: 0 },
+        { topic: config.kafka.dlqTopic, key: null, value: "bad 2", partition: 1 },
+      ]);
+      await producer.send([{ topic: checkpoints, key: "file.csv", value: '{"line":10}' }]);
+    } finally {
+      await producer.close();
+    }
+    await admin.setGroupOffsets(group, config.kafka.topic, [{ partition: 0, offset: 1 }]);
+    // A checkpoint group as capline before 0.2 kept per file: reset still deletes such groups.
+    await admin.setGroupOffsets(fileGroup, checkpoints, [{ partition: 0, offset: 1 }]);
 
     await services.es.index({
       index: aliasName(prefix, "profiles"),
@@ -187,10 +181,12 @@ describe("capline reset", () => {
   });
 
   it("refuses while consumers are attached to capline's group (exit 5), deleting nothing", async () => {
-    const consumer = createKafka(config).consumer({ groupId: group });
-    await consumer.connect();
-    await consumer.subscribe({ topic: config.kafka.dlqTopic, fromBeginning: false });
-    await consumer.run({ eachMessage: async () => {} });
+    const consumer = new GroupConsumer(
+      kafkaOptions(config),
+      { groupId: group, topic: config.kafka.dlqTopic },
+      { onAssignment: () => undefined, onBatch: async () => undefined, onError: () => undefined },
+    );
+    await consumer.start();
     try {
       const admin = await services.admin();
       for (let i = 0; i < 100 && (await describeGroups(admin, [group]))[0]?.members === 0; i++)
@@ -202,7 +198,7 @@ describe("capline reset", () => {
       expect(run.stderr).toContain("nothing was deleted");
       expect({ ...(await holdings()), group: "" }).toEqual({ ...before, group: "" });
     } finally {
-      await consumer.disconnect();
+      await consumer.stop();
     }
   });
 
@@ -229,21 +225,17 @@ describe("capline reset", () => {
     // Same topic shapes and settings as before; indices, aliases, bucket and HDFS root still there.
     expect(await describeTopic(admin, config.kafka.topic)).toMatchObject({ partitions: 3 });
     expect(await describeTopic(admin, config.kafka.dlqTopic)).toMatchObject({ partitions: 3 });
-    const described = await admin.describeConfigs({
-      resources: [{ type: 2, name: checkpoints, configNames: ["cleanup.policy"] }],
-      includeSynonyms: false,
-    });
-    expect(described.resources[0]?.configEntries[0]?.configValue).toBe("compact");
+    expect(await admin.topicConfigs(checkpoints)).toEqual({ "cleanup.policy": "compact" });
     const again = await runSetup(services, setupTargets(config));
     expect(again.counts).toEqual({ created: 0, unchanged: 16, migrated: 0, differs: 0 });
     expect(await services.minio.bucketExists(config.minio.bucket)).toBe(true);
     expect((await services.hdfs.getFileStatus(config.hdfs.root)).type).toBe("DIRECTORY");
 
     // The new topic takes writes at once.
-    const producer = createKafka(config).producer();
-    await producer.connect();
-    await producer.send({ topic: config.kafka.topic, messages: [{ key: "u1", value: "{}" }] });
-    await producer.disconnect();
+    const producer = new IdempotentProducer(kafkaOptions(config));
+    await producer
+      .send([{ topic: config.kafka.topic, key: "u1", value: "{}" }])
+      .finally(() => producer.close());
     expect(await countMessages(admin, config.kafka.topic)).toBe(1);
   });
 });

@@ -128,7 +128,7 @@ export async function planReset(
   const admin = await services.admin();
 
   await withService("Kafka", urls.kafka, "describe consumer groups and topics", async () => {
-    const listed = (await admin.listGroups()).groups.map((g) => g.groupId);
+    const listed = await admin.listGroups();
     const perFile = listed
       .filter((id) => targets.groupPrefixes.some((prefix) => id.startsWith(prefix)))
       .sort();
@@ -279,7 +279,10 @@ export async function executeReset(
     for (const g of groups) done.add(g);
     const topics = of("topic");
     if (plan.drop && topics.length > 0) {
-      await admin.deleteTopics({ topics: topics.map((t) => t.name), timeout: 60_000 });
+      await admin.deleteTopics(
+        topics.map((t) => t.name),
+        60_000,
+      );
       for (const t of topics) done.add(t);
     } else
       for (const step of topics) {

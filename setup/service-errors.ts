@@ -20,13 +20,6 @@ const NETWORK_CODES = new Set([
   "EPIPE",
 ]);
 
-const KAFKA_NETWORK_ERRORS = new Set([
-  "KafkaJSConnectionError",
-  "KafkaJSConnectionClosedError",
-  "KafkaJSRequestTimeoutError",
-  "KafkaJSBrokerNotFound",
-]);
-
 function chain(error: unknown): unknown[] {
   const out: unknown[] = [];
   let current: unknown = error;
@@ -43,7 +36,7 @@ function isNetworkError(service: ServiceName, error: unknown): boolean {
     if (!(e instanceof Error)) return false;
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === "string" && NETWORK_CODES.has(code)) return true;
-    if (service === "Kafka") return KAFKA_NETWORK_ERRORS.has(e.name);
+    // core/kafka throws CaplineErrors already (passed through above): nothing to recognise here.
     if (service === "Elasticsearch")
       return (
         e instanceof esErrors.ConnectionError ||

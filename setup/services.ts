@@ -1,13 +1,12 @@
 import type { Client as Elasticsearch } from "@elastic/elasticsearch";
 import type { Redis } from "ioredis";
-import { type Admin, logLevel } from "kafkajs";
 import type * as Minio from "minio";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
-import { createKafka } from "../core/clients/kafka.ts";
 import { createMinio } from "../core/clients/minio.ts";
 import { createRedis, isRedisAuthError, redactUrl, redisAuthError } from "../core/clients/redis.ts";
 import { createWebHdfs, type WebHdfsClient } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
+import { KafkaAdmin, kafkaOptions } from "../core/kafka/index.ts";
 import { withService } from "./service-errors.ts";
 
 /** The service URLs as they may be shown (no credentials). */
@@ -23,7 +22,7 @@ export interface ServiceUrls {
 export interface Services {
   config: Config;
   urls: ServiceUrls;
-  admin(): Promise<Admin>;
+  admin(): Promise<KafkaAdmin>;
   es: Elasticsearch;
   minio: Minio.Client;
   hdfs: WebHdfsClient;
@@ -40,14 +39,11 @@ export function openServices(config: Config): Services {
     redis: redactUrl(config.redis.url),
   };
   // Retry an unreachable broker for about KAFKA_CONNECT_TIMEOUT_MS, then name it (exit 4).
-  const retries = Math.max(1, Math.ceil(config.kafka.connectTimeoutMs / 2_000));
-  // kafkajs logs every retriable protocol answer at error level (NOT_LEADER while a new topic elects
-  // its leaders...); setup waits those out and reports real failures itself, so it stays quiet.
-  const kafka = createKafka(config, {
-    retry: { initialRetryTime: 300, maxRetryTime: 2_000, retries },
-    logLevel: logLevel.NOTHING,
+  const kafka = kafkaOptions(config, {
+    retries: Math.max(1, Math.ceil(config.kafka.connectTimeoutMs / 1_000)),
+    retryDelayMs: 1_000,
   });
-  let admin: Promise<Admin> | undefined;
+  let admin: Promise<KafkaAdmin> | undefined;
   let redis: Promise<Redis> | undefined;
   const es = createElasticsearch(config, { maxRetries: 2, requestTimeout: 30_000 });
   return {
@@ -58,8 +54,13 @@ export function openServices(config: Config): Services {
     hdfs: createWebHdfs(config),
     admin() {
       admin ??= withService("Kafka", urls.kafka, "connect", async () => {
-        const a = kafka.admin();
-        await a.connect();
+        const a = new KafkaAdmin(kafka);
+        try {
+          await a.describeCluster();
+        } catch (error) {
+          await a.close();
+          throw error;
+        }
         return a;
       });
       return admin;
@@ -94,7 +95,7 @@ export function openServices(config: Config): Services {
     async close() {
       // A connection that failed has reported its error already; closing it adds nothing.
       const closing: Promise<unknown>[] = [es.close()];
-      if (admin) closing.push(admin.then((a) => a.disconnect()).catch(() => undefined));
+      if (admin) closing.push(admin.then((a) => a.close()).catch(() => undefined));
       if (redis) closing.push(redis.then((r) => r.quit()).catch(() => undefined));
       await Promise.all(closing);
     },

@@ -26,11 +26,9 @@ describe("capline setup", () => {
         await describeTopic(admin, config.kafka.topic),
         await describeTopic(admin, config.kafka.dlqTopic),
       ],
-      topicMeta: (
-        await admin.fetchTopicMetadata({ topics: [config.kafka.topic, config.kafka.dlqTopic] })
-      ).topics
-        .map((t) => ({ ...t, partitions: [...t.partitions].sort((a, b) => a.partitionId - b.partitionId) }))
-        .sort((a, b) => a.name.localeCompare(b.name)),
+      topicMeta: [...(await admin.describeTopics([config.kafka.topic, config.kafka.dlqTopic])).values()].sort(
+        (a, b) => a.topic.localeCompare(b.topic),
+      ),
       es: await indexSnapshot(services.es, config.elasticsearch.indexPrefix),
       bucket: (await services.minio.listBuckets()).find((b) => b.name === config.minio.bucket),
       hdfs: await services.hdfs.getFileStatus(config.hdfs.root),

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { connect } from "node:net";
-import { Kafka, logLevel } from "kafkajs";
 import type { Config } from "../core/config/index.ts";
+import { KafkaAdmin, kafkaOptions, reasonOf } from "../core/kafka/index.ts";
 import { hostPort, type ServiceName } from "./render.ts";
 
 /**
@@ -141,24 +141,28 @@ function probeRedis(config: Config, timeoutMs = 3_000): Promise<string> {
 }
 
 async function probeKafka(config: Config): Promise<string> {
-  const kafka = new Kafka({
-    clientId: "capline-stack-probe",
-    brokers: config.kafka.brokers,
-    connectionTimeout: 2_000,
-    requestTimeout: 5_000,
-    retry: { retries: 0 },
-    // A failed probe is expected while a broker starts; its reason is reported by the caller.
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
+  // A failed probe is expected while a broker starts; its reason is reported by the caller.
+  const admin = new KafkaAdmin(
+    kafkaOptions(config, {
+      clientId: "capline-stack-probe",
+      socketTimeoutMs: 2_000,
+      requestTimeoutMs: 5_000,
+      retries: 0,
+    }),
+  );
   try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
+    const cluster = await admin.describeCluster().catch((error: unknown) => {
+      // The bare reason: the caller names the service itself.
+      const reason = reasonOf((error as { cause?: unknown }).cause ?? error);
+      throw Object.assign(new Error(reason, { cause: error }), {
+        ...(/ECONNREFUSED/.test(reason) ? { code: "ECONNREFUSED" } : {}),
+      });
+    });
     if (cluster.brokers.length === 0) throw new Error("metadata lists no broker");
-    if (cluster.controller === null || cluster.controller < 0) throw new Error("no active controller");
+    if (cluster.controller === undefined) throw new Error("no active controller");
     return `${cluster.brokers.length} broker${cluster.brokers.length === 1 ? "" : "s"}`;
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await admin.close();
   }
 }
 

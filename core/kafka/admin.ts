@@ -39,6 +39,8 @@ export interface TopicDescription {
 }
 
 export interface ClusterDescription {
+  /** The cluster's id (KRaft: the id its storage was formatted with). */
+  clusterId: string;
   brokers: Array<{ id: number; host: string; port: number }>;
   /** Broker id of the active controller; undefined without one (no quorum). */
   controller: number | undefined;
@@ -90,7 +92,7 @@ export class KafkaAdmin {
       const metadata = await client.metadata({ topics: [], forceUpdate: true });
       const brokers = [...metadata.brokers].map(([id, b]) => ({ id, host: b.host, port: b.port }));
       const controller = metadata.controllerId >= 0 ? metadata.controllerId : undefined;
-      return { brokers, controller };
+      return { clusterId: metadata.id, brokers, controller };
     });
   }
 
@@ -150,6 +152,20 @@ export class KafkaAdmin {
         );
         break;
       } catch (error) {
+        if (hasKafkaError(error, "INVALID_REPLICATION_FACTOR") && Date.now() < deadline) {
+          // A broker that has just started is not registered with the controller yet, and the
+          // cluster answers as if it had no broker: wait for it. A cluster that really has fewer
+          // brokers than asked for is named as such.
+          const { brokers } = await this.describeCluster();
+          if (brokers.length < spec.replicationFactor)
+            throw new CaplineError(
+              "CONFLICT",
+              `Kafka topic ${spec.topic} needs ${spec.replicationFactor} replicas but the cluster has ${brokers.length} broker(s); set KAFKA_REPLICATION_FACTOR to at most ${brokers.length}`,
+              { cause: error },
+            );
+          await sleep(500);
+          continue;
+        }
         if (!hasKafkaError(error, "TOPIC_ALREADY_EXISTS")) throw error;
         if (ifMissing) return "exists";
         if (Date.now() > deadline) throw error;
@@ -300,19 +316,32 @@ export class KafkaAdmin {
     }
   }
 
-  /** Sets a group's committed offsets of `topic` back to the start of every partition (the group must be empty). */
-  async resetGroupToEarliest(groupId: string, topic: string): Promise<void> {
-    const offsets = await this.offsets(topic);
-    await this.call(`reset the offsets of consumer group ${groupId}`, (client) =>
+  /** Sets a group's committed offsets of `topic` (the group must have no members). */
+  setGroupOffsets(
+    groupId: string,
+    topic: string,
+    offsets: ReadonlyArray<{ partition: number; offset: number }>,
+  ): Promise<void> {
+    return this.call(`set the offsets of consumer group ${groupId}`, (client) =>
       client.alterConsumerGroupOffsets({
         groupId,
         topics: [
           {
             name: topic,
-            partitionOffsets: offsets.map((o) => ({ partition: o.partition, offset: BigInt(o.low) })),
+            partitionOffsets: offsets.map((o) => ({ partition: o.partition, offset: BigInt(o.offset) })),
           },
         ],
       }),
+    );
+  }
+
+  /** Sets a group's committed offsets of `topic` back to the start of every partition (the group must be empty). */
+  async resetGroupToEarliest(groupId: string, topic: string): Promise<void> {
+    const offsets = await this.offsets(topic);
+    await this.setGroupOffsets(
+      groupId,
+      topic,
+      offsets.map((o) => ({ partition: o.partition, offset: o.low })),
     );
   }
 

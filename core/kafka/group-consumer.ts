@@ -97,7 +97,10 @@ export interface GroupConsumerHandlers {
   onAssignment(assignment: Assignment): Promise<void> | void;
   /**
    * One partition's batch. Batches come one at a time, in offset order per partition; the next
-   * fetch starts once the handler has returned. A handler that throws stops the consumer (onError).
+   * fetch starts once the handler has returned. A handler that throws a retryable error (a
+   * service away) makes the consumer rewind: after a pause, every owned partition starts again
+   * from its committed offset, announced by onAssignment (as after a rejoin). Any other error
+   * stops the consumer (onError).
    */
   onBatch(batch: PartitionBatch): Promise<void>;
   /** An error that stopped the consumer. */
@@ -112,6 +115,13 @@ interface PartitionState {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A failure of the batch handler (not of Kafka): it decides between a rewind and a stop. */
+class HandlerError extends Error {
+  constructor(readonly original: unknown) {
+    super("the batch handler failed", { cause: original });
+  }
+}
 
 export class GroupConsumer {
   private readonly client: Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -174,7 +184,15 @@ export class GroupConsumer {
     await this.applyJoin();
     this.loop = this.run().catch((error: unknown) => {
       this.running = false;
-      this.handlers.onError(toCaplineError(error, this.options.brokers, `consume ${this.topic}`));
+      if (error instanceof HandlerError)
+        this.handlers.onError(
+          error.original instanceof CaplineError
+            ? error.original
+            : new CaplineError("INTERNAL", `the batch handler failed: ${describeError(error.original)}`, {
+                cause: error.original,
+              }),
+        );
+      else this.handlers.onError(toCaplineError(error, this.options.brokers, `consume ${this.topic}`));
     });
   }
 
@@ -339,6 +357,18 @@ export class GroupConsumer {
         failures = 0;
       } catch (error) {
         if (!this.running) return;
+        if (error instanceof HandlerError) {
+          if (!isRetryable(error.original)) throw error;
+          failures++;
+          const delay = Math.min(250 * 2 ** Math.min(failures, 5), 5_000);
+          this.log.warn(
+            { error: describeError(error.original), attempt: failures, retryInMs: delay },
+            "the batch handler failed; every partition starts again from its committed offset",
+          );
+          await this.idle(delay);
+          this.rewind();
+          continue;
+        }
         if (error instanceof CaplineError && error.code === "INTERNAL") throw error;
         const retryable = isRetryable(error) || hasKafkaError(error, "UNKNOWN_TOPIC_OR_PARTITION");
         if (!retryable) throw error;
@@ -352,6 +382,16 @@ export class GroupConsumer {
         await this.idle(delay);
       }
     }
+  }
+
+  /** The current assignment again, as if the group had just been joined: positions from the committed offsets. */
+  private rewind(): void {
+    this.pendingJoin ??= {
+      groupId: this.consumer.groupId,
+      memberId: this.client.memberId ?? "",
+      generationId: this.generation,
+      assignments: [{ topic: this.topic, partitions: this.assignment() }],
+    };
   }
 
   private async fetchOnce(wanted: Array<[number, PartitionState]>): Promise<void> {
@@ -420,16 +460,20 @@ export class GroupConsumer {
       if (fetched.next <= fetched.fetchOffset) continue;
       const lastStable = Number(fetched.lastStableOffset);
       const next = Number(fetched.next);
-      await this.handlers.onBatch({
-        topic: this.topic,
-        partition: fetched.partition,
-        generation,
-        fetchOffset: Number(fetched.fetchOffset),
-        messages: fetched.records,
-        nextOffset: next,
-        lastStableOffset: lastStable,
-        lag: Math.max(0, lastStable - next),
-      });
+      try {
+        await this.handlers.onBatch({
+          topic: this.topic,
+          partition: fetched.partition,
+          generation,
+          fetchOffset: Number(fetched.fetchOffset),
+          messages: fetched.records,
+          nextOffset: next,
+          lastStableOffset: lastStable,
+          lag: Math.max(0, lastStable - next),
+        });
+      } catch (error) {
+        throw new HandlerError(error);
+      }
       // The handler may have sought elsewhere (a replay): its position stands.
       if (state.seeks === seeks.get(fetched.partition) && this.partitions.get(fetched.partition) === state)
         state.position = fetched.next;

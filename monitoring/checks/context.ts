@@ -1,12 +1,11 @@
 import type { Client as Elasticsearch } from "@elastic/elasticsearch";
 import { Redis } from "ioredis";
-import { type Admin, logLevel } from "kafkajs";
 import type * as Minio from "minio";
 import { createElasticsearch } from "../../core/clients/elasticsearch.ts";
-import { createKafka } from "../../core/clients/kafka.ts";
 import { createMinio } from "../../core/clients/minio.ts";
 import { type Config, publicUrl } from "../../core/config/index.ts";
 import { describeError } from "../../core/errors.ts";
+import { KafkaAdmin, kafkaOptions } from "../../core/kafka/index.ts";
 import type { MonitorOptions } from "../options.ts";
 
 /** What `--watch` and `monitor serve` remember between rounds (deltas and progress). */
@@ -77,19 +76,17 @@ export class Clients {
     return p;
   }
 
-  kafkaAdmin(): Promise<Admin> {
+  kafkaAdmin(): Promise<KafkaAdmin> {
     return this.once("kafka.admin", async () => {
-      const kafka = createKafka(this.config, {
-        clientId: `${this.config.kafka.clientId}-monitor`,
-        connectionTimeout: this.timeoutMs,
-        requestTimeout: this.timeoutMs,
-        retry: { retries: 0 },
-        // Failures are the monitor's output, not log noise on stderr.
-        logLevel: logLevel.NOTHING,
-      });
-      const admin = kafka.admin();
-      this.closers.push(() => admin.disconnect());
-      await admin.connect();
+      const admin = new KafkaAdmin(
+        kafkaOptions(this.config, {
+          clientId: `${this.config.kafka.clientId}-monitor`,
+          socketTimeoutMs: this.timeoutMs,
+          requestTimeoutMs: this.timeoutMs,
+          retries: 0,
+        }),
+      );
+      this.closers.push(() => admin.close());
       return admin;
     });
   }

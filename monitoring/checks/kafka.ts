@@ -13,10 +13,7 @@ export function topicOffsets(ctx: CheckContext, topic: string): Promise<Partitio
     const admin = await ctx.clients.kafkaAdmin();
     const topics = await topicList(ctx);
     if (!topics.has(topic)) return undefined;
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets
-      .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
-      .sort((a, b) => a.partition - b.partition);
+    return admin.offsets(topic);
   });
 }
 
@@ -35,18 +32,18 @@ export async function checkKafka(ctx: CheckContext): Promise<CheckOutcome> {
   const admin = await ctx.clients.kafkaAdmin();
   const cluster = await admin.describeCluster();
   if (cluster.brokers.length === 0) return { status: "DOWN", reason: "the metadata lists no broker" };
-  if (cluster.controller === null || cluster.controller < 0)
+  if (cluster.controller === undefined)
     return { status: "DOWN", reason: "no active controller (the cluster has no quorum)" };
   const existing = await topicList(ctx);
   const wanted = [topic, dlqTopic];
   const present = wanted.filter((t) => existing.has(t));
   const missing = wanted.filter((t) => !existing.has(t));
-  const metadata = present.length > 0 ? await admin.fetchTopicMetadata({ topics: present }) : { topics: [] };
+  const metadata = present.length > 0 ? await admin.describeTopics(present) : new Map();
   const counts: Record<string, number> = {};
   const leaderless: string[] = [];
-  for (const t of metadata.topics) {
-    counts[t.name] = t.partitions.length;
-    for (const p of t.partitions) if (p.leader < 0) leaderless.push(`${t.name}[${p.partitionId}]`);
+  for (const t of metadata.values()) {
+    counts[t.topic] = t.partitions.length;
+    for (const p of t.partitions) if (p.leader < 0) leaderless.push(`${t.topic}[${p.partition}]`);
   }
   const details = {
     brokers: cluster.brokers.map((b) => `${b.host}:${b.port}`),

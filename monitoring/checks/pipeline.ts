@@ -160,13 +160,12 @@ export async function checkLag(ctx: CheckContext): Promise<CheckOutcome> {
   const ends = await topicOffsets(ctx, topic);
   if (!ends) return { status: "OK", reason: `no data yet: topic ${topic} does not exist` };
   const admin = await ctx.clients.kafkaAdmin();
-  const [described, fetched] = await Promise.all([
+  const [described, committed] = await Promise.all([
     admin.describeGroups([group]),
-    admin.fetchOffsets({ groupId: group, topics: [topic] }),
+    admin.committedOffsets(group, topic),
   ]);
-  const info = described.groups[0];
-  const members = info?.members.length ?? 0;
-  const committed = new Map((fetched[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  const info = described[0];
+  const members = info?.members ?? 0;
   const lags = computeLag(ends, committed);
   const total = lags.reduce((s, p) => s + p.lag, 0);
   const samples: Sample[] = lags.map((p) => ({

@@ -6,11 +6,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { createElasticsearch } from "../../core/clients/elasticsearch.ts";
-import { createKafka } from "../../core/clients/kafka.ts";
 import { createMinio } from "../../core/clients/minio.ts";
 import { createRedis } from "../../core/clients/redis.ts";
 import { createWebHdfs } from "../../core/clients/webhdfs.ts";
 import { type Config, loadConfig } from "../../core/config/index.ts";
+import { KafkaAdmin, type KafkaOptions, kafkaOptions } from "../../core/kafka/index.ts";
 import { aliasName, cutsPattern, dispatcherGroupOf } from "../../core/names.ts";
 import type { CaplineEvent } from "../../core/schema/events.ts";
 import { configuredIndexSettings, ensureIndices } from "../../setup/elasticsearch.ts";
@@ -38,7 +38,7 @@ export class Pipeline {
   readonly es;
   readonly minio;
   readonly hdfs;
-  readonly kafka;
+  readonly kafka: KafkaOptions;
   readonly children = new Set<ChildProcess>();
   /** Where the children's output goes (kept after the test, for post-mortems). */
   readonly logFile = join(tmpdir(), `${this.name}.log`);
@@ -56,7 +56,7 @@ export class Pipeline {
     this.es = createElasticsearch(this.config);
     this.minio = createMinio(this.config);
     this.hdfs = createWebHdfs(this.config);
-    this.kafka = createKafka(this.config);
+    this.kafka = kafkaOptions(this.config);
   }
 
   async setup(): Promise<void> {
@@ -95,10 +95,8 @@ export class Pipeline {
    * offsets go back to the earliest, and the cut registry is emptied (a full replay).
    */
   async forgetProgress(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    await admin.resetOffsets({ groupId: dispatcherGroupOf(this.name), topic: this.name, earliest: true });
-    await admin.disconnect();
+    const admin = new KafkaAdmin(this.kafka);
+    await admin.resetGroupToEarliest(dispatcherGroupOf(this.name), this.name).finally(() => admin.close());
     const redis = createRedis(this.config);
     const cuts = await redis.keys(cutsPattern(this.name, this.name));
     if (cuts.length > 0) await redis.del(...cuts);
@@ -200,11 +198,12 @@ export class Pipeline {
     const redis = createRedis(this.config);
     await deleteQueueKeys(redis, this.name).catch(() => undefined);
     redis.disconnect();
-    const admin = this.kafka.admin();
-    await admin.connect();
+    const admin = new KafkaAdmin(this.kafka);
     await admin.deleteGroups([dispatcherGroupOf(this.name)]).catch(() => undefined);
-    const topics = (await admin.listTopics()).filter((t) => t === this.name || t === `${this.name}.dlq`);
-    if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    const topics = (await admin.listTopics().catch(() => [])).filter(
+      (t) => t === this.name || t === `${this.name}.dlq`,
+    );
+    await admin.deleteTopics(topics).catch(() => undefined);
+    await admin.close();
   }
 }

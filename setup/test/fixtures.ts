@@ -25,7 +25,7 @@ export async function removeAll(services: Services, config: Config): Promise<voi
   const admin = await services.admin();
   const prefix = config.elasticsearch.indexPrefix;
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(config.kafka.topic));
-  if (topics.length) await admin.deleteTopics({ topics });
+  if (topics.length) await admin.deleteTopics(topics);
   await admin.deleteGroups([dispatcherGroupOf(config.kafka.clientId)]).catch(() => undefined);
   // Deleting by wildcard is refused (action.destructive_requires_name): list, then delete by name.
   const indices = Object.keys(
