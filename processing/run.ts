@@ -5,12 +5,12 @@ import { checkRedisAuth, createRedis } from "../core/clients/redis.ts";
 import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
 import { CaplineError, describeError } from "../core/errors.ts";
-import { KafkaAdmin, kafkaOptions } from "../core/kafka/index.ts";
+import type { KafkaAdmin } from "../core/kafka/index.ts";
 import { logger } from "../core/logging.ts";
 import { aliasName, dispatcherGroupOf } from "../core/names.ts";
 import { INDEX_NAMES } from "../core/schema/indices.ts";
 import { hdfsStore, type LakeStore, minioStore } from "./archive-sink.ts";
-import { Dispatcher, type DispatcherStats } from "./dispatcher.ts";
+import type { Dispatcher, DispatcherStats } from "./dispatcher.ts";
 import { kafkaDlqWriter } from "./dlq.ts";
 import { ARCHIVE_QUEUE, INDEX_QUEUE, PayloadCache, type RangeJobData, RFM_QUEUE } from "./jobs.ts";
 import { retry, settlesWithin, sleep } from "./retry.ts";
@@ -145,10 +145,9 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
   // A wrong Redis password stops here, in one line (exit 2), before clients that retry forever.
   await checkRedisAuth(config);
   const connection = { url: config.redis.url, maxRetriesPerRequest: null } as const;
-  const kafka = kafkaOptions(config);
   const redis = createRedis(config);
   const es = createElasticsearch(config);
-  const admin = new KafkaAdmin(kafka);
+  let admin: KafkaAdmin | undefined;
   // One per process, shared by the dispatcher (which stores the rows) and the workers (which
   // read them): a range's jobs in this process never decode its payload again.
   const payloads = new PayloadCache();
@@ -162,32 +161,54 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
   const fatalSeen = new Promise<void>((resolve) => {
     wake = resolve;
   });
+  const startWorkers = () => {
+    const started = new Workers(
+      es,
+      redis,
+      {
+        queuePrefix: config.redis.queuePrefix,
+        connection,
+        concurrency: options.concurrency ?? 2,
+        indexPrefix: config.elasticsearch.indexPrefix,
+        stores: lakeStores(config),
+        dlq: kafkaDlqWriter(config),
+        payloads,
+        ...(options.lockMs ? { lockDurationMs: options.lockMs } : {}),
+      },
+      logger("worker"),
+    );
+    started.start();
+    return started;
+  };
   try {
-    const topics = await admin.listTopics();
+    // A worker takes jobs before the Kafka client is loaded: loading it costs about 0.6 s of CPU
+    // (it compiles its option schemas), which a worker restarted in a hurry need not wait for.
+    // The dispatcher needs Kafka from the start.
+    if (options.role === "worker") workers = startWorkers();
+    const { KafkaAdmin, kafkaOptions } = await import("../core/kafka/index.ts");
+    const kafka = kafkaOptions(config);
+    const kafkaAdmin = new KafkaAdmin(kafka);
+    admin = kafkaAdmin;
+    const topics = await kafkaAdmin.listTopics();
     if (!topics.includes(config.kafka.topic))
       throw new CaplineError(
         "CONFIG_INVALID",
         `Kafka topic "${config.kafka.topic}" (KAFKA_TOPIC) does not exist at ${config.kafka.brokers.join(",")}; run \`capline setup\` first`,
       );
-    if (options.role !== "dispatcher") {
-      workers = new Workers(
-        es,
-        redis,
+    // The dispatcher sends the messages that are not events to the DLQ topic (setup and ingest
+    // create it too; producers never create topics).
+    if (options.role !== "worker" && !topics.includes(config.kafka.dlqTopic))
+      await kafkaAdmin.createTopic(
         {
-          queuePrefix: config.redis.queuePrefix,
-          connection,
-          concurrency: options.concurrency ?? 2,
-          indexPrefix: config.elasticsearch.indexPrefix,
-          stores: lakeStores(config),
-          dlq: kafkaDlqWriter(kafka, config.kafka.dlqTopic),
-          payloads,
-          ...(options.lockMs ? { lockDurationMs: options.lockMs } : {}),
+          topic: config.kafka.dlqTopic,
+          partitions: config.kafka.partitions,
+          replicationFactor: config.kafka.replicationFactor,
         },
-        logger("worker"),
+        { ifMissing: true },
       );
-      workers.start();
-    }
+    if (options.role === "all") workers = startWorkers();
     if (options.role !== "worker") {
+      const { Dispatcher } = await import("./dispatcher.ts");
       dispatcher = new Dispatcher(
         kafka,
         redis,
@@ -242,7 +263,9 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
     let idleChecks = 0;
     let lastProgress = performance.now();
     // Where the group stood when this run began: progress counts what this run committed.
-    const startedAt = options.onProgress ? await backlogOf(config, admin).catch(() => undefined) : undefined;
+    const startedAt = options.onProgress
+      ? await backlogOf(config, kafkaAdmin).catch(() => undefined)
+      : undefined;
     for (;;) {
       if (fatal) throw fatal;
       if (stopRequested) return summary("stopped");
@@ -261,7 +284,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
           );
         // Raced with a stop: while Redis is unreachable the queue counts wait for it to return.
         const idle = await Promise.race([
-          isIdle(config, admin, queues).catch((error: unknown) => {
+          isIdle(config, kafkaAdmin, queues).catch((error: unknown) => {
             log.warn({ error: describeError(error) }, "idle check failed");
             return false;
           }),
@@ -286,7 +309,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
       }
       if (options.onProgress && performance.now() - lastProgress >= (options.progressEveryMs ?? 5000)) {
         lastProgress = performance.now();
-        const now = await backlogOf(config, admin).catch(() => undefined);
+        const now = await backlogOf(config, kafkaAdmin).catch(() => undefined);
         options.onProgress({
           ...summary("stopped"),
           committed: now && startedAt ? now.committed - startedAt.committed : undefined,
@@ -308,7 +331,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
     ]);
     for (const queue of queues)
       if (!(await settlesWithin(queue.close(), 1000))) void queue.disconnect().catch(() => undefined);
-    await settlesWithin(admin.close(), 1000);
+    if (admin) await settlesWithin(admin.close(), 1000);
     redis.disconnect();
     await settlesWithin(es.close(), 1000);
   }

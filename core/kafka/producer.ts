@@ -1,7 +1,8 @@
 import { type MessageToProduce, ProduceAcks, Producer } from "@platformatic/kafka";
-import { CaplineError } from "../errors.ts";
+import { CaplineError, describeError } from "../errors.ts";
+import { logger } from "../logging.ts";
 import { baseOptions, KeyPartitioner, keyBytes } from "./client.ts";
-import { hasKafkaError, kafkaCall, toCaplineError } from "./errors.ts";
+import { hasKafkaError, isNetworkFailure, kafkaCall, toCaplineError } from "./errors.ts";
 import type { KafkaOptions } from "./options.ts";
 
 /**
@@ -65,7 +66,16 @@ abstract class ProducerBase {
     if (known !== undefined) return known;
     const metadata = await kafkaCall(this.options.brokers, `read the metadata of topic ${topic}`, () =>
       this.client.metadata({ topics: [topic] }),
-    );
+    ).catch((error: unknown) => {
+      // Producers never create topics (setup, ingest and process do): a missing one is named.
+      if (hasKafkaError(error, "UNKNOWN_TOPIC_OR_PARTITION"))
+        throw new CaplineError(
+          "CONFIG_INVALID",
+          `Kafka topic ${topic} does not exist at ${this.options.brokers.join(",")}; run \`capline setup\``,
+          { cause: error },
+        );
+      throw error;
+    });
     const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
     if (count <= 0) throw new CaplineError("SERVICE_ERROR", `Kafka topic ${topic} has no partitions`);
     this.partitionCounts.set(topic, count);
@@ -230,16 +240,20 @@ export class TransactionalProducer extends ProducerBase {
   }
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export class IdempotentProducer extends ProducerBase {
+  private readonly log = logger("kafka");
+
   constructor(options: KafkaOptions, clientIdSuffix = "-producer") {
     const make = () =>
       new Producer<Buffer, Buffer, Buffer, Buffer>({
         ...baseOptions(options, clientIdSuffix),
         idempotent: true,
         ...NEW_PRODUCER,
-        // Unlimited retries: an outage slows the sender down, it never drops or doubles a record
-        // (the sequence numbers make a retried request safe).
-        retries: true,
+        // The client's own retries stay bounded (at least 2: fewer means unlimited for an
+        // idempotent producer), so that a missing topic is reported; `send` waits out outages.
+        retries: Math.max(2, options.retries),
         compression: "lz4",
         acks: ProduceAcks.ALL,
         autocreateTopics: false,
@@ -247,12 +261,31 @@ export class IdempotentProducer extends ProducerBase {
     super(options, make, MAX_BATCH_BYTES);
   }
 
-  /** Sends `messages` (acks=all) in as many produce requests as their size needs. */
+  /**
+   * Sends `messages` (acks=all) in as many produce requests as their size needs. While no broker
+   * answers, it waits and tries again, for as long as the outage lasts: an outage slows the
+   * sender down, it never drops a record. A request whose answer was lost in an outage may be
+   * written twice (at least once: consumers of the DLQ recognise a record by its key).
+   */
   async send(messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const requests = await this.requests(messages);
-    await kafkaCall(this.options.brokers, `send ${messages.length} messages`, async () => {
-      for (const request of requests) await this.client.send({ messages: request });
-    });
+    for (let attempt = 1, done = 0; ; attempt++) {
+      try {
+        const requests = await this.requests(messages);
+        await kafkaCall(this.options.brokers, `send ${messages.length} messages`, async () => {
+          for (; done < requests.length; done++)
+            await this.client.send({ messages: requests[done] as Wire[] });
+        });
+        return;
+      } catch (error) {
+        if (!isNetworkFailure(error)) throw error;
+        const delay = Math.min(500 * attempt, 5_000);
+        this.log.warn(
+          { error: describeError(error), attempt, retryInMs: delay },
+          "Kafka is away; sending again",
+        );
+        await sleep(delay);
+      }
+    }
   }
 }

@@ -103,6 +103,21 @@ export class Pipeline {
     redis.disconnect();
   }
 
+  /** Waits until a member of this pipeline's dispatcher group is attached (a `process` child has started). */
+  async waitForDispatcher(timeoutMs: number): Promise<void> {
+    const admin = new KafkaAdmin(this.kafka);
+    try {
+      const deadline = Date.now() + timeoutMs;
+      while ((await admin.describeGroups([dispatcherGroupOf(this.name)]))[0]?.members === 0) {
+        if (Date.now() > deadline)
+          throw new Error(`no dispatcher joined ${dispatcherGroupOf(this.name)} in ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    } finally {
+      await admin.close();
+    }
+  }
+
   async run(
     args: string[],
     timeoutMs = 240_000,
