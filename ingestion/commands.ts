@@ -181,7 +181,7 @@ export function registerIngestion(program: Command): void {
       )
       .option(
         "--chunk-rows <n>",
-        "rows per Kafka transaction (default 50000)",
+        "rows per Kafka transaction (default 20000)",
         positiveInt("--chunk-rows", 1, 1_000_000),
       )
       .option("--json", "print the summary as one JSON object")

@@ -20,7 +20,7 @@ export interface IngestOptions {
   overwrite?: boolean;
   /** Send a file again even if it was ingested completely before. */
   force?: boolean;
-  /** Rows per Kafka transaction. @defaultValue 50000 */
+  /** Rows per Kafka transaction. @defaultValue 20000 */
   chunkRows?: number;
   /** Accepted rows remembered for duplicate detection. @defaultValue 100000 */
   duplicateWindow?: number;
