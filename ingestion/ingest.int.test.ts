@@ -7,8 +7,8 @@ import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
 import { PROJECT_ROOT } from "../core/config/index.ts";
-import type { SnakeKeys } from "../core/json/index.ts";
 import { CaplineError } from "../core/errors.ts";
+import type { SnakeKeys } from "../core/json/index.ts";
 import {
   KafkaAdmin,
   kafkaOptions,

@@ -6,11 +6,11 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Customer, customers, type Ev, parseEvents } from "../analytics/test/reference.ts";
 import { createElasticsearch } from "../core/clients/elasticsearch.ts";
-import { createKafka } from "../core/clients/kafka.ts";
 import { createMinio } from "../core/clients/minio.ts";
 import { createRedis } from "../core/clients/redis.ts";
 import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import type { Config } from "../core/config/index.ts";
+import { KafkaAdmin, kafkaOptions } from "../core/kafka/index.ts";
 import { aliasName, concreteIndexName, dispatcherGroupOf } from "../core/names.ts";
 import { INDEX_NAMES } from "../core/schema/indices.ts";
 import { PROSPECT, referenceRfm } from "../processing/test/rfm.ts";
@@ -197,12 +197,11 @@ afterAll(async () => {
   const keys = await redis.keys(`${name}*`).catch(() => [] as string[]);
   if (keys.length > 0) await redis.del(...keys).catch(() => undefined);
   redis.disconnect();
-  const admin = createKafka(config).admin();
-  await admin.connect();
+  const admin = new KafkaAdmin(kafkaOptions(config));
   await admin.deleteGroups([dispatcherGroupOf(name)]).catch(() => undefined);
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(name));
-  if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-  await admin.disconnect();
+  await admin.deleteTopics(topics).catch(() => undefined);
+  await admin.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,10 +1,10 @@
-import { type Kafka, Partitioners, type Producer } from "kafkajs";
+import type { Config } from "../core/config/index.ts";
+import type { IdempotentProducer } from "../core/kafka/index.ts";
 import { messageId } from "../core/names.ts";
 import type { RangeEvent } from "./lake.ts";
 
 /**
- * The workers' door to the DLQ topic: one small interface, one implementation on today's Kafka
- * client. Moving to another client (core/kafka/) changes `kafkaDlqWriter` and nothing else.
+ * The workers' door to the DLQ topic: one small interface, one implementation through core/kafka.
  *
  * A record is keyed `<topic>+<partition>+<offset>` (as the dispatcher keys the messages it
  * rejects), so the copies a retried or replayed job sends again are recognisable as one record.
@@ -75,42 +75,31 @@ export function poisonOf(
   }));
 }
 
-/** The DLQ writer on kafkajs: an idempotent producer, connected on first use. */
-export function kafkaDlqWriter(kafka: Kafka, dlqTopic: string): DlqWriter {
-  let producer: Producer | undefined;
-  let connecting: Promise<void> | undefined;
-  const connected = async (): Promise<Producer> => {
-    if (!producer) {
-      producer = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      connecting = producer.connect();
-    }
-    try {
-      await connecting;
-    } catch (error) {
-      // The next send connects again (Kafka down now is an outage: the job is retried).
-      producer = undefined;
-      throw error;
-    }
+/**
+ * The DLQ writer through core/kafka: an idempotent producer (acks=all), created on first use. The
+ * Kafka client is loaded then too, so that a worker that never meets a poison record never pays
+ * for loading it. While Kafka is away, `send` waits for it (the job waits with it, holding its lock).
+ */
+export function kafkaDlqWriter(config: Config): DlqWriter {
+  let producer: Promise<IdempotentProducer> | undefined;
+  const connected = (): Promise<IdempotentProducer> => {
+    producer ??= import("../core/kafka/index.ts").then(
+      ({ IdempotentProducer, kafkaOptions }) => new IdempotentProducer(kafkaOptions(config), "-dlq"),
+    );
     return producer;
   };
   return {
     async send(records) {
       if (records.length === 0) return;
       const p = await connected();
-      await p.send({
-        topic: dlqTopic,
-        acks: -1,
-        messages: records.map((r) => ({ key: dlqKey(r), value: dlqValue(r) })),
-      });
+      await p.send(
+        records.map((r) => ({ topic: config.kafka.dlqTopic, key: dlqKey(r), value: dlqValue(r) })),
+      );
     },
     async close() {
       const p = producer;
       producer = undefined;
-      if (p) await p.disconnect();
+      if (p) await (await p).close();
     },
   };
 }

@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { KafkaAdmin, readCommittedPartition } from "../core/kafka/index.ts";
 import type { ServiceName } from "../stack/index.ts";
 import { startService, stopService } from "../stack/index.ts";
 import { sleep } from "./retry.ts";

@@ -108,7 +108,7 @@ describe("the workers' own policy", () => {
         connection,
         indexPrefix: pipeline.name,
         stores: lakeStores(pipeline.config),
-        dlq: kafkaDlqWriter(pipeline.kafka, pipeline.config.kafka.dlqTopic),
+        dlq: kafkaDlqWriter(pipeline.config),
       },
       logger("worker-test"),
     );

@@ -42,18 +42,13 @@ describe("which failures pass with time", () => {
     ["a retryable CaplineError", new CaplineError("SERVICE_ERROR", "x", { retryable: true }), true],
     ["MinIO starting", Object.assign(new Error("starting"), { code: "XMinioServerNotInitialized" }), true],
     [
-      "Kafka away (kafkajs)",
-      Object.assign(new Error("Connection error"), { name: "KafkaJSConnectionError" }),
+      "Kafka away (core/kafka)",
+      new CaplineError("SERVICE_UNAVAILABLE", "Kafka is not reachable", { retryable: true }),
       true,
     ],
     [
-      "Kafka retries used up",
-      Object.assign(new Error("retries"), { name: "KafkaJSNumberOfRetriesExceeded", retriable: false }),
-      true,
-    ],
-    [
-      "a record Kafka will never take",
-      Object.assign(new Error("too large"), { name: "KafkaJSProtocolError", retriable: false }),
+      "a record Kafka will never take (core/kafka)",
+      new CaplineError("SERVICE_ERROR", "MESSAGE_TOO_LARGE", { retryable: false }),
       false,
     ],
     ["a bug", new TypeError("undefined is not a function"), false],

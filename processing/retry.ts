@@ -174,10 +174,6 @@ export function isRetryable(error: unknown): boolean {
   if (typeof e?.cause?.code === "string" && NETWORK_CODES.has(e.cause.code)) return true;
   if (typeof e?.code === "string" && S3_RETRY_CODES.has(e.code)) return true;
   if (typeof e?.statusCode === "number") return isRetryableStatus(e.statusCode);
-  // kafkajs (the DLQ writer): a broker away, a leader moving, retries used up all pass with time;
-  // only a protocol error the broker itself calls final (a record too large, no authorisation) does not.
-  if (typeof e?.name === "string" && e.name.startsWith("KafkaJS"))
-    return !(e.name === "KafkaJSProtocolError" && (error as { retriable?: boolean }).retriable === false);
   // ioredis: the connection closed under a command (Redis restarting).
   if (error instanceof Error && /Connection is closed|Stream isn't writeable/.test(error.message))
     return true;

@@ -190,7 +190,7 @@ describe("Dispatcher (scripted consumer, real Redis/BullMQ/workers/Elasticsearch
         concurrency: 2,
         indexPrefix: pipeline.name,
         stores: lakeStores(pipeline.config),
-        dlq: kafkaDlqWriter(pipeline.kafka, pipeline.config.kafka.dlqTopic),
+        dlq: kafkaDlqWriter(pipeline.config),
         lockDurationMs: 5000,
       },
       logger("worker"),
