@@ -69,10 +69,14 @@ describe("WebHDFS smoke (NameNode redirect to the DataNode)", () => {
   });
 
   it("follows redirects rewritten to an explicit HDFS_DATANODE_URL", async () => {
-    const rewritten = createWebHdfs(testConfig({ HDFS_DATANODE_URL: "http://127.0.0.1:9864" }));
-    expect(rewritten.datanodeUrl).toBe("http://127.0.0.1:9864");
-    await rewritten.create(`${root}/rewritten.txt`, "via 127.0.0.1:9864");
-    expect(String(await rewritten.open(`${root}/rewritten.txt`))).toBe("via 127.0.0.1:9864");
+    // The stack's DataNode (its HTTP port follows HDFS_DATANODE_URL when the stack is shifted),
+    // reached by 127.0.0.1 whatever host name the NameNode's redirects carry.
+    const port = new URL(testConfig().hdfs.datanodeUrl ?? "http://localhost:9864").port || "9864";
+    const datanode = `http://127.0.0.1:${port}`;
+    const rewritten = createWebHdfs(testConfig({ HDFS_DATANODE_URL: datanode }));
+    expect(rewritten.datanodeUrl).toBe(datanode);
+    await rewritten.create(`${root}/rewritten.txt`, `via ${datanode}`);
+    expect(String(await rewritten.open(`${root}/rewritten.txt`))).toBe(`via ${datanode}`);
   });
 
   it("names the rewritten DataNode address when nothing answers there", async () => {
