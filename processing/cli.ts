@@ -21,7 +21,8 @@ function human(s: ProcessSummary): string {
   if (s.dispatcher)
     parts.push(
       `dispatched ${count(s.dispatcher.events, "event")} in ${count(s.dispatcher.ranges, "range")}` +
-        `${s.dispatcher.dlq > 0 ? ` (${num(s.dispatcher.dlq)} to the DLQ)` : ""}, ${num(s.events_per_second)} events/s`,
+        `${s.dispatcher.dlq > 0 ? ` (${num(s.dispatcher.dlq)} to the DLQ)` : ""}` +
+        `${s.dispatcher.duplicates > 0 ? `, ${count(s.dispatcher.duplicates, "duplicate")} left out` : ""}, ${num(s.events_per_second)} events/s`,
     );
   if (s.workers)
     parts.push(`archived ${num(s.workers.archived)}, indexed ${count(s.workers.indexed, "event")}`);

@@ -6,6 +6,7 @@ import { Packr } from "msgpackr";
 import { CaplineError } from "../core/errors.ts";
 import { QUEUES, rangeId } from "../core/names.ts";
 import type { RangeEvent } from "./lake.ts";
+import type { PayloadCache } from "./payload-cache.ts";
 import { JOB_ATTEMPTS } from "./retry.ts";
 import type { OffsetRange } from "./watermark.ts";
 
@@ -78,50 +79,6 @@ export const RANGE_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 86_400 },
   removeOnFail: false,
 };
-
-/**
- * Payloads a process already holds decoded, by Redis key: the rows the dispatcher just stored
- * and the ones a worker just read, so a range's archive and index jobs in the same process decode
- * it once (or never, next to the dispatcher). A range's messages never change (Kafka offsets are
- * immutable and the cut registry fixes the range), so a cached copy always equals the stored one.
- * Bounded by events, oldest dropped first; the rows are shared and must not be modified. One
- * object per process, made by `capline process` and handed to the dispatcher and the workers.
- */
-export class PayloadCache {
-  private readonly decoded = new Map<string, readonly RangeEvent[]>();
-  private events = 0;
-
-  /** @param maxEvents most events held decoded. */
-  constructor(readonly maxEvents = 20_000) {}
-
-  get(key: string): readonly RangeEvent[] | undefined {
-    return this.decoded.get(key);
-  }
-
-  remember(key: string, rows: readonly RangeEvent[]): void {
-    this.forget(key);
-    if (rows.length > this.maxEvents) return;
-    for (const [oldest, held] of this.decoded) {
-      if (this.events + rows.length <= this.maxEvents) break;
-      this.decoded.delete(oldest);
-      this.events -= held.length;
-    }
-    this.decoded.set(key, rows);
-    this.events += rows.length;
-  }
-
-  forget(key: string): void {
-    const held = this.decoded.get(key);
-    if (!held) return;
-    this.decoded.delete(key);
-    this.events -= held.length;
-  }
-
-  /** Events held. */
-  get size(): number {
-    return this.events;
-  }
-}
 
 /** A range's rows: from `cache` when this process holds them, else read from Redis and decoded. */
 export async function loadPayload(

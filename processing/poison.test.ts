@@ -6,8 +6,8 @@ import { describeRecentPoison, type RecentPoison } from "../monitoring/checks/pi
 import { dlqKey, dlqValue, poisonOf } from "./dlq.ts";
 import { WriteCache } from "./es-writer.ts";
 import { planIndex, poisonOfRefusals } from "./index-sink.ts";
-import { PayloadCache } from "./jobs.ts";
 import type { RangeEvent } from "./lake.ts";
+import { DecodedPayloads } from "./payload-cache.ts";
 import { backoffMs, isRetryable, retry, sleep, toJobError } from "./retry.ts";
 import { generateEvents } from "./test/events.ts";
 
@@ -189,8 +189,8 @@ describe("poison records", () => {
 });
 
 describe("caches owned by their stage", () => {
-  it("PayloadCache holds at most maxEvents, dropping the oldest ranges first", () => {
-    const cache = new PayloadCache(30);
+  it("DecodedPayloads holds at most maxEvents, dropping the oldest ranges first", () => {
+    const cache = new DecodedPayloads(30);
     const range = (n: number) => rows.slice(0, n);
     cache.remember("a", range(10));
     cache.remember("b", range(10));
@@ -209,7 +209,7 @@ describe("caches owned by their stage", () => {
     cache.forget("c");
     expect(cache.size).toBe(15);
     // Two caches share nothing.
-    expect(new PayloadCache(30).get("d")).toBeUndefined();
+    expect(new DecodedPayloads(30).get("d")).toBeUndefined();
   });
 
   it("WriteCache keeps at most perIndex documents per index, each index apart", () => {

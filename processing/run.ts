@@ -10,9 +10,10 @@ import { logger } from "../core/logging.ts";
 import { aliasName, dispatcherGroupOf } from "../core/names.ts";
 import { INDEX_NAMES } from "../core/schema/indices.ts";
 import { hdfsStore, type LakeStore, minioStore } from "./archive-sink.ts";
-import type { Dispatcher, DispatcherStats } from "./dispatcher.ts";
+import type { Dispatcher, DispatcherStats } from "./dispatch/index.ts";
 import { kafkaDlqWriter } from "./dlq.ts";
-import { ARCHIVE_QUEUE, INDEX_QUEUE, PayloadCache, type RangeJobData, RFM_QUEUE } from "./jobs.ts";
+import { ARCHIVE_QUEUE, INDEX_QUEUE, type RangeJobData, RFM_QUEUE } from "./jobs.ts";
+import { DecodedPayloads } from "./payload-cache.ts";
 import { retry, settlesWithin, sleep } from "./retry.ts";
 import { type RfmRunResult, recomputeRfm } from "./rfm-job.ts";
 import { type WorkerStats, Workers } from "./worker.ts";
@@ -150,11 +151,12 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
   let admin: KafkaAdmin | undefined;
   // One per process, shared by the dispatcher (which stores the rows) and the workers (which
   // read them): a range's jobs in this process never decode its payload again.
-  const payloads = new PayloadCache();
+  const payloads = new DecodedPayloads();
   const queues = [ARCHIVE_QUEUE, INDEX_QUEUE].map(
     (name) => new Queue<RangeJobData>(name, { connection, prefix: config.redis.queuePrefix }),
   );
   let dispatcher: Dispatcher | undefined;
+  let dlqProducer: { close(): Promise<void> } | undefined;
   let workers: Workers | undefined;
   let fatal: Error | undefined;
   let wake: () => void = () => undefined;
@@ -208,17 +210,26 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
       );
     if (options.role === "all") workers = startWorkers();
     if (options.role !== "worker") {
-      const { Dispatcher } = await import("./dispatcher.ts");
+      const [{ Dispatcher }, { KafkaDispatchConsumer, kafkaDlqProducer }, { IdempotentProducer }] =
+        await Promise.all([
+          import("./dispatch/dispatcher.ts"),
+          import("./dispatch/kafka-consumer.ts"),
+          import("../core/kafka/index.ts"),
+        ]);
+      const producer = new IdempotentProducer(kafka, "-dispatcher");
+      dlqProducer = producer;
       dispatcher = new Dispatcher(
-        kafka,
+        new KafkaDispatchConsumer(kafka, {
+          groupId: dispatcherGroupOf(config.kafka.clientId),
+          topic: config.kafka.topic,
+        }),
+        kafkaDlqProducer(producer, config.kafka.dlqTopic),
         redis,
         {
-          topic: config.kafka.topic,
-          dlqTopic: config.kafka.dlqTopic,
-          groupId: dispatcherGroupOf(config.kafka.clientId),
           queuePrefix: config.redis.queuePrefix,
-          connection,
-          payloads,
+          gateway: { connection },
+          payloadCache: payloads,
+          dedupHorizonDays: config.dedup.horizonDays,
           ...(options.rangeSize ? { rangeSize: options.rangeSize } : {}),
           ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
         },
@@ -329,6 +340,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
         ?.stop(STOP_BUDGET_MS)
         .catch((error: unknown) => log.warn({ error: describeError(error) }, "workers stop")),
     ]);
+    if (dlqProducer) await settlesWithin(dlqProducer.close(), 1000);
     for (const queue of queues)
       if (!(await settlesWithin(queue.close(), 1000))) void queue.disconnect().catch(() => undefined);
     if (admin) await settlesWithin(admin.close(), 1000);

@@ -12,11 +12,11 @@ import {
   ARCHIVE_QUEUE,
   INDEX_QUEUE,
   loadPayload,
-  type PayloadCache,
   type RangeJobData,
   RFM_QUEUE,
   type SinkName,
 } from "./jobs.ts";
+import type { PayloadCache } from "./payload-cache.ts";
 import { jobBackoffMs, settlesWithin, toJobError } from "./retry.ts";
 import { recomputeRfm } from "./rfm-job.ts";
 

@@ -5,6 +5,7 @@ import { logger } from "../../core/logging.ts";
 import { cutsPattern } from "../../core/names.ts";
 import type { CaplineEvent } from "../../core/schema/events.ts";
 import { kafkaDlqWriter } from "../dlq.ts";
+import { DecodedPayloads } from "../payload-cache.ts";
 import { sleep } from "../retry.ts";
 import { lakeStores } from "../run.ts";
 import { generateEvents, rng } from "../test/events.ts";
@@ -13,7 +14,6 @@ import { Workers } from "../worker.ts";
 import type { DlqRecord } from "./classify.ts";
 import type { ConsumedBatch, ConsumerHandlers, DispatchConsumer, DlqProducer } from "./consumer.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { DecodedPayloads } from "./payloads.ts";
 
 /**
  * The thin dispatcher's wiring, end to end through the real Redis, BullMQ, workers, Elasticsearch

@@ -3,6 +3,7 @@ import { describeError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logging.ts";
 import { rangeId } from "../../core/names.ts";
 import type { RangeJobData } from "../jobs.ts";
+import type { PayloadCache } from "../payload-cache.ts";
 import { settlesWithin, sleep } from "../retry.ts";
 import type { OffsetRange } from "../watermark.ts";
 import { classify, type DlqRecord, dlqRecord } from "./classify.ts";
@@ -10,7 +11,7 @@ import { CommitLedger, type JobKind, type LedgerAction, type LedgerRange } from 
 import type { ConsumedBatch, DispatchConsumer, DlqProducer } from "./consumer.ts";
 import { CutRegistry } from "./cut-registry.ts";
 import { JobGateway, type JobGatewayOptions, type JobOutcome } from "./job-gateway.ts";
-import { type PayloadCache, PayloadStore } from "./payloads.ts";
+import { PayloadStore } from "./payloads.ts";
 import { type CutRange, RangeCutter } from "./range-cutter.ts";
 import { SeenSet } from "./seen-set.ts";
 

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { payloadKey } from "../../core/names.ts";
 import { encodePayload } from "../jobs.ts";
 import type { RangeEvent } from "../lake.ts";
+import type { PayloadCache } from "../payload-cache.ts";
 import type { OffsetRange } from "../watermark.ts";
 
 /**
@@ -10,49 +11,6 @@ import type { OffsetRange } from "../watermark.ts";
  * worker in the same process reads first (so a range is not decoded again next to its dispatcher).
  * The cache is an object owned by whoever runs both stages and passed to each, never module state.
  */
-
-/** Decoded payloads by Redis key; the rows are shared and must not be modified. */
-export interface PayloadCache {
-  remember(key: string, rows: readonly RangeEvent[]): void;
-  get(key: string): readonly RangeEvent[] | undefined;
-  forget(key: string): void;
-}
-
-/** A PayloadCache bounded by events held, oldest dropped first. */
-export class DecodedPayloads implements PayloadCache {
-  private readonly held = new Map<string, readonly RangeEvent[]>();
-  private events = 0;
-
-  /** @param maxEvents most events held decoded @defaultValue 200000 */
-  constructor(private readonly maxEvents = 200_000) {}
-
-  get size(): number {
-    return this.events;
-  }
-
-  remember(key: string, rows: readonly RangeEvent[]): void {
-    this.forget(key);
-    if (rows.length > this.maxEvents) return;
-    for (const [oldest, held] of this.held) {
-      if (this.events + rows.length <= this.maxEvents) break;
-      this.held.delete(oldest);
-      this.events -= held.length;
-    }
-    this.held.set(key, rows);
-    this.events += rows.length;
-  }
-
-  get(key: string): readonly RangeEvent[] | undefined {
-    return this.held.get(key);
-  }
-
-  forget(key: string): void {
-    const held = this.held.get(key);
-    if (!held) return;
-    this.held.delete(key);
-    this.events -= held.length;
-  }
-}
 
 export class PayloadStore {
   constructor(
