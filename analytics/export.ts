@@ -84,10 +84,18 @@ export function parseExportFilter(flags: RawExportFlags): ExportFilter {
   return out;
 }
 
-/** The profiles query: the range and --category/--brand (as `customers`), plus the targeting filter. */
+/**
+ * The profiles query of `customers` (top N and export): the range, the targeting filter, and
+ * --category/--brand as "bought at least once" (`purchased_categories` / `purchased_brands`, index
+ * contract v2; `unknown` = bought something without one), not the top category/brand that the
+ * other customer-level reports filter on.
+ */
 export function exportQuery(p: ReportParams, f: ExportFilter): Query {
-  const base = profileQuery(p) as { bool: { filter: Query[]; must_not?: Query[] } };
+  const { category, brand, ...range } = p;
+  const base = profileQuery(range) as { bool: { filter: Query[]; must_not?: Query[] } };
   const filter = [...base.bool.filter];
+  if (category !== undefined) filter.push({ term: { purchased_categories: category } });
+  if (brand !== undefined) filter.push({ term: { purchased_brands: brand } });
   const mustNot = [...(base.bool.must_not ?? [])];
   if (f.segment === UNSCORED) {
     mustNot.push({ exists: { field: "segment" } });
@@ -154,13 +162,15 @@ export async function* exportCustomers(
 }
 
 /** CSV lines of rows (the header first when asked), RFC 4180 with CRLF, raw values. */
-export function csvLines(rows: readonly ExportRow[], header: boolean): string {
-  const lines = header ? [EXPORT_COLUMNS.map((c) => c.key).join(",")] : [];
+export function csvLines(
+  rows: readonly ExportRow[],
+  header: boolean,
+  columns: readonly Column[] = EXPORT_COLUMNS,
+): string {
+  const lines = header ? [columns.map((c) => c.key).join(",")] : [];
   for (const r of rows)
     lines.push(
-      EXPORT_COLUMNS.map((c) =>
-        csvCell(rawCell(r[c.key] ?? null, c.kind), typeof r[c.key] === "number"),
-      ).join(","),
+      columns.map((c) => csvCell(rawCell(r[c.key] ?? null, c.kind), typeof r[c.key] === "number")).join(","),
     );
   return lines.length === 0 ? "" : `${lines.join("\r\n")}\r\n`;
 }

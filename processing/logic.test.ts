@@ -164,6 +164,42 @@ describe("profiles", () => {
     expect(store.get("u1")).toMatchObject({ top_brand: null, top_category: null });
   });
 
+  it("keeps the set of categories and brands bought: purchases only, unknown for none, each once", () => {
+    const store = new Map<string, ProfileDocument>();
+    applyProfiles(
+      store,
+      [
+        event({ event_type: "view", category_code: "apparel.shoes", brand: "nike" }),
+        event({ event_type: "cart", category_code: "apparel.shoes", brand: "nike" }),
+        event({ event_type: "purchase", category_code: "b.b", brand: "zeta" }),
+        event({ event_type: "purchase", category_code: null, brand: "" }),
+      ],
+      range(0, 0, 3),
+    );
+    expect(store.get("u1")).toMatchObject({
+      purchased_categories: ["b.b", "unknown"],
+      purchased_brands: ["unknown", "zeta"],
+    });
+    applyProfiles(
+      store,
+      [event({ event_type: "purchase", category_code: "a.a", brand: "zeta" })],
+      range(1, 0, 0),
+    );
+    // The same range again (a redelivery) changes nothing; a new one adds to the sorted sets.
+    applyProfiles(
+      store,
+      [event({ event_type: "purchase", category_code: "c.c", brand: "x" })],
+      range(1, 0, 0),
+    );
+    expect(store.get("u1")).toMatchObject({
+      purchased_categories: ["a.a", "b.b", "unknown"],
+      purchased_brands: ["unknown", "zeta"],
+    });
+    // A customer without a purchase has empty sets, never a missing field.
+    applyProfiles(store, [event({ user_id: "u2", event_type: "view" })], range(2, 0, 0));
+    expect(store.get("u2")).toMatchObject({ purchased_categories: [], purchased_brands: [] });
+  });
+
   it("ignores the same range twice and an older range", () => {
     const store = new Map<string, ProfileDocument>();
     const events = [event({ event_type: "purchase", price: 5 })];
@@ -295,6 +331,8 @@ describe("exactly-once merge under redelivery and interleaving", () => {
           last_seen: got?.last_seen,
           sessions: got?.sessions,
           last_purchase_at: got?.last_purchase_at,
+          purchased_categories: got?.purchased_categories,
+          purchased_brands: got?.purchased_brands,
         }).toEqual(ref);
       }
       for (const [store, ref] of [

@@ -1,4 +1,4 @@
-import type { CaplineEvent } from "../core/schema/events.ts";
+import { type CaplineEvent, UNKNOWN_KEY } from "../core/schema/events.ts";
 import { NO_PURCHASE_SEGMENT } from "./rfm.ts";
 import { isoMillis, isoWeekMonday, toMillis } from "./time.ts";
 import { addTotal } from "./totals.ts";
@@ -26,6 +26,9 @@ export interface ProfileDelta {
   categories: Map<string, number>;
   brands: Map<string, number>;
   weeks: Set<string>;
+  /** category_code of each purchase (`unknown` for none), and brand: "bought at least once". */
+  purchasedCategories: Set<string>;
+  purchasedBrands: Set<string>;
 }
 
 /** Bookkeeping kept in the document's `state` (stored, not indexed). */
@@ -65,6 +68,13 @@ export interface ProfileDocument extends RfmFields {
   top_category: string | null;
   top_brand: string | null;
   conversion_rate: number;
+  /**
+   * The category codes and brands of the customer's purchases, sorted, each once (`unknown` for a
+   * purchase without one, as the aggregates file it): index contract v2, targeting "bought X".
+   * Absent on documents written before it until `capline setup` fills them from the lake.
+   */
+  purchased_categories: string[];
+  purchased_brands: string[];
   /** Mondays (YYYY-MM-DD) of the ISO weeks with activity, sorted. */
   active_weeks: string[];
   active_week_count: number;
@@ -110,6 +120,8 @@ export function profileDeltas(events: readonly CaplineEvent[]): Map<string, Prof
         categories: new Map(),
         brands: new Map(),
         weeks: new Set(),
+        purchasedCategories: new Set(),
+        purchasedBrands: new Set(),
       };
       out.set(e.user_id, d);
     }
@@ -127,6 +139,8 @@ export function profileDeltas(events: readonly CaplineEvent[]): Map<string, Prof
         d.purchases++;
         d.spentCents += toCents(e.price);
         d.lastPurchaseMs = d.lastPurchaseMs === null ? ms : Math.max(d.lastPurchaseMs, ms);
+        d.purchasedCategories.add(purchasedKey(e.category_code));
+        d.purchasedBrands.add(purchasedKey(e.brand));
         break;
     }
     if (ms < d.firstMs) d.firstMs = ms;
@@ -137,6 +151,11 @@ export function profileDeltas(events: readonly CaplineEvent[]): Map<string, Prof
     d.weeks.add(isoWeekMonday(ms));
   }
   return out;
+}
+
+/** The key a purchase files under in `purchased_*`: the code or brand, `unknown` when empty. */
+export function purchasedKey(value: string | null): string {
+  return value === null || value === "" ? UNKNOWN_KEY : value;
 }
 
 /** The key with the highest count; ties go to the smallest key (so every run picks the same). */
@@ -253,6 +272,8 @@ export function mergeProfile(
     ...counts,
     ...derivedProfileFields(counts, state),
     last_purchase_at: lastPurchaseMs === null ? null : isoMillis(lastPurchaseMs),
+    purchased_categories: sortedUnion(current?.purchased_categories ?? [], delta.purchasedCategories),
+    purchased_brands: sortedUnion(current?.purchased_brands ?? [], delta.purchasedBrands),
     active_weeks: weeks,
     active_week_count: weeks.length,
     cohort_week: isoWeekMonday(firstMs),

@@ -2,11 +2,11 @@ import { type Client, errors } from "@elastic/elasticsearch";
 import type { Config } from "../core/config/index.ts";
 import { aliasName, concreteIndexName, indexTemplatePattern } from "../core/names.ts";
 import {
+  addableFields,
   INDEX_NAMES,
   type IndexName,
   MAPPING_VERSION,
   mappingFor,
-  SALES_V2_FIELDS,
 } from "../core/schema/indices.ts";
 import {
   describeDifference,
@@ -15,7 +15,7 @@ import {
   type MappingLike,
 } from "./mapping-diff.ts";
 import type { SetupItem } from "./report.ts";
-import { migrateSalesDocuments, onlyV2FieldsMissing } from "./sales-v2.ts";
+import { migrateSalesDocuments } from "./sales-v2.ts";
 
 /**
  * Index templates, indices and aliases of capline. Layout, per index name (`profiles`...):
@@ -77,10 +77,15 @@ export function templateBody(prefix: string, name: IndexName, settings: IndexSet
 
 type FlatSettings = Record<string, unknown>;
 
-/** A sales index or template of version 1 (index contract v2 adds fields only): what to add. */
+/**
+ * An index or template that lacks only fields added since it was created (index contract v2,
+ * new reject reasons: `addableFields`): the paths to add. Undefined when anything else differs.
+ */
 function v2Upgrade(name: IndexName, mapping: MappingDifference[]): string[] | undefined {
-  if (name !== "sales-daily" && name !== "sales-hourly") return undefined;
-  return onlyV2FieldsMissing(name, mapping) ? Object.keys(SALES_V2_FIELDS[name]) : undefined;
+  const addable = addableFields(name);
+  return mapping.length > 0 && mapping.every((d) => d.kind === "missing" && addable.has(d.path))
+    ? mapping.map((d) => d.path)
+    : undefined;
 }
 
 function settingDifferences(settings: FlatSettings | undefined, wanted: IndexSettings): string[] {
@@ -237,15 +242,14 @@ async function ensureIndex(
     ...settingDifferences(index.settings, settings),
     ...(upgrade === undefined ? mappingDifferences.map(describeDifference) : []),
   ];
-  // A version-1 sales index: the v2 fields are added to its mapping in place (adding fields is
-  // what a mapping update allows); ensureIndices then moves its documents.
+  // An index of an earlier contract: the new fields are added to its mapping in place (adding
+  // fields is what a mapping update allows; the fields it has are sent unchanged, so nested paths
+  // such as rejected_by_reason.id_too_long need no special case); ensureIndices then moves the
+  // sales documents.
   const added =
     upgrade !== undefined && differences.length === 0
       ? await es.indices
-          .putMapping({
-            index: concrete,
-            properties: Object.fromEntries(upgrade.map((f) => [f, mappingFor(name).properties[f]])) as never,
-          })
+          .putMapping({ index: concrete, properties: mappingFor(name).properties as never })
           .then(() => upgrade)
       : undefined;
   if (upgrade !== undefined && added === undefined)

@@ -1,8 +1,6 @@
 import type { Client } from "@elastic/elasticsearch";
 import { CaplineError } from "../core/errors.ts";
 import { aliasName } from "../core/names.ts";
-import { SALES_V2_FIELDS } from "../core/schema/indices.ts";
-import type { MappingDifference } from "./mapping-diff.ts";
 
 /**
  * Moves the documents of a version-1 installation of the sales indices to index contract v2
@@ -29,15 +27,6 @@ export interface SalesMigration {
   filled: number;
   /** Hourly product documents whose daily document does not exist (left in place, reported). */
   orphans: number;
-}
-
-/** Whether the only mapping differences are the v2 fields missing from an index or template. */
-export function onlyV2FieldsMissing(
-  index: "sales-daily" | "sales-hourly",
-  differences: readonly MappingDifference[],
-): boolean {
-  const fields: Record<string, unknown> = SALES_V2_FIELDS[index];
-  return differences.length > 0 && differences.every((d) => d.kind === "missing" && d.path in fields);
 }
 
 interface SalesSource {

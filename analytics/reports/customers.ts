@@ -89,6 +89,9 @@ export async function customers({ source, params: p }: ReportContext): Promise<R
         title: `Top ${p.top} customers by ${LABELS[p.metric]}`,
         notes: [
           filterNote(p),
+          ...(p.category !== undefined || p.brand !== undefined
+            ? ["Category and brand: customers who bought it at least once."]
+            : []),
           `${total.toLocaleString("en-US")} customers in the range; lifetime profile figures.`,
         ],
         table: { columns: [col("rank", "Rank", "int"), ...FIELDS], rows: rows as unknown as Row[] },

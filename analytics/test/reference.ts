@@ -137,6 +137,8 @@ export interface Customer {
   sessions: Set<string>;
   topCategory: string | null;
   topBrand: string | null;
+  /** Category codes / brands of the purchases ("unknown" for none). */
+  bought: { category: Set<string>; brand: Set<string> };
   weeks: Set<number>;
 }
 
@@ -170,6 +172,7 @@ export function customers(events: readonly Ev[]): Map<string, Customer> {
         sessions: new Set(),
         topCategory: null,
         topBrand: null,
+        bought: { category: new Set(), brand: new Set() },
         weeks: new Set(),
         cats: new Map(),
         brands: new Map(),
@@ -184,6 +187,8 @@ export function customers(events: readonly Ev[]): Map<string, Customer> {
       c.purchases++;
       c.cents += e.cents;
       c.lastPurchase = Math.max(c.lastPurchase ?? e.ms, e.ms);
+      c.bought.category.add(e.category ?? "unknown");
+      c.bought.brand.add(e.brand ?? "unknown");
     }
     if (e.session) c.sessions.add(e.session);
     if (e.category) c.cats.set(e.category, (c.cats.get(e.category) ?? 0) + 1);
@@ -210,6 +215,22 @@ export function customersIn(
       (r.from === undefined || c.last >= r.from) &&
       matches(c.topCategory, category) &&
       matches(c.topBrand, brand),
+  );
+}
+
+/** The `customers` report's selection: a range, and --category/--brand as "bought at least once". */
+export function buyersIn(
+  all: Map<string, Customer>,
+  r: Range,
+  category?: string,
+  brand?: string,
+): Customer[] {
+  return [...all.values()].filter(
+    (c) =>
+      (r.to === undefined || c.first < r.to) &&
+      (r.from === undefined || c.last >= r.from) &&
+      (category === undefined || c.bought.category.has(category)) &&
+      (brand === undefined || c.bought.brand.has(brand)),
   );
 }
 

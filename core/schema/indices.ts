@@ -71,6 +71,16 @@ export const SALES_V2_FIELDS = {
   "sales-hourly": { hour_of_day: short, day_of_week: short },
 } as const satisfies Partial<Record<IndexName, Record<string, FieldMapping>>>;
 
+/**
+ * Index contract v2 of the profiles: the category codes and brands a customer bought at least once
+ * (sorted sets; a purchase without one adds `unknown`, as the aggregates file it), so targeting
+ * ("bought X") is a term query. Merged as set unions, idempotent under the watermarks.
+ */
+export const PROFILE_V2_FIELDS = {
+  purchased_categories: keyword,
+  purchased_brands: keyword,
+} as const satisfies Record<string, FieldMapping>;
+
 /** The dimensions each sales index holds. */
 export const SALES_DIMENSIONS = {
   "sales-daily": DIMENSIONS,
@@ -110,6 +120,7 @@ export const INDEX_DEFINITIONS: Record<IndexName, IndexDefinition> = {
       m: short,
       rfm_score: keyword,
       segment: keyword,
+      ...PROFILE_V2_FIELDS,
       updated_at: date,
       state: internal,
     },
@@ -157,6 +168,25 @@ export const INDEX_DEFINITIONS: Record<IndexName, IndexDefinition> = {
     },
   },
 };
+
+/**
+ * Fields an existing index may lack because they came after it was created, by mapping path:
+ * `capline setup` adds them to the index (and template) in place, since adding a field is what a
+ * mapping update allows (docs/decisions.md, "Index contract, version 2"). Every other difference
+ * is reported, never changed. The ops index's counters follow the list of reasons, so a reason
+ * added to core/schema/reasons.ts becomes a field setup adds, without anyone listing it here.
+ */
+export function addableFields(name: IndexName): ReadonlySet<string> {
+  switch (name) {
+    case "profiles":
+      return new Set(Object.keys(PROFILE_V2_FIELDS));
+    case "sales-daily":
+    case "sales-hourly":
+      return new Set(Object.keys(SALES_V2_FIELDS[name]));
+    case "ops":
+      return new Set(REJECT_REASONS.map((reason) => `rejected_by_reason.${reason}`));
+  }
+}
 
 /** Bump when a mapping changes incompatibly: the concrete indices are `<alias>-v<version>` (core/names.ts). */
 export const MAPPING_VERSION = 1;

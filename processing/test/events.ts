@@ -58,6 +58,9 @@ export interface ReferenceProfile {
   last_seen: string;
   sessions: number;
   last_purchase_at: string | null;
+  /** Category codes / brands of the purchases, each once, sorted; "unknown" for a purchase without. */
+  purchased_categories: string[];
+  purchased_brands: string[];
 }
 
 /** Profiles computed directly from all events at once. */
@@ -85,6 +88,8 @@ export function referenceProfiles(events: readonly CaplineEvent[]): Map<string, 
               .map((e) => e.event_time)
               .sort()
               .pop() ?? null),
+      purchased_categories: [...new Set(purchases.map((e) => e.category_code ?? "unknown"))].sort(),
+      purchased_brands: [...new Set(purchases.map((e) => e.brand ?? "unknown"))].sort(),
     });
   }
   return out;

@@ -29,6 +29,8 @@ export async function verifyIndexedDocuments(
         last_seen: p.last_seen,
         sessions: p.sessions,
         last_purchase_at: p.last_purchase_at,
+        purchased_categories: p.purchased_categories,
+        purchased_brands: p.purchased_brands,
       },
       `profile ${user}`,
     ).toEqual(ref);
