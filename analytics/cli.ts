@@ -5,6 +5,8 @@ import { Argument, type Command, Option } from "commander";
 import { action, config, ExitCode, positiveInt, withExamples } from "../core/cli/index.ts";
 import { CaplineError, describeError, UsageError } from "../core/errors.ts";
 import { checkOutputPath, openOutputFile, writeOutputFile } from "../core/output-file.ts";
+import { lakeReaderOf } from "../processing/lake-reader.ts";
+import { AS_OF_COLUMNS, type AsOfResult, asOfCustomers, parseAsOf } from "./as-of.ts";
 import {
   csvLines,
   EXPORT_COLUMNS,
@@ -29,6 +31,7 @@ import {
   type ReportParams,
   SPLITS,
 } from "./options.ts";
+import { UNSCORED } from "./reports/segments.ts";
 import { runExport, runReports } from "./run.ts";
 
 interface ReportFlags extends RawReportFlags, RawExportFlags {
@@ -40,6 +43,7 @@ interface ReportFlags extends RawReportFlags, RawExportFlags {
   json?: boolean;
   width?: number;
   currency?: string;
+  asOf?: string;
 }
 
 /**
@@ -120,7 +124,6 @@ async function exportCommand(flags: ReportFlags, format: Format): Promise<number
     throw new UsageError("--all streams every customer as csv or json: add --format csv or --format json");
   const params = parseParams(flags);
   const filter = parseExportFilter(flags);
-  const out = openOut(flags.out, flags.overwrite === true);
   const started = performance.now();
   const head = JSON.stringify({
     from: isoOrNull(params.from),
@@ -132,22 +135,48 @@ async function exportCommand(flags: ReportFlags, format: Format): Promise<number
     last_seen_before: isoOrNull(filter.lastSeenBefore),
     last_seen_after: isoOrNull(filter.lastSeenAfter),
   });
+  const asOf = flags.asOf === undefined ? undefined : parseAsOf(flags.asOf);
+  if (asOf && filter.segment === UNSCORED)
+    throw new UsageError(
+      `--segment "${UNSCORED}" with --as-of: every purchaser is scored as of a date; give another segment`,
+    );
+  const columns = asOf ? AS_OF_COLUMNS : EXPORT_COLUMNS;
+  const asOfJson = (r: AsOfResult | undefined): string =>
+    asOf && r
+      ? JSON.stringify({
+          date: asOf.date,
+          end: new Date(asOf.endMs).toISOString(),
+          recency_from: r.recencyFrom,
+          time_zone: "UTC",
+        })
+      : "null";
+  // As of a date, everything is computed before the output is opened: a date outside the data
+  // (exit 2) leaves no empty file behind.
+  const result = asOf ? await asOfCustomers(lakeReaderOf(config()), asOf, params, filter) : undefined;
+  const out = openOut(flags.out, flags.overwrite === true);
+  const write = async (rows: ExportRow[], first: boolean) => {
+    if (format === "csv") return out.write(csvLines(rows, first, columns));
+    const start = first
+      ? `{"filter":${head},"as_of":${asOfJson(result)},"columns":${JSON.stringify(columns.map((x) => x.key))},"customers":[`
+      : "";
+    const body = rows.map((r, i) => `${first && i === 0 ? "" : ","}\n${JSON.stringify(r)}`).join("");
+    await out.write(start + body);
+  };
   let n = 0;
+  let detail = "";
   try {
-    n = await runExport(config(), params, filter, async (rows: ExportRow[], first: boolean) => {
-      if (format === "csv") return out.write(csvLines(rows, first));
-      const start = first
-        ? `{"filter":${head},"columns":${JSON.stringify(EXPORT_COLUMNS.map((x) => x.key))},"customers":[`
-        : "";
-      const body = rows.map((r, i) => `${first && i === 0 ? "" : ","}\n${JSON.stringify(r)}`).join("");
-      await out.write(start + body);
-    });
+    if (asOf && result) {
+      for (let i = 0; i === 0 || i < result.rows.length; i += 1000)
+        await write(result.rows.slice(i, i + 1000), i === 0);
+      n = result.rows.length;
+      detail = ` as of the end of ${asOf.date} (UTC; ${result.lakeRows.toLocaleString("en-US")} lake events of ${result.days} day(s), recency from ${result.recencyFrom})`;
+    } else n = await runExport(config(), params, filter, write);
     if (format === "json") await out.write(`\n],"count":${n}}\n`);
   } finally {
     out.close();
   }
   process.stderr.write(
-    `exported ${n.toLocaleString("en-US")} customers${flags.out ? ` to ${flags.out}` : ""} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+    `exported ${n.toLocaleString("en-US")} customers${detail}${flags.out ? ` to ${flags.out}` : ""} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
   );
   return ExitCode.OK;
 }
@@ -227,6 +256,10 @@ export function registerReports(program: Command): void {
       .option("--last-seen-before <time>", "customers: last seen before this time")
       .option("--last-seen-after <time>", "customers: last seen at or after this time")
       .option(
+        "--as-of <date>",
+        "customers --all: RFM segments, scores and figures as of the end of this UTC day (YYYY-MM-DD), from the lake's events up to it",
+      )
+      .option(
         "--all",
         "customers: every matching customer (streamed; with --format csv or json), not the top N",
       )
@@ -245,6 +278,10 @@ export function registerReports(program: Command): void {
           const targeting = [flags.segment, flags.minSpend, flags.lastSeenBefore, flags.lastSeenAfter].some(
             (v) => v !== undefined,
           );
+          if (flags.asOf !== undefined && (name !== "customers" || !flags.all))
+            throw new UsageError(
+              "--as-of: for the customer export only: capline report customers --all --as-of DATE --format csv|json",
+            );
           if ((flags.all || targeting) && name !== "customers")
             throw new UsageError(
               `${flags.all ? "--all" : "--segment, --min-spend and --last-seen-*"}: for the customers report only (capline report customers ...)`,
@@ -310,6 +347,7 @@ export function registerReports(program: Command): void {
       "capline report all --format csv --out tables/       # one CSV file per table",
       "capline report overview --from 2019-10-08 --to 2019-10-14 --compare previous",
       'capline report customers --segment "At risk" --all --format csv --out at-risk.csv',
+      'capline report customers --segment "At risk" --all --as-of 2019-10-15 --format csv   # as they stood then',
       "capline report customers --segment Champions --min-spend 500 --last-seen-after 2019-10-15 --top 50",
     ],
   );
