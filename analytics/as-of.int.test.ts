@@ -9,6 +9,7 @@ import { PROSPECT, referenceRfm } from "../processing/test/rfm.ts";
 import { randomEnv, removeAll, servicesFor } from "../setup/test/fixtures.ts";
 import { testConfig } from "../test/support/index.ts";
 import { type Ev, parseEvents } from "./test/reference.ts";
+import { problems } from "./test/schemas.ts";
 
 /**
  * `report customers --all --as-of DATE`: a generated file goes through the real pipeline; every
@@ -130,6 +131,7 @@ function picked(r: Row): Expected {
 async function asOfJson(date: string, extra: string[] = []) {
   const run = await cli(["report", "customers", "--all", "--as-of", date, "--format", "json", ...extra], env);
   expect(run.code, run.stderr).toBe(0);
+  expect(problems("customers-export", JSON.parse(run.stdout))).toEqual([]);
   return {
     run,
     doc: JSON.parse(run.stdout) as {
@@ -187,6 +189,7 @@ describe("report customers --category/--brand: bought at least once (profiles in
       expect(want.length, `${flag} ${value}`).toBeGreaterThan(5);
       const run = await cli(["report", "customers", "--all", flag, value, "--format", "json"], env);
       expect(run.code, run.stderr).toBe(0);
+      expect(problems("customers-export", JSON.parse(run.stdout))).toEqual([]);
       const got = (JSON.parse(run.stdout) as { customers: Row[] }).customers.map((r) => String(r.user_id));
       expect(got, `${flag} ${value}`).toEqual(want);
     }
@@ -273,6 +276,13 @@ describe("report customers --all --as-of DATE", () => {
     const cat = await asOfJson(middle, ["--category", category, "--min-spend", "100"]);
     expect(cat.doc.customers.map((r) => r.user_id)).toEqual(rich.sort());
     expect(rich.length).toBeGreaterThan(0);
+
+    const after = Date.parse(`${middle}T00:00:00Z`);
+    const recent = [...want].filter(([, w]) => Date.parse(w.last_seen) >= after).map(([u]) => u);
+    const seen = await asOfJson(middle, ["--last-seen-after", middle]);
+    expect(seen.doc.customers.map((r) => r.user_id)).toEqual(recent.sort());
+    expect(recent.length).toBeGreaterThan(0);
+    expect(recent.length).toBeLessThan(want.size);
 
     const csvOut = join(dir, "as-of.csv");
     const run = await cli(

@@ -15,6 +15,7 @@ import { INDEX_NAMES } from "../core/schema/indices.ts";
 import { PROSPECT, referenceRfm } from "../processing/test/rfm.ts";
 import { isolatedNames, testConfig, uniqueName } from "../test/support/index.ts";
 import { type Customer, customers, parseEvents } from "./test/reference.ts";
+import { problems } from "./test/schemas.ts";
 
 /**
  * `report customers --segment NAME --all`: every customer of a segment, past Elasticsearch's
@@ -160,6 +161,8 @@ describe("report customers --segment NAME --all", () => {
       const run = await cli(["report", "customers", "--segment", segment, "--all", "--json"], env);
       expect(run.code, run.stderr).toBe(0);
       const body = JSON.parse(run.stdout);
+      expect(problems("customers-export", body), segment).toEqual([]);
+      expect(body.as_of).toBeNull();
       expect(body.count, segment).toBe(bySegment.get(segment)?.length);
       expect(body.filter.segment).toBe(segment);
       expect(body.customers.map((c: { user_id: string }) => c.user_id).sort(), segment).toEqual(
