@@ -371,6 +371,23 @@ describe("report customers --all --as-of DATE", () => {
     }
   });
 
+  it("reads HDFS when MinIO is not archived to, with the same answer", async () => {
+    const minio = await asOfJson(middle);
+    const run = await cli(["report", "customers", "--all", "--as-of", middle, "--format", "json"], {
+      ...env,
+      ARCHIVE_MINIO: "false",
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).customers).toEqual(minio.doc.customers);
+    const none = await cli(["report", "customers", "--all", "--as-of", middle, "--format", "json"], {
+      ...env,
+      ARCHIVE_MINIO: "false",
+      ARCHIVE_HDFS: "false",
+    });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("the lake is switched off (ARCHIVE_MINIO=false and ARCHIVE_HDFS=false)");
+  });
+
   it("names the lake store when it does not answer (exit 4)", async () => {
     const run = await cli(["report", "customers", "--all", "--as-of", middle, "--format", "json"], {
       ...env,
