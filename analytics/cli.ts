@@ -5,7 +5,6 @@ import { Argument, type Command, Option } from "commander";
 import { action, config, ExitCode, positiveInt, withExamples } from "../core/cli/index.ts";
 import { CaplineError, describeError, UsageError } from "../core/errors.ts";
 import { checkOutputPath, openOutputFile, writeOutputFile } from "../core/output-file.ts";
-import { lakeReaderOf } from "../processing/lake-reader.ts";
 import { AS_OF_COLUMNS, type AsOfResult, asOfCustomers, parseAsOf } from "./as-of.ts";
 import {
   csvLines,
@@ -152,7 +151,10 @@ async function exportCommand(flags: ReportFlags, format: Format): Promise<number
       : "null";
   // As of a date, everything is computed before the output is opened: a date outside the data
   // (exit 2) leaves no empty file behind.
-  const result = asOf ? await asOfCustomers(lakeReaderOf(config()), asOf, params, filter) : undefined;
+  // The lake reader is loaded only here: its stores come with the Kafka client
+  // (processing/compact.ts), whose import would slow the start of every other report.
+  const lake = asOf ? (await import("../processing/lake-reader.ts")).lakeReaderOf(config()) : undefined;
+  const result = asOf && lake ? await asOfCustomers(lake, asOf, params, filter) : undefined;
   const out = openOut(flags.out, flags.overwrite === true);
   const write = async (rows: ExportRow[], first: boolean) => {
     if (format === "csv") return out.write(csvLines(rows, first, columns));
