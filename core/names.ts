@@ -19,6 +19,19 @@ export function checkpointTopicOf(topic: string): string {
   return `${topic}.checkpoints`;
 }
 
+/**
+ * The compacted topic recording which refused rows `capline dlq replay` has sent into `topic`
+ * (one record per row, in the same transaction as its event): `<topic>.dlq-replays`.
+ */
+export function dlqReplayTopicOf(topic: string): string {
+  return `${topic}.dlq-replays`;
+}
+
+/** The transactional id of every `capline dlq replay` into `topic` (one replay at a time). */
+export function dlqReplayTransactionalId(topic: string): string {
+  return `capline-dlq-replay.${topic}`.slice(0, 249);
+}
+
 /** The consumer-group suffixes capline's stages use: `${KAFKA_CLIENT_ID}-<suffix>`. */
 export const CONSUMER_GROUP_SUFFIXES = ["dispatcher"] as const;
 export type ConsumerGroupSuffix = (typeof CONSUMER_GROUP_SUFFIXES)[number];

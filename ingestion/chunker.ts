@@ -53,7 +53,8 @@ export interface ChunkEvents {
 }
 
 export type ChunkerEvent =
-  | { type: "header"; format: string }
+  /** The header row's fields, as read (the checkpoint records them for `capline dlq replay`). */
+  | { type: "header"; format: string; fields: string[] }
   /** Refused rows of the replayed part (before resumeLine): for the rejects file only. */
   | { type: "replayRejects"; rows: RejectedRow[] }
   | {
@@ -96,6 +97,9 @@ const PIECE_CHARS = 64 * 1024;
  * rows is sent in more transactions instead of failing.
  */
 export const REJECT_BYTES_PER_CHUNK = 512 * 1024;
+
+/** What ingest.ts adds to each refused row's DLQ record: `,"file_id":"<sha256 hex>"`, at most. */
+const FILE_ID_BYTES = 96;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -262,7 +266,7 @@ async function chunkFile(
       parser.setExpectedFields(columns.columns);
       validator = new RowValidator(columns, source.name, params.duplicateWindow, params.limits);
       validator.checkCharacters = text.suspect();
-      io.emit({ type: "header", format: columns.format });
+      io.emit({ type: "header", format: columns.format, fields: record.fields });
       if (lastLine === 0) lastLine = record.line;
       return true;
     }
@@ -283,7 +287,7 @@ async function chunkFile(
       remaining--;
     } else if (outcome.kind === "reject") {
       rejects.push(outcome.row);
-      rejectBytes += Buffer.byteLength(JSON.stringify(outcome.row));
+      rejectBytes += Buffer.byteLength(JSON.stringify(outcome.row)) + FILE_ID_BYTES;
       pending++;
       thisRun.rejected++;
     } else thisRun.duplicates++;

@@ -20,7 +20,7 @@ import {
 } from "./chunker.ts";
 import { parseMapOption, type RowField } from "./header.ts";
 import { describeSource, fileIdentity, type InputSource } from "./input.ts";
-import { type Checkpoint, type ChunkMessage, IngestSink } from "./kafka-sink.ts";
+import { type Checkpoint, type ChunkMessage, IngestSink, MAX_RECORDED_HEADER_CHARS } from "./kafka-sink.ts";
 import { writeOpsRecord } from "./ops-record.ts";
 import { Pacer } from "./pacer.ts";
 import { DEFAULT_DUPLICATE_WINDOW, emptyCounts, type RowCounts, type RowLimits, rowLimits } from "./rows.ts";
@@ -375,11 +375,16 @@ async function streamFile(
     ? worker.begin(params, stop, cells)
     : inProcessChannel(params, stop, cells, ctx.pacer);
   const rejectKey = source.name;
+  let header: string[] | undefined;
   try {
     for (;;) {
       const event = await channel.next();
       if (event.type === "error") throw new CaplineError(event.code as ErrorCode, event.message);
-      if (event.type === "header") continue;
+      if (event.type === "header") {
+        const chars = event.fields.reduce((n, f) => n + f.length, 0);
+        header = chars <= MAX_RECORDED_HEADER_CHARS ? event.fields : undefined;
+        continue;
+      }
       if (event.type === "replayRejects") {
         for (const row of event.rows) ctx.rejects?.write(row);
         continue;
@@ -388,7 +393,12 @@ async function streamFile(
         for (const row of event.rejects) ctx.rejects?.write(row);
         await sink.commit({
           events: toMessages(event.events),
-          rejects: event.rejects.map((row) => ({ key: rejectKey, value: JSON.stringify(row) })),
+          // The file's identity with each refused row: `capline dlq replay` finds the file's header
+          // (in its checkpoint) and recognises a row refused again by a --force re-ingest by it.
+          rejects: event.rejects.map((row) => ({
+            key: rejectKey,
+            value: JSON.stringify({ ...row, file_id: fileId }),
+          })),
           checkpoint: {
             v: 1,
             fileId,
@@ -398,6 +408,8 @@ async function streamFile(
             counts: event.counts,
             runId: ctx.runId,
             at: new Date().toISOString(),
+            ...(header ? { header } : {}),
+            ...(ctx.options.map !== undefined ? { map: ctx.options.map } : {}),
           },
         });
         channel.ack();

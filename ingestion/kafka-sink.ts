@@ -42,6 +42,28 @@ export interface Checkpoint {
   counts: RowCounts;
   runId: string;
   at: string;
+  /**
+   * The file's header fields and the --map of the run, so that `capline dlq replay` can validate
+   * the file's refused rows again without the file (absent: an ingest before they were recorded,
+   * or a header longer than MAX_RECORDED_HEADER_CHARS).
+   */
+  header?: string[];
+  map?: string;
+}
+
+/** Longest header (its fields' characters) a checkpoint records; no real export comes near it. */
+export const MAX_RECORDED_HEADER_CHARS = 16 * 1024;
+
+/** A checkpoint record's value as the ingester wrote it, or undefined for anything else. */
+export function parseCheckpoint(value: Buffer | string): Checkpoint | undefined {
+  try {
+    const cp = JSON.parse(value.toString()) as Checkpoint;
+    return typeof cp === "object" && cp !== null && cp.v === 1 && typeof cp.fileId === "string"
+      ? cp
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A message of a chunk: the topic comes from the sink. */

@@ -70,6 +70,14 @@ function badCharacters(raw: string): string | undefined {
   return undefined;
 }
 
+/** Says in a refused row's detail that its raw text is not the whole row. */
+const RAW_CUT_NOTE = "raw text cut to its first ";
+
+/** Whether a refused row's raw text was cut (it cannot be validated again: `capline dlq replay`). */
+export function rawWasCut(row: Pick<RejectedRow, "raw" | "detail">): boolean {
+  return row.raw.length >= MAX_RAW_CHARS && row.detail.includes(`(${RAW_CUT_NOTE}${MAX_RAW_CHARS} of `);
+}
+
 export type RowOutcome =
   | { kind: "event"; event: CaplineEvent; value: string }
   | { kind: "reject"; row: RejectedRow }
@@ -221,7 +229,7 @@ export class RowValidator {
     let raw = record.raw;
     let why = detail;
     if (raw.length > MAX_RAW_CHARS) {
-      why += ` (raw text cut to its first ${MAX_RAW_CHARS} of ${raw.length} characters)`;
+      why += ` (${RAW_CUT_NOTE}${MAX_RAW_CHARS} of ${raw.length} characters)`;
       raw = raw.slice(0, MAX_RAW_CHARS);
     }
     if (this.checkCharacters) raw = showInvalid(raw);

@@ -9,6 +9,7 @@ import {
   checkpointTopicOf,
   concreteIndexName,
   consumerGroup,
+  dlqReplayTopicOf,
   ingestIdPrefix,
   QUEUES,
 } from "../core/names.ts";
@@ -205,7 +206,12 @@ describe("capline reset", () => {
   it("empties every store and leaves the structures ready to use", async () => {
     const admin = await services.admin();
     const targets = resetTargets(config);
-    expect(targets.topics).toEqual([config.kafka.topic, config.kafka.dlqTopic, checkpoints]);
+    expect(targets.topics).toEqual([
+      config.kafka.topic,
+      config.kafka.dlqTopic,
+      checkpoints,
+      dlqReplayTopicOf(config.kafka.topic),
+    ]);
     const plan = await planReset(services, targets);
     const result = await executeReset(services, targets, plan);
     expect(result.steps.every((s) => s.done)).toBe(true);

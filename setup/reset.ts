@@ -2,6 +2,7 @@ import type { Config } from "../core/config/index.ts";
 import {
   checkpointTopicOf,
   consumerGroups,
+  dlqReplayTopicOf,
   indexPattern,
   ingestIdPrefix,
   queueKeysPattern,
@@ -52,7 +53,12 @@ export interface ResetTargets {
 
 export function resetTargets(config: Config): ResetTargets {
   return {
-    topics: [config.kafka.topic, config.kafka.dlqTopic, checkpointTopicOf(config.kafka.topic)],
+    topics: [
+      config.kafka.topic,
+      config.kafka.dlqTopic,
+      checkpointTopicOf(config.kafka.topic),
+      dlqReplayTopicOf(config.kafka.topic),
+    ],
     groups: consumerGroups(config.kafka.clientId),
     groupPrefixes: [ingestIdPrefix(config.kafka.topic)],
     indexPrefix: config.elasticsearch.indexPrefix,
