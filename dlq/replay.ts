@@ -138,15 +138,26 @@ interface Chunk {
   events: number;
 }
 
-/** The plans' events and marks cut into transactions of at most `size` events (marks ride along). */
-function chunksOf(plans: readonly ReplayFilePlan[], topic: string, size: number, runId: string): Chunk[] {
+/**
+ * The plans' events and marks cut into transactions of at most `size` events (marks ride along),
+ * made one at a time: only the transaction under way is held as messages.
+ */
+function* chunksOf(
+  plans: readonly ReplayFilePlan[],
+  topic: string,
+  size: number,
+  runId: string,
+): Generator<Chunk> {
   const marksTopic = dlqReplayTopicOf(topic);
-  const chunks: Chunk[] = [];
   let current: Chunk = { messages: [], identities: [], events: 0 };
-  const add = (event: ReplayEvent, outcome: ReplayMark["outcome"]) => {
+  const all = plans.flatMap((plan) => [
+    ...plan.send.map((e) => [e, "sent"] as const),
+    ...plan.duplicates.map((e) => [e, "duplicate"] as const),
+  ]);
+  for (const [event, outcome] of all) {
     if (outcome === "sent") {
       if (current.events >= size) {
-        chunks.push(current);
+        yield current;
         current = { messages: [], identities: [], events: 0 };
       }
       current.messages.push({ topic, key: event.key, value: event.value });
@@ -154,13 +165,8 @@ function chunksOf(plans: readonly ReplayFilePlan[], topic: string, size: number,
     }
     current.messages.push({ ...markOf(event, outcome, runId), topic: marksTopic });
     current.identities.push(event.identity);
-  };
-  for (const plan of plans) {
-    for (const e of plan.send) add(e, "sent");
-    for (const e of plan.duplicates) add(e, "duplicate");
   }
-  if (current.messages.length > 0) chunks.push(current);
-  return chunks;
+  if (current.messages.length > 0) yield current;
 }
 
 export async function runReplay(config: Config, options: ReplayOptions): Promise<ReplaySummary> {
@@ -208,13 +214,13 @@ export async function runReplay(config: Config, options: ReplayOptions): Promise
       limits: rowLimits(config.ingest, started),
       duplicateWindow: DEFAULT_DUPLICATE_WINDOW,
     });
-    const chunks = chunksOf(plans, topic, options.chunkRows ?? DEFAULT_REPLAY_CHUNK, runId);
-    const total = chunks.reduce((n, c) => n + c.events, 0);
-    if (producer && chunks.length > 0) {
+    const total = plans.reduce((n, p) => n + p.send.length, 0);
+    const settled = total + plans.reduce((n, p) => n + p.duplicates.length, 0);
+    if (producer && settled > 0) {
       const progress = new Progress({ label: `dlq replay into ${topic}`, unit: "events" });
       let done = 0;
       try {
-        for (const chunk of chunks) {
+        for (const chunk of chunksOf(plans, topic, options.chunkRows ?? DEFAULT_REPLAY_CHUNK, runId)) {
           await commitChunk(config, kafka, admin, producer, topic, chunk);
           transactions++;
           done += chunk.events;
