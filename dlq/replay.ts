@@ -189,6 +189,8 @@ export async function runReplay(config: Config, options: ReplayOptions): Promise
         "CONFIG_INVALID",
         `the events topic "${topic}" does not exist: run capline setup (or give --topic the topic the file was ingested into)`,
       );
+    // Nothing to replay (readDlq says so, with the fix) before anything is created or fenced.
+    if (!existing.has(dlqTopic)) await readDlq(kafka, admin, dlqTopic, () => undefined);
     if (producer) {
       if (!existing.has(dlqReplayTopicOf(topic)))
         await admin.createTopic(
