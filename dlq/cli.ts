@@ -3,7 +3,7 @@ import { action, config, output, positiveInt, topicFlag, withExamples } from "..
 import { CaplineError } from "../core/errors.ts";
 import { ExitCode } from "../core/exit-codes.ts";
 import { escapeControl } from "../core/redact.ts";
-import { PROCESSING_DLQ_REASONS, REJECT_REASONS, type RejectReason } from "../core/schema/reasons.ts";
+import { DLQ_REASONS, REJECT_REASONS, type RejectReason } from "../core/schema/reasons.ts";
 import { count, didYouMean, num } from "../core/text.ts";
 import { parseMapOption } from "../ingestion/index.ts";
 import { dlqShow, dlqStats, type ShownEntry } from "./query.ts";
@@ -36,7 +36,7 @@ interface ReplayFlags extends CommonFlags {
 }
 
 /** Every reason a DLQ entry can carry, for --reason. */
-const ALL_REASONS: readonly string[] = [...REJECT_REASONS, ...PROCESSING_DLQ_REASONS, UNRECOGNISED_REASON];
+const ALL_REASONS: readonly string[] = [...DLQ_REASONS, UNRECOGNISED_REASON];
 
 /** `--reason a,b` (or repeated): each a known reason, or the flag and the fix. */
 function reasonFlag(known: readonly string[], forReplay: boolean) {

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { problems } from "../analytics/test/schemas.ts";
+import type { SnakeKeys } from "../core/json/index.ts";
 import {
   IdempotentProducer,
   KafkaAdmin,
@@ -11,9 +13,18 @@ import {
 } from "../core/kafka/index.ts";
 import { checkpointTopicOf, dlqReplayTopicOf } from "../core/names.ts";
 import type { CaplineEvent } from "../core/schema/events.ts";
-import { CsvParser, parseMapOption, RowValidator, resolveHeader } from "../ingestion/index.ts";
+import {
+  CsvParser,
+  type IngestSummary,
+  parseMapOption,
+  RowValidator,
+  resolveHeader,
+} from "../ingestion/index.ts";
 import { Pipeline } from "../processing/test/harness.ts";
 import { CLI, runCapline } from "../test/support/cli.ts";
+import type { ShowResult } from "./query.ts";
+import type { ReplaySummary } from "./replay.ts";
+import type { DlqStats } from "./stats.ts";
 
 /**
  * `capline dlq` against the real stack, as a user runs it (the compiled CLI): the issue's
@@ -83,6 +94,15 @@ async function eventIds(kafka: KafkaOptions, topic: string): Promise<Map<string,
   return ids;
 }
 
+/** A `--json` output, checked against docs/schemas/dlq.schema.json (and for snake_case keys). */
+function parsed<T>(stdout: string): SnakeKeys<T> {
+  const value = JSON.parse(stdout) as SnakeKeys<T>;
+  expect(problems("dlq", value)).toEqual([]);
+  return value;
+}
+const stats = (stdout: string) => parsed<DlqStats>(stdout);
+const replayed = (stdout: string) => parsed<ReplaySummary>(stdout);
+
 async function dropTopics(pipeline: Pipeline): Promise<void> {
   const admin = new KafkaAdmin(pipeline.kafka);
   const ours = [checkpointTopicOf(pipeline.name), dlqReplayTopicOf(pipeline.name)];
@@ -105,7 +125,7 @@ describe("capline dlq: the acceptance of issue 14", () => {
   const file = shopFile("shop.csv", 1500);
   const text = () => readFileSync(file, "utf8");
   const dlq = (...args: string[]) => runCapline(["dlq", ...args], pipeline.env);
-  let ingest: { rejectedByReason: Record<string, number>; sent: number; rejected: number };
+  let ingest: SnakeKeys<IngestSummary>;
 
   beforeAll(async () => {
     await pipeline.setup();
@@ -122,14 +142,14 @@ describe("capline dlq: the acceptance of issue 14", () => {
   it("dlq stats --json equals the ingest summary by reason", async () => {
     const run = await dlq("stats", "--json");
     expect(run.code, run.stderr).toBe(0);
-    const stats = JSON.parse(run.stdout);
-    expect(stats.refused.byReason).toEqual(ingest.rejectedByReason);
-    expect(stats.refused).toMatchObject({ total: ingest.rejected, replayed: 0, pending: ingest.rejected });
-    expect(stats.refused.byFile).toEqual([
-      expect.objectContaining({ file, total: ingest.rejected, byReason: expect.any(Object) }),
+    const s = stats(run.stdout);
+    expect(s.refused.by_reason).toEqual(ingest.rejected_by_reason);
+    expect(s.refused).toMatchObject({ total: ingest.rejected, replayed: 0, pending: ingest.rejected });
+    expect(s.refused.by_file).toEqual([
+      expect.objectContaining({ file, total: ingest.rejected, by_reason: expect.any(Object) }),
     ]);
-    expect(stats.refused.byDay).toHaveLength(1);
-    expect(stats.failed.total).toBe(0);
+    expect(s.refused.by_day).toHaveLength(1);
+    expect(s.failed.total).toBe(0);
   });
 
   it("dlq show prints the rows with line, reason and raw text, escaped", async () => {
@@ -137,8 +157,17 @@ describe("capline dlq: the acceptance of issue 14", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`${file}:3  bad_price`);
     expect(run.stdout).toContain(
-      `of ${ingest.rejectedByReason.bad_price?.toLocaleString("en-US")} matching entries shown`,
+      `of ${ingest.rejected_by_reason.bad_price.toLocaleString("en-US")} matching entries shown`,
     );
+    const json = parsed<ShowResult>((await dlq("show", "--json", "--limit", "3")).stdout);
+    expect(json.matched).toBe(ingest.rejected);
+    expect(json.entries[0]).toMatchObject({
+      kind: "refused",
+      file,
+      line: 2,
+      reason: "missing_field",
+      replayed: false,
+    });
     const all = await dlq("show", "--limit", "100000");
     // The row with an OSC sequence arrives as text: no ESC or BEL reaches the terminal.
     expect(all.stdout).toContain("vi\\x1b]0;owned\\x07ew");
@@ -149,24 +178,24 @@ describe("capline dlq: the acceptance of issue 14", () => {
     const clean = cleanIngest(file, text(), RIGHT);
     const dry = await dlq("replay", "--map", RIGHT, "--dry-run", "--json");
     expect(dry.code, dry.stderr).toBe(3);
-    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, sent: clean.length, transactions: 0 });
+    expect(replayed(dry.stdout)).toMatchObject({ dry_run: true, sent: clean.length, transactions: 0 });
     expect((await eventIds(pipeline.kafka, pipeline.name)).size).toBe(0);
 
     const run = await dlq("replay", "--map", RIGHT, "--json", "--chunk-rows", "400");
     expect(run.code, run.stderr).toBe(3);
-    const summary = JSON.parse(run.stdout);
+    const summary = replayed(run.stdout);
     expect(summary).toMatchObject({
       sent: clean.length,
-      alreadyReplayed: 0,
-      stillFailing: { total: 2, byReason: { bad_timestamp: 1, bad_event_type: 1 } },
-      notReplayable: { total: 1, byCause: { malformed_row: 1 } },
+      already_replayed: 0,
+      still_failing: { total: 2, by_reason: { bad_timestamp: 1, bad_event_type: 1 } },
+      not_replayable: { total: 1, by_cause: { malformed_row: 1 } },
     });
     expect(summary.duplicates).toBeGreaterThan(0);
     const again = await dlq("replay", "--map", RIGHT, "--json");
-    expect(JSON.parse(again.stdout)).toMatchObject({
+    expect(replayed(again.stdout)).toMatchObject({
       sent: 0,
       duplicates: 0,
-      alreadyReplayed: summary.sent + summary.duplicates,
+      already_replayed: summary.sent + summary.duplicates,
     });
 
     // The topic holds each event of a clean ingest of the corrected file once, with its id.
@@ -174,8 +203,8 @@ describe("capline dlq: the acceptance of issue 14", () => {
     expect([...ids.keys()].sort()).toEqual(clean.map((e) => e.event_id).sort());
     expect([...ids.values()].every((n) => n === 1)).toBe(true);
 
-    const stats = JSON.parse((await dlq("stats", "--json")).stdout);
-    expect(stats.refused).toMatchObject({ replayed: summary.sent + summary.duplicates, pending: 3 });
+    const after = stats((await dlq("stats", "--json")).stdout);
+    expect(after.refused).toMatchObject({ replayed: summary.sent + summary.duplicates, pending: 3 });
   });
 
   it("after processing, profiles, aggregates and the lake equal a clean ingest of the corrected file", async () => {
@@ -224,8 +253,8 @@ describe("capline dlq replay under kill -9", () => {
 
     const rerun = await runCapline(["dlq", "replay", "--map", RIGHT, "--json"], pipeline.env);
     expect(rerun.code, rerun.stderr).toBe(3);
-    const summary = JSON.parse(rerun.stdout);
-    expect(summary.alreadyReplayed).toBeGreaterThan(0);
+    const summary = replayed(rerun.stdout);
+    expect(summary.already_replayed).toBeGreaterThan(0);
     const ids = await eventIds(pipeline.kafka, pipeline.name);
     expect([...ids.keys()].sort()).toEqual(clean.map((e) => e.event_id).sort());
     expect([...ids.entries()].filter(([, n]) => n !== 1)).toEqual([]);
@@ -294,13 +323,19 @@ describe("capline dlq with hostile input", () => {
       hostile.map((value, i) => ({ topic: `${pipeline.name}.dlq`, key: null, value, partition: i % 2 })),
     );
     await producer.close();
-    const stats = JSON.parse((await dlq(["stats", "--json"])).stdout);
-    expect(stats).toMatchObject({
+    expect(stats((await dlq(["stats", "--json"])).stdout)).toMatchObject({
       records: 4,
       refused: { total: 1 },
-      failed: { total: 1, byReason: { unrecognised: 1 } },
+      failed: { total: 1, by_reason: { unrecognised: 1 } },
       unrecognised: { total: 2 },
     });
+    const shown = parsed<ShowResult>((await dlq(["show", "--json"])).stdout);
+    expect(shown.entries.map((e) => e.kind).sort()).toEqual([
+      "failed",
+      "refused",
+      "unrecognised",
+      "unrecognised",
+    ]);
     for (const args of [["show"], ["stats"]]) {
       const run = await dlq(args);
       expect(run.code, run.stderr).toBe(0);
@@ -308,9 +343,9 @@ describe("capline dlq with hostile input", () => {
     }
     // Not one of capline's refused rows (no header on record): nothing is sent.
     const replay = await dlq(["replay", "--json"]);
-    expect(JSON.parse(replay.stdout)).toMatchObject({
+    expect(replayed(replay.stdout)).toMatchObject({
       sent: 0,
-      notReplayable: { byCause: { no_header: 1 } },
+      not_replayable: { by_cause: { no_header: 1 } },
     });
   });
 });

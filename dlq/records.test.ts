@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { REJECT_REASONS } from "../core/schema/reasons.ts";
+import { DLQ_REASONS, REJECT_REASONS } from "../core/schema/reasons.ts";
+import { POISON_REASONS } from "../processing/dlq.ts";
+import { CHECK_REASONS } from "../processing/validate.ts";
 import { printable } from "./cli.ts";
 import { classifyDlqRecord, fileMatches } from "./records.ts";
 import { StatsCollector } from "./stats.ts";
@@ -119,6 +121,13 @@ describe("StatsCollector", () => {
     });
     expect(s.failed.byFile[0]).toMatchObject({ file: "data/b.csv", total: 2 });
     expect(s).toMatchObject({ records: 8, repeats: 2, unrecognised: { total: 1 } });
+  });
+});
+
+describe("reasons", () => {
+  it("every reason processing writes to the DLQ is one --reason knows", () => {
+    for (const reason of [...CHECK_REASONS, ...POISON_REASONS]) expect(DLQ_REASONS).toContain(reason);
+    expect(new Set(DLQ_REASONS).size).toBe(DLQ_REASONS.length);
   });
 });
 

@@ -31,10 +31,17 @@ export const REJECT_REASON_DOCS: Record<RejectReason, string> = {
 };
 
 /**
- * Why processing sent a Kafka record to the DLQ instead of a sink (processing/validate.ts and the
- * workers' poison-record policy add theirs here).
+ * Why processing sent a Kafka record to the DLQ instead of a sink: the dispatcher's checks
+ * (processing/validate.ts, CHECK_REASONS; its `id_too_long` is also a refusal reason) and the
+ * workers' poison-record policy (processing/dlq.ts, POISON_REASONS). `capline dlq` takes its
+ * `--reason` values from here; a unit test (dlq/records.test.ts) keeps the lists in step.
  */
-export const PROCESSING_DLQ_REASONS = ["invalid_event"] as const;
+export const PROCESSING_DLQ_REASONS = [
+  "invalid_event",
+  "out_of_range",
+  "sink_refused",
+  "unencodable",
+] as const;
 export type ProcessingDlqReason = (typeof PROCESSING_DLQ_REASONS)[number];
 
 /** Every reason a DLQ record can carry. */
