@@ -103,6 +103,18 @@ export function payloadKey(queuePrefix: string, range: RangeRef): string {
   return `${queuePrefix}:payload:${rangeId(range)}`;
 }
 
+/** Pattern of the stored messages of every range in flight under a queue prefix (`SCAN MATCH`). */
+export function payloadPattern(queuePrefix: string): string {
+  return `${escapeGlob(queuePrefix)}:payload:*`;
+}
+
+/** A range id (`<topic>+<partition>+<first>-<last>`, as in a payload key or a job id) back into its parts. */
+export function parseRangeId(text: string): RangeRef | undefined {
+  const m = /(?:^|:)([A-Za-z0-9._-]+)\+(\d+)\+(\d+)-(\d+)$/.exec(text);
+  if (!m?.[1] || !m[2] || !m[3] || !m[4]) return undefined;
+  return { topic: m[1], partition: Number(m[2]), first: Number(m[3]), last: Number(m[4]) };
+}
+
 /** Redis hash of the cuts the dispatchers registered for one partition. */
 export function cutsKey(queuePrefix: string, topic: string, partition: number): string {
   return `${queuePrefix}:cuts:${topic}:${partition}`;
@@ -141,6 +153,35 @@ export function seenSetPattern(queuePrefix: string, topic: string): string {
 /** The key of a DLQ record of an events-topic message: `<topic>+<partition>+<offset>`. */
 export function dlqMessageKey(topic: string, partition: number, offset: number): string {
   return `${topic}+${partition}+${offset}`;
+}
+
+/**
+ * The forget list (`capline forget`, processing/forget/): a sorted set of forgotten customers, each
+ * a SHA-256 of the user_id (processing/forget/tombstones.ts, `forgetHash`), scored by the time (ms)
+ * its tombstone expires; the workers drop these customers' events before every write.
+ */
+export function tombstonesKey(queuePrefix: string): string {
+  return `${queuePrefix}:forget:tombstones`;
+}
+
+/** Bumped on every change of the forget list: workers reload the list only when it moved. */
+export function tombstonesVersionKey(queuePrefix: string): string {
+  return `${queuePrefix}:forget:version`;
+}
+
+/** Held by a forget run while it plans: index jobs wait while it exists (a lease with a TTL). */
+export function forgetLeaseKey(queuePrefix: string): string {
+  return `${queuePrefix}:forget:lease`;
+}
+
+/** The durable progress record of one forget run (its plan and phase; no personal data). */
+export function forgetRunKey(queuePrefix: string, runId: string): string {
+  return `${queuePrefix}:forget:run:${runId}`;
+}
+
+/** Pattern of every forget run record (`SCAN MATCH`). */
+export function forgetRunPattern(queuePrefix: string): string {
+  return `${escapeGlob(queuePrefix)}:forget:run:*`;
 }
 
 /** Pattern of every Redis key under a queue prefix (`SCAN MATCH`), glob characters escaped. */

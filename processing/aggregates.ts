@@ -52,6 +52,11 @@ export interface SalesState {
   revenue_cents: number;
   /** Daily product documents only. */
   hours?: HourlyCounts;
+  /**
+   * Forget runs whose decrement this document holds (processing/forget/): the marker that makes a
+   * rerun after a kill skip it. Every merge keeps it.
+   */
+  forgotten?: string[];
 }
 
 export interface SalesDocument {
@@ -263,6 +268,7 @@ export function mergeSales(
       wm: advance(current?.state.wm, range),
       revenue_cents: revenueCents,
       ...(delta.hours ? { hours: addHours(current?.state.hours, delta.hours) } : {}),
+      ...(current?.state.forgotten ? { forgotten: current.state.forgotten } : {}),
     },
   };
 }

@@ -7,6 +7,7 @@ import { aliasName, rangeId, recentDlqKey } from "../core/names.ts";
 import { archiveRange, type LakeStore } from "./archive-sink.ts";
 import type { DlqWriter, PoisonRecord } from "./dlq.ts";
 import { WriteCache } from "./es-writer.ts";
+import { Tombstones } from "./forget/tombstones.ts";
 import { indexRange } from "./index-sink.ts";
 import {
   ARCHIVE_QUEUE,
@@ -75,6 +76,8 @@ export class Workers {
   /** Jobs whose processor is running in this process. */
   private running = 0;
   private readonly writeCache: WriteCache;
+  /** The forget list: forgotten customers' events are dropped before every write. */
+  private readonly tombstones: Tombstones;
 
   constructor(
     private readonly es: Client,
@@ -83,6 +86,7 @@ export class Workers {
     private readonly log: Logger,
   ) {
     this.writeCache = new WriteCache(options.writeCacheDocuments ?? 10_000);
+    this.tombstones = new Tombstones(redis, options.queuePrefix);
   }
 
   start(): void {
@@ -182,8 +186,14 @@ export class Workers {
   private async run(sink: SinkName, job: Job<RangeJobData>, signal?: AbortSignal): Promise<unknown> {
     const started = performance.now();
     const data = job.data;
-    const rows = await loadPayload(this.redis, data, this.options.payloads);
     const opts = signal ? { signal } : {};
+    // Forgotten customers (capline forget) are dropped before any sink sees the range, however it
+    // came (a replay, a redelivery, a job queued before the erasure). An index job also waits while
+    // a forget run plans its decrements (docs/forget.md, "The race with running jobs").
+    const { rows, forgotten } = await this.tombstones.filter(
+      await loadPayload(this.redis, data, this.options.payloads),
+      { waitForLease: sink === INDEX_QUEUE, ...opts },
+    );
     const result =
       sink === ARCHIVE_QUEUE
         ? await archiveRange(this.options.stores, data.topic, data.partition, rows, opts)
@@ -214,7 +224,7 @@ export class Workers {
     );
     // The job's return value is kept in Redis with the job: the counts, not the records.
     const { poison, ...counts } = result;
-    return { ...counts, poison: poison.length };
+    return { ...counts, poison: poison.length, forgotten };
   }
 
   /** The newest poison records in a bounded Redis list, for `capline monitor`; best effort. */

@@ -88,6 +88,11 @@ function v2Upgrade(name: IndexName, mapping: MappingDifference[]): string[] | un
     : undefined;
 }
 
+/** What setup added in place: fields of index contract v2, new reject reasons, forget's audit fields. */
+function addedDetail(fields: readonly string[]): string {
+  return `fields added since the index was made: ${fields.join(", ")}`;
+}
+
 function settingDifferences(settings: FlatSettings | undefined, wanted: IndexSettings): string[] {
   const out: string[] = [];
   const shards = settings?.["index.number_of_shards"];
@@ -146,7 +151,7 @@ async function ensureTemplate(
       ...base,
       status: "migrated",
       differences,
-      detail: `index contract v2: added ${upgrade.join(", ")}`,
+      detail: addedDetail(upgrade),
     };
   }
   // Only the refresh interval is off (ELASTICSEARCH_REFRESH_INTERVAL changed): a dynamic setting,
@@ -268,7 +273,7 @@ async function ensureIndex(
       ...(refresh !== undefined || added
         ? {
             detail: [
-              ...(added ? [`index contract v2: added ${added.join(", ")} to the mapping`] : []),
+              ...(added ? [`${addedDetail(added)} to the mapping`] : []),
               ...(refresh !== undefined ? [`refresh_interval ${refresh} → ${settings.refreshInterval}`] : []),
             ].join("; "),
           }

@@ -98,6 +98,8 @@ export interface Config {
     root: string;
   };
   redis: { url: string; queuePrefix: string };
+  /** `capline forget` (docs/forget.md): the least time a tombstone is kept, in days (-1: forever). */
+  forget: { tombstoneDays: number };
   /** Exact deduplication by event_id (docs/processing.md, "Duplicates"). */
   dedup: {
     /** Days of the seen-set kept per partition, back from its newest event day; 0 keeps every day. */
@@ -296,6 +298,11 @@ export const CONFIG_FIELDS = {
     parse: integer(0, 36_500, 0),
     fallback: "0",
     doc: "days of event_ids kept for deduplication, back from the newest event day (0 = all; bounds Redis memory)",
+  },
+  FORGET_TOMBSTONE_DAYS: {
+    parse: integer(-1, 36_500, 7),
+    fallback: "7",
+    doc: "least days a forgotten customer stays on the forget list (-1 = forever); the events topic's own retention.ms is used when longer (7 = Kafka's default retention)",
   },
   INGEST_MAX_PRICE: {
     // At most 12 integer digits: every amount in cents stays far below 2^53.
@@ -580,6 +587,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     },
     redis: { url: read("REDIS_URL"), queuePrefix: read("QUEUE_PREFIX") },
     dedup: { horizonDays: read("DEDUP_HORIZON_DAYS") },
+    forget: { tombstoneDays: read("FORGET_TOMBSTONE_DAYS") },
     ingest: {
       maxPrice: read("INGEST_MAX_PRICE"),
       eventTimeMin: read("INGEST_EVENT_TIME_MIN"),

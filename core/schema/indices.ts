@@ -81,6 +81,19 @@ export const PROFILE_V2_FIELDS = {
   purchased_brands: keyword,
 } as const satisfies Record<string, FieldMapping>;
 
+/**
+ * Fields of the ops index's `kind: "forget"` audit records (`capline forget`, docs/forget.md): who
+ * asked and how many customers, documents, files and rows were erased (never an id). Added fields
+ * only, so `capline setup` adds them to an existing ops index in place.
+ */
+export const OPS_FORGET_FIELDS = {
+  actor: keyword,
+  customers: long,
+  profiles: long,
+  documents: long,
+  files: long,
+} as const satisfies Record<string, FieldMapping>;
+
 /** The dimensions each sales index holds. */
 export const SALES_DIMENSIONS = {
   "sales-daily": DIMENSIONS,
@@ -165,6 +178,7 @@ export const INDEX_DEFINITIONS: Record<IndexName, IndexDefinition> = {
       dlq: long,
       seconds: double,
       events_per_second: double,
+      ...OPS_FORGET_FIELDS,
     },
   },
 };
@@ -184,7 +198,10 @@ export function addableFields(name: IndexName): ReadonlySet<string> {
     case "sales-hourly":
       return new Set(Object.keys(SALES_V2_FIELDS[name]));
     case "ops":
-      return new Set(REJECT_REASONS.map((reason) => `rejected_by_reason.${reason}`));
+      return new Set([
+        ...REJECT_REASONS.map((reason) => `rejected_by_reason.${reason}`),
+        ...Object.keys(OPS_FORGET_FIELDS),
+      ]);
   }
 }
 
