@@ -113,6 +113,7 @@ async function forgetCommand(userIds: string[], flags: ForgetFlags): Promise<num
         actor: process.env.SUDO_USER || userInfo().username,
         ...(flags.waitJobs ? { barrierTimeoutMs: flags.waitJobs * 1000 } : {}),
         onPhase: (phase, facts) => log.info({ phase, ...facts }, `forget: ${phase}`),
+        onLakeFile: (store, file, rows) => log.debug({ store, file, rows }, "lake file rewritten"),
       },
     );
     output({ ok: true, ...result }, flags.json, () => human(result));

@@ -179,7 +179,9 @@ describe("forget: aggregate decrements", () => {
     expect(after?.state.hours).toEqual({ "3": [1, 0, 0, 0, 0] });
     expect(after?.state.wm).toEqual({ "0": 10 });
     expect(after && subtractSales(after, d, "r1")).toBeNull();
-    expect(() => after && subtractSales(after, d, "r2")).toThrow(/forget would take 350 from revenue_cents 0/);
+    expect(() => after && subtractSales(after, d, "r2")).toThrow(
+      /forget would take 350 from revenue_cents 0/,
+    );
     expect(isEmptySales({ views: 0, carts: 0, removes: 0, purchases: 0 })).toBe(true);
     expect(isEmptySales({ views: 0, carts: 0, removes: 1, purchases: 0 })).toBe(false);
   });

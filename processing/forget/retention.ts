@@ -1,8 +1,11 @@
-import { ConfigResourceTypes } from "kafkajs";
+import { createRequire } from "node:module";
+import type * as Kafkajs from "kafkajs";
 import { createKafka } from "../../core/clients/kafka.ts";
 import type { Config } from "../../core/config/index.ts";
 
 const DAY_MS = 86_400_000;
+// Node's ESM view of kafkajs (CommonJS) does not list its enums (core/clients/kafka.ts does the same).
+const { ConfigResourceTypes } = createRequire(import.meta.url)("kafkajs") as typeof Kafkajs;
 
 /**
  * How long a tombstone must last: the events topic's retention (`retention.ms`, as the broker

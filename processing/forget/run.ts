@@ -76,6 +76,8 @@ export interface ForgetOptions {
   /** The planning lease's time to live, renewed while the run plans. @defaultValue 30000 */
   leaseMs?: number;
   onPhase?: (phase: Phase, facts?: Record<string, unknown>) => void;
+  /** A lake file was rewritten without the customers' rows. */
+  onLakeFile?: (store: string, key: string, removed: number) => void;
   now?: () => Date;
 }
 
@@ -490,7 +492,12 @@ async function finish(
       }
       return f;
     };
-    for (const store of services.stores) lake.push(await eraseFromLake(store, record.days, isForgotten));
+    for (const store of services.stores)
+      lake.push(
+        await eraseFromLake(store, record.days, isForgotten, (file, removed) =>
+          options.onLakeFile?.(store.name, file, removed),
+        ),
+      );
     await save("lake", {
       counts: {
         ...record.counts,

@@ -1,0 +1,207 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedis } from "../../core/clients/redis.ts";
+import { aliasName, tombstonesKey } from "../../core/names.ts";
+import type { CaplineEvent } from "../../core/schema/events.ts";
+import { generateEvents } from "../test/events.ts";
+import { Pipeline } from "../test/harness.ts";
+import { readAllRows } from "../test/lake-rows.ts";
+import { produceEvents } from "../test/produce.ts";
+import { hdfsFiles, minioFiles } from "../test/stores.ts";
+import { forgetHash } from "./tombstones.ts";
+
+/**
+ * `capline forget` end to end, as the CLI runs (child processes of the compiled program) against
+ * the real Kafka, Redis, Elasticsearch, MinIO and HDFS of the stack: after processing a known set
+ * of events, three customers are forgotten; then no profile, no lake row in either store (read back
+ * with DuckDB), every aggregate equal to the independent computation over the events without them;
+ * a full replay of the topic keeps them out; kill -9 of the forget process midway and a rerun give
+ * the same end state.
+ */
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "capline.mjs");
+
+/** Events as a real export has them: one brand and category per product. */
+function exportLike(count: number, seed: number, users: number): CaplineEvent[] {
+  const brands = ["apple", "samsung", null, "bosch", "xiaomi"];
+  const categories = ["electronics.smartphone", null, "apparel.shoes", "appliances.kitchen"];
+  return generateEvents(count, seed, users, 6).map((e) => {
+    const p = Number(e.product_id);
+    return {
+      ...e,
+      brand: brands[p % brands.length] ?? null,
+      category_code: categories[p % categories.length] ?? null,
+    };
+  });
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function forgetChild(pipeline: Pipeline, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [BIN, "forget", ...args], {
+    env: { ...process.env, ...pipeline.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  pipeline.children.add(child);
+  child.on("exit", () => pipeline.children.delete(child));
+  return child;
+}
+
+function finished(child: ChildProcess, onStderr?: (text: string) => void): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d) => {
+    stdout += String(d);
+  });
+  child.stderr?.on("data", (d) => {
+    stderr += String(d);
+    onStderr?.(stderr);
+  });
+  return new Promise((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr })));
+}
+
+/** Every lake row of one store, as DuckDB reads it, with its user_id. */
+async function lakeUsers(files: Map<string, Buffer>): Promise<string[]> {
+  return (await readAllRows(files)).map((r) => (JSON.parse(r.json) as { user_id: string }).user_id);
+}
+
+describe("capline forget", () => {
+  const pipeline = new Pipeline({ hdfs: true });
+  const events = exportLike(5000, 31, 40);
+  const users = [...new Set(events.map((e) => e.user_id))].sort();
+  const first = users.slice(0, 3);
+  const second = users.slice(3, 6);
+  const without = (gone: readonly string[]) => events.filter((e) => !gone.includes(e.user_id));
+
+  beforeAll(async () => {
+    await pipeline.setup();
+    await produceEvents(pipeline.kafka, pipeline.name, 3, events);
+    const run = await pipeline.run(["--until-idle", "--json", "--range-size", "700"]);
+    expect(run.code, run.stderr).toBe(0);
+    await pipeline.verify(events);
+  });
+  afterAll(() => pipeline.cleanup());
+
+  it("refuses without --yes when there is no terminal (exit 2, naming --yes), changing nothing", async () => {
+    const run = await finished(forgetChild(pipeline, [...first]));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--yes/);
+    const bad = await finished(forgetChild(pipeline, ["--yes", "--wait-jobs", "0", ...first]));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--wait-jobs/);
+    await pipeline.verify(events);
+  });
+
+  it("--dry-run lists what would change and changes nothing", async () => {
+    const run = await finished(forgetChild(pipeline, ["--dry-run", "--json", ...first]));
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout);
+    const rows = events.filter((e) => first.includes(e.user_id)).length;
+    expect(out).toMatchObject({
+      ok: true,
+      dry_run: true,
+      customers: 3,
+      counts: { profiles: 3, lake_rows: rows * 2 },
+    });
+    expect(out.counts.aggregates_decremented).toBeGreaterThan(0);
+    expect(out.lake.map((l: { store: string; rows: number }) => [l.store, l.rows])).toEqual([
+      ["minio", rows],
+      ["hdfs", rows],
+    ]);
+    expect(run.stdout).not.toContain(first[0]);
+    await pipeline.verify(events);
+  });
+
+  it("forgets three customers: no profile, no lake row in either store, aggregates without them; an audit record", async () => {
+    const run = await finished(forgetChild(pipeline, ["--yes", "--json", ...first]));
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout);
+    const rows = events.filter((e) => first.includes(e.user_id)).length;
+    expect(out).toMatchObject({
+      ok: true,
+      dry_run: false,
+      customers: 3,
+      counts: { profiles: 3, lake_rows: rows * 2 },
+    });
+    for (const id of first) expect(run.stdout + run.stderr).not.toContain(id);
+    await pipeline.verify(without(first));
+    for (const files of [
+      await minioFiles(pipeline.minio, pipeline.name),
+      await hdfsFiles(pipeline.hdfs, `/${pipeline.name}`),
+    ]) {
+      const lake = await lakeUsers(files);
+      expect(lake.length).toBe(without(first).length);
+      expect(lake.filter((u) => first.includes(u))).toEqual([]);
+    }
+    // The audit record: who, when, how many; never an id.
+    await pipeline.es.indices.refresh({ index: aliasName(pipeline.name, "ops") });
+    const audit = await pipeline.es.get<Record<string, unknown>>({
+      index: aliasName(pipeline.name, "ops"),
+      id: `forget:${out.run_id}`,
+    });
+    expect(audit._source).toMatchObject({
+      kind: "forget",
+      status: "done",
+      customers: 3,
+      profiles: 3,
+      rows: rows * 2,
+    });
+    expect(typeof audit._source?.actor).toBe("string");
+    const text = JSON.stringify(audit._source);
+    for (const id of first) expect(text).not.toContain(id);
+    // The forget list holds hashes only.
+    const redis = createRedis(pipeline.config);
+    const members = await redis.zrange(tombstonesKey(pipeline.name), "0", "-1");
+    redis.disconnect();
+    expect(members.sort()).toEqual(first.map(forgetHash).sort());
+    // Run again: nothing left to do, same end state.
+    const again = await finished(forgetChild(pipeline, ["--yes", "--json", ...first]));
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ already_done: true });
+    await pipeline.verify(without(first));
+  });
+
+  it("a full replay of the events topic keeps them out", async () => {
+    await pipeline.forgetProgress();
+    const run = await pipeline.run(["--until-idle", "--json", "--range-size", "450"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).dispatcher.events).toBe(events.length);
+    await pipeline.verify(without(first));
+  });
+
+  it("kill -9 midway (after planning, then while rewriting the lake): a rerun gives the same end state", async () => {
+    const gone = [...first, ...second];
+    for (const killAt of [/"phase":"planned"/, /lake file rewritten/]) {
+      const child = forgetChild(pipeline, ["--yes", "--json", ...second], { LOG_LEVEL: "debug" });
+      let killed = false;
+      const run = await finished(child, (stderr) => {
+        if (!killed && killAt.test(stderr)) {
+          killed = true;
+          child.kill("SIGKILL");
+        }
+      });
+      expect(killed, run.stderr).toBe(true);
+      expect(run.code).toBeNull();
+    }
+    const rerun = await finished(forgetChild(pipeline, ["--yes", "--json", ...second]));
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(JSON.parse(rerun.stdout)).toMatchObject({ ok: true, customers: 3 });
+    await pipeline.verify(without(gone));
+    for (const files of [
+      await minioFiles(pipeline.minio, pipeline.name),
+      await hdfsFiles(pipeline.hdfs, `/${pipeline.name}`),
+    ])
+      expect((await lakeUsers(files)).filter((u) => gone.includes(u))).toEqual([]);
+    // And a replay still keeps all six out.
+    await pipeline.forgetProgress();
+    const replay = await pipeline.run(["--until-idle", "--json"]);
+    expect(replay.code, replay.stderr).toBe(0);
+    await pipeline.verify(without(gone));
+  });
+});
