@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { problems } from "../../analytics/test/schemas.ts";
 import { createRedis } from "../../core/clients/redis.ts";
 import { aliasName, tombstonesKey } from "../../core/names.ts";
 import type { CaplineEvent } from "../../core/schema/events.ts";
@@ -102,6 +103,7 @@ describe("capline forget", () => {
     const run = await finished(forgetChild(pipeline, ["--dry-run", "--json", ...first]));
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout);
+    expect(problems("forget", out)).toEqual([]);
     const rows = events.filter((e) => first.includes(e.user_id)).length;
     expect(out).toMatchObject({
       ok: true,
@@ -122,6 +124,7 @@ describe("capline forget", () => {
     const run = await finished(forgetChild(pipeline, ["--yes", "--json", ...first]));
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout);
+    expect(problems("forget", out)).toEqual([]);
     const rows = events.filter((e) => first.includes(e.user_id)).length;
     expect(out).toMatchObject({
       ok: true,
