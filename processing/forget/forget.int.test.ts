@@ -208,3 +208,41 @@ describe("capline forget", () => {
     await pipeline.verify(without(gone));
   });
 });
+
+describe("capline forget while the pipeline runs and the customers' events keep arriving", () => {
+  const pipeline = new Pipeline({ hdfs: true });
+  const events = exportLike(9000, 47, 30);
+  const [before, during, after] = [events.slice(0, 3000), events.slice(3000, 6000), events.slice(6000)];
+  const gone = [...new Set(events.map((e) => e.user_id))].sort().slice(0, 3);
+
+  beforeAll(async () => {
+    await pipeline.setup();
+    await produceEvents(pipeline.kafka, pipeline.name, 3, before);
+    const run = await pipeline.run(["--until-idle", "--json", "--range-size", "300"]);
+    expect(run.code, run.stderr).toBe(0);
+  });
+  afterAll(() => pipeline.cleanup());
+
+  it("leaves no trace of them, and every other event exactly once", async () => {
+    // A running pipeline with small ranges, busy with the next events while forget runs.
+    const processing = pipeline.spawn(["--range-size", "100", "--concurrency", "2"]);
+    const producing = produceEvents(pipeline.kafka, pipeline.name, 3, during, { batch: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const run = await finished(forgetChild(pipeline, ["--yes", "--json", ...gone]));
+    expect(run.code, run.stderr).toBe(0);
+    await producing;
+    // Events of theirs that arrive after the erasure are dropped too.
+    await produceEvents(pipeline.kafka, pipeline.name, 3, after, { batch: 500 });
+    processing.kill("SIGTERM");
+    await new Promise((resolve) => processing.on("exit", resolve));
+    const rest = await pipeline.run(["--until-idle", "--json"]);
+    expect(rest.code, rest.stderr).toBe(0);
+    const remaining = events.filter((e) => !gone.includes(e.user_id));
+    await pipeline.verify(remaining);
+    for (const files of [
+      await minioFiles(pipeline.minio, pipeline.name),
+      await hdfsFiles(pipeline.hdfs, `/${pipeline.name}`),
+    ])
+      expect((await lakeUsers(files)).filter((u) => gone.includes(u))).toEqual([]);
+  });
+});
