@@ -2,10 +2,11 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedis } from "../../core/clients/redis.ts";
 import { logger } from "../../core/logging.ts";
-import { cutsPattern } from "../../core/names.ts";
+import { cutsPattern, tombstonesKey, tombstonesVersionKey } from "../../core/names.ts";
 import type { CaplineEvent } from "../../core/schema/events.ts";
 import { kafkaDlqWriter } from "../dlq.ts";
 import { DecodedPayloads } from "../payload-cache.ts";
+import { forgetHash } from "../forget/tombstones.ts";
 import { sleep } from "../retry.ts";
 import { lakeStores } from "../run.ts";
 import { generateEvents, rng } from "../test/events.ts";
@@ -289,5 +290,29 @@ describe("Dispatcher (scripted consumer, real Redis/BullMQ/workers/Elasticsearch
     await runToEnd(d, consumer);
     expect(d.stats).toMatchObject({ events: 4000, duplicates: 10_000, dlq: 1, failed_jobs: 0 });
     await pipeline.verify(events);
+  });
+
+  it("customers on the forget list never reach a payload (the workers check again)", async () => {
+    for (const key of await redis.keys(cutsPattern(pipeline.name, pipeline.name))) await redis.del(key);
+    const gone = [...new Set(events.map((e) => e.user_id))].slice(0, 2);
+    // As capline forget commits them: hashes scored by expiry, and the version moved.
+    await redis.zadd(
+      tombstonesKey(pipeline.name),
+      "+inf",
+      forgetHash(gone[0] ?? ""),
+      "+inf",
+      forgetHash(gone[1] ?? ""),
+    );
+    await redis.incr(tombstonesVersionKey(pipeline.name));
+    try {
+      const consumer = new ScriptedConsumer(pipeline.name, log, rng(5));
+      const d = dispatcher(consumer, new CollectingDlq(), 500);
+      await runToEnd(d, consumer);
+      const theirs = events.filter((e) => gone.includes(e.user_id)).length;
+      expect(theirs).toBeGreaterThan(0);
+      expect(d.stats).toMatchObject({ events: 4000 - theirs, forgotten: theirs, duplicates: 10_000 });
+    } finally {
+      await redis.del(tombstonesKey(pipeline.name), tombstonesVersionKey(pipeline.name));
+    }
   });
 });

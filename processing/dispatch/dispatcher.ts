@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { describeError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logging.ts";
 import { rangeId } from "../../core/names.ts";
+import { Tombstones } from "../forget/tombstones.ts";
 import type { RangeJobData } from "../jobs.ts";
 import type { PayloadCache } from "../payload-cache.ts";
 import { settlesWithin, sleep } from "../retry.ts";
@@ -61,6 +62,8 @@ export interface DispatcherStats {
   failed_jobs: number;
   /** Events older than the dedup horizon (not checked). */
   beyond_horizon: number;
+  /** Events of customers on the forget list (capline forget), left out of their range. */
+  forgotten: number;
   /** Partitions sought back to their committed offset. */
   replays: number;
 }
@@ -87,12 +90,15 @@ export class Dispatcher {
     committed: 0,
     failed_jobs: 0,
     beyond_horizon: 0,
+    forgotten: 0,
     replays: 0,
   };
   private readonly topic: string;
   private readonly registry: CutRegistry;
   private readonly seen: SeenSet;
   private readonly payloads: PayloadStore;
+  /** The forget list: forgotten customers' events never reach a payload. */
+  private readonly tombstones: Tombstones;
   private readonly gateway: JobGateway;
   private readonly states = new Map<number, PartitionState>();
   /** Partitions sought back: batches are dropped until one starts at the target. */
@@ -125,6 +131,7 @@ export class Dispatcher {
       horizonDays: options.dedupHorizonDays ?? 0,
     });
     this.payloads = new PayloadStore(redis, options.queuePrefix, options.payloadCache);
+    this.tombstones = new Tombstones(redis, options.queuePrefix);
     this.gateway = new JobGateway(
       { ...options.gateway, queuePrefix: options.queuePrefix },
       (outcome) => this.onOutcome(outcome),
@@ -308,15 +315,19 @@ export class Dispatcher {
         { partition: state.partition, since: marked.startedAt },
         "no seen-set before this offset (an installation that predates it, or Redis lost its data): duplicates of earlier events are not recognised",
       );
-    const payloadKey = await this.payloads.store(range, marked.fresh);
+    // Customers erased by capline forget are left out here already (the workers check again: a
+    // range stored before the erasure still holds them). Like duplicates, they keep their offset.
+    const kept = await this.tombstones.filter(marked.fresh);
+    const payloadKey = await this.payloads.store(range, kept.rows);
     state.data.set(cut.first, {
       ...range,
       payloadKey,
-      events: marked.fresh.length,
+      events: kept.rows.length,
       dlq: cut.dlq,
       duplicates: marked.duplicates,
     });
-    this.stats.events += marked.fresh.length;
+    this.stats.events += kept.rows.length;
+    this.stats.forgotten += kept.forgotten;
     this.stats.duplicates += marked.duplicates;
     this.stats.beyond_horizon += marked.beyondHorizon;
     this.stats.ranges++;
