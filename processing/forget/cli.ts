@@ -7,6 +7,7 @@ import { createElasticsearch } from "../../core/clients/elasticsearch.ts";
 import { checkRedisAuth, createRedis } from "../../core/clients/redis.ts";
 import { CaplineError, UsageError } from "../../core/errors.ts";
 import { logger } from "../../core/logging.ts";
+import { Progress } from "../../core/progress.ts";
 import { count, num } from "../../core/text.ts";
 import { compactStoresOf } from "../compact.ts";
 import { ARCHIVE_QUEUE, INDEX_QUEUE } from "../jobs.ts";
@@ -94,6 +95,15 @@ async function forgetCommand(userIds: string[], flags: ForgetFlags): Promise<num
     index: new Queue(INDEX_QUEUE, { connection, prefix: cfg.redis.queuePrefix }),
   };
   const es = createElasticsearch(cfg);
+  // A bar per store and pass over the lake (the long part), on a terminal only.
+  let bar: { store: string; progress: Progress } | undefined;
+  const onLakeProgress = (store: string, done: number, total: number) => {
+    if (bar?.store !== store || done === 0) {
+      bar?.progress.done();
+      bar = { store, progress: new Progress({ label: `forget: lake ${store}`, unit: "files" }) };
+    }
+    bar.progress.update({ done, total }, done === total);
+  };
   try {
     const result = await forget(
       {
@@ -114,8 +124,10 @@ async function forgetCommand(userIds: string[], flags: ForgetFlags): Promise<num
         ...(flags.waitJobs ? { barrierTimeoutMs: flags.waitJobs * 1000 } : {}),
         onPhase: (phase, facts) => log.info({ phase, ...facts }, `forget: ${phase}`),
         onLakeFile: (store, file, rows) => log.debug({ store, file, rows }, "lake file rewritten"),
+        onLakeProgress,
       },
     );
+    bar?.progress.done();
     output({ ok: true, ...result }, flags.json, () => human(result));
     return ExitCode.OK;
   } finally {

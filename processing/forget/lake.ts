@@ -32,18 +32,26 @@ async function daysOf(store: CompactStore, days: Days): Promise<string[]> {
   return retry(() => store.days());
 }
 
+/** Files read so far and in all (listed first), for a progress bar. */
+export type LakeProgress = (store: string, done: number, total: number) => void;
+
 /** Every lake file of the days given, one at a time, with its rows. */
 async function* lakeFiles(
   store: CompactStore,
   days: Days,
+  onProgress?: LakeProgress,
 ): AsyncGenerator<{ key: string; partition: number; rows: Awaited<ReturnType<typeof decodeParquet>> }> {
-  for (const dt of await daysOf(store, days)) {
+  const files: Array<{ key: string; partition: number }> = [];
+  for (const dt of await daysOf(store, days))
     for (const file of await retry(() => store.list(dt))) {
       const parsed = parseLakeKey(file.key);
-      if (!parsed) continue;
-      const bytes = await retry(() => store.get(file.key));
-      yield { key: file.key, partition: parsed.partition, rows: await decodeParquet(bytes) };
+      if (parsed) files.push({ key: file.key, partition: parsed.partition });
     }
+  onProgress?.(store.name, 0, files.length);
+  for (const [i, file] of files.entries()) {
+    const bytes = await retry(() => store.get(file.key));
+    yield { ...file, rows: await decodeParquet(bytes) };
+    onProgress?.(store.name, i + 1, files.length);
   }
 }
 
@@ -55,11 +63,12 @@ export async function findInLake(
   store: CompactStore,
   days: Days,
   isForgotten: (userId: string) => boolean,
+  onProgress?: LakeProgress,
 ): Promise<{ rows: ForgottenRow[]; days: Set<string>; erased: LakeErased }> {
   const rows: ForgottenRow[] = [];
   const found = new Set<string>();
   const erased: LakeErased = { store: store.name, scanned: 0, files: 0, rows: 0 };
-  for await (const file of lakeFiles(store, days)) {
+  for await (const file of lakeFiles(store, days, onProgress)) {
     erased.scanned++;
     let inFile = 0;
     for (const r of file.rows)
@@ -82,9 +91,10 @@ export async function eraseFromLake(
   days: Days,
   isForgotten: (userId: string) => boolean,
   onFile?: (key: string, removed: number) => void,
+  onProgress?: LakeProgress,
 ): Promise<LakeErased> {
   const out: LakeErased = { store: store.name, scanned: 0, files: 0, rows: 0 };
-  for await (const file of lakeFiles(store, days)) {
+  for await (const file of lakeFiles(store, days, onProgress)) {
     out.scanned++;
     const kept = file.rows.filter((r) => !isForgotten(r.event.user_id));
     const removed = file.rows.length - kept.length;

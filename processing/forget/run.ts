@@ -20,7 +20,7 @@ import type { ProfileDocument } from "../profiles.ts";
 import { isRetryableStatus, sleep } from "../retry.ts";
 import { toMillis, utcDate } from "../time.ts";
 import type { Watermarks } from "../watermark.ts";
-import { type Days, eraseFromLake, findInLake, type LakeErased } from "./lake.ts";
+import { type Days, eraseFromLake, findInLake, type LakeErased, type LakeProgress } from "./lake.ts";
 import {
   type Decrement,
   daysBetween,
@@ -78,6 +78,8 @@ export interface ForgetOptions {
   onPhase?: (phase: Phase, facts?: Record<string, unknown>) => void;
   /** A lake file was rewritten without the customers' rows. */
   onLakeFile?: (store: string, key: string, removed: number) => void;
+  /** Lake files read so far in a store (planning, rewriting, a dry run). */
+  onLakeProgress?: LakeProgress;
   now?: () => Date;
 }
 
@@ -147,7 +149,7 @@ export async function forget(
   const runId = forgetRunId(ids);
   const now = options.now ?? (() => new Date());
   const key = forgetRunKey(services.queuePrefix, runId);
-  if (options.dryRun) return dryRun(services, ids, runId);
+  if (options.dryRun) return dryRun(services, ids, runId, options.onLakeProgress);
 
   const resumed: string[] = [];
   for (const other of await pendingRuns(services))
@@ -216,7 +218,7 @@ async function plan(
     const fromLake: ForgottenRow[] = [];
     const lakeDays = new Set<string>(daySet);
     for (const store of services.stores) {
-      const found = await findInLake(store, days, isForgotten);
+      const found = await findInLake(store, days, isForgotten, options.onLakeProgress);
       fromLake.push(...found.rows);
       for (const d of found.days) lakeDays.add(d);
       await lease.check();
@@ -494,8 +496,12 @@ async function finish(
     };
     for (const store of services.stores)
       lake.push(
-        await eraseFromLake(store, record.days, isForgotten, (file, removed) =>
-          options.onLakeFile?.(store.name, file, removed),
+        await eraseFromLake(
+          store,
+          record.days,
+          isForgotten,
+          (file, removed) => options.onLakeFile?.(store.name, file, removed),
+          options.onLakeProgress,
         ),
       );
     await save("lake", {
@@ -680,6 +686,7 @@ async function dryRun(
   services: ForgetServices,
   ids: readonly string[],
   runId: string,
+  onProgress?: LakeProgress,
 ): Promise<ForgetResult> {
   const wanted = new Set(ids);
   const isForgotten = (user: string) => wanted.has(user);
@@ -690,7 +697,7 @@ async function dryRun(
   const lake: LakeErased[] = [];
   const fromLake: ForgottenRow[] = [];
   for (const store of services.stores) {
-    const found = await findInLake(store, "all", isForgotten);
+    const found = await findInLake(store, "all", isForgotten, onProgress);
     fromLake.push(...found.rows);
     lake.push(found.erased);
   }
