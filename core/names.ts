@@ -174,6 +174,11 @@ export function forgetLeaseKey(queuePrefix: string): string {
   return `${queuePrefix}:forget:lease`;
 }
 
+/** Held while a `capline forget` run rewrites existing lake files: one such rewriter at a time. */
+export function lakeLockKey(queuePrefix: string): string {
+  return `${queuePrefix}:lake:lock`;
+}
+
 /** The durable progress record of one forget run (its plan and phase; no personal data). */
 export function forgetRunKey(queuePrefix: string, runId: string): string {
   return `${queuePrefix}:forget:run:${runId}`;

@@ -21,6 +21,7 @@ import { isRetryableStatus, sleep } from "../retry.ts";
 import { toMillis, utcDate } from "../time.ts";
 import type { Watermarks } from "../watermark.ts";
 import { type Days, eraseFromLake, findInLake, type LakeErased, type LakeProgress } from "./lake.ts";
+import { LakeLock } from "./lake-lock.ts";
 import {
   type Decrement,
   daysBetween,
@@ -245,10 +246,8 @@ async function plan(
     };
     // The plan, the forget list and the end of the lease in one transaction: from here on every
     // job that starts drops the customers' events; the archive jobs running now are waited for.
-    const archiveRunning = await lease.commit(record);
+    await lease.commit(record);
     options.onPhase?.("planned", { decrements: decrements.length, days: record.days.length });
-    options.onPhase?.("waiting", { queue: "archive", jobs: archiveRunning.length });
-    await waitForJobs(services, "archive", archiveRunning, options);
     return record;
   } finally {
     await lease.release();
@@ -325,11 +324,10 @@ class Lease {
   }
 
   /**
-   * Writes the plan, the forget list and the planned marks, releases the lease and snapshots the
-   * archive jobs running — all in one transaction, and only if the lease is still ours (so the
-   * watermarks the plan read were read while no index job could write). Returns the snapshot.
+   * Writes the plan and the forget list and releases the lease, in one transaction, and only if the
+   * lease is still ours (so the watermarks the plan read were read while no index job could write).
    */
-  async commit(record: RunRecord): Promise<string[]> {
+  async commit(record: RunRecord): Promise<void> {
     clearInterval(this.timer);
     await this.busy;
     const s = this.services;
@@ -350,14 +348,12 @@ class Lease {
       .zadd(tombstonesKey(s.queuePrefix), "NX", ...members)
       .incr(tombstonesVersionKey(s.queuePrefix))
       .del(key)
-      .lrange(s.queues.archive.toKey("active"), 0, -1)
       .exec();
     if (replies === null) {
       this.lost = true;
       await this.check();
     }
     this.token = "";
-    return (replies?.[5]?.[1] as string[]) ?? [];
   }
 
   /** Gives the lease up (a failed or finished planning); the commit already did. */
@@ -469,6 +465,12 @@ async function finish(
   };
   const started = Date.now();
   if (!at("profiles")) {
+    // Archive jobs that started before the forget list changed may still write the customers'
+    // rows: wait for every archive job running now (those that started later drop them). Done
+    // here, not at the commit, so a rerun after a kill waits for them too.
+    const running = await services.redis.lrange(services.queues.archive.toKey("active"), 0, -1);
+    options.onPhase?.("waiting", { queue: "archive", jobs: running.length });
+    await waitForJobs(services, "archive", running, options);
     const deleted = await deleteProfiles(services, record.user_ids ?? [...(ids ?? [])]);
     // The ids leave the record with the profiles: from here on it holds hashes and counts only.
     delete record.user_ids;
@@ -484,33 +486,42 @@ async function finish(
   }
   const lake: LakeErased[] = [];
   if (!at("lake")) {
-    const hashes = new Set(record.hashes);
-    const memo = new Map<string, boolean>();
-    const isForgotten = (user: string) => {
-      let f = memo.get(user);
-      if (f === undefined) {
-        f = hashes.has(forgetHash(user));
-        memo.set(user, f);
-      }
-      return f;
-    };
-    for (const store of services.stores)
-      lake.push(
-        await eraseFromLake(
-          store,
-          record.days,
-          isForgotten,
-          (file, removed) => options.onLakeFile?.(store.name, file, removed),
-          options.onLakeProgress,
-        ),
-      );
-    await save("lake", {
-      counts: {
-        ...record.counts,
-        lakeFiles: lake.reduce((n, l) => n + l.files, 0),
-        lakeRows: lake.reduce((n, l) => n + l.rows, 0),
-      },
+    // One forget run rewrites the lake at a time (LakeLock), and with everyone on the forget list,
+    // not only this run's customers, so no file is written back with rows another run took out.
+    const lock = await LakeLock.acquire(services.redis, services.queuePrefix, "capline forget", {
+      waitMs: options.barrierTimeoutMs ?? 120_000,
     });
+    try {
+      const hashes = new Set([...record.hashes, ...(await listedHashes(services, now().getTime()))]);
+      const memo = new Map<string, boolean>();
+      const isForgotten = (user: string) => {
+        let f = memo.get(user);
+        if (f === undefined) {
+          f = hashes.has(forgetHash(user));
+          memo.set(user, f);
+        }
+        return f;
+      };
+      for (const store of services.stores)
+        lake.push(
+          await eraseFromLake(
+            store,
+            record.days,
+            isForgotten,
+            (file, removed) => options.onLakeFile?.(store.name, file, removed),
+            options.onLakeProgress,
+          ),
+        );
+      await save("lake", {
+        counts: {
+          ...record.counts,
+          lakeFiles: lake.reduce((n, l) => n + l.files, 0),
+          lakeRows: lake.reduce((n, l) => n + l.rows, 0),
+        },
+      });
+    } finally {
+      await lock.release();
+    }
   }
   if (!at("done")) {
     await audit(services, record, options.actor, (Date.now() - started) / 1000, now);
@@ -740,6 +751,11 @@ async function dryRun(
 async function readRecord(redis: Redis, key: string): Promise<RunRecord | undefined> {
   const text = await redis.get(key);
   return text ? (JSON.parse(text) as RunRecord) : undefined;
+}
+
+/** Every hash on the forget list (unexpired). */
+async function listedHashes(services: ForgetServices, nowMs: number): Promise<string[]> {
+  return services.redis.zrangebyscore(tombstonesKey(services.queuePrefix), nowMs, "+inf");
 }
 
 /** Hashes already on the forget list (unexpired). */
