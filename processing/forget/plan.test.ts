@@ -14,6 +14,7 @@ import {
   subtractSales,
   uniqueRows,
 } from "./plan.ts";
+import { retentionFloor } from "./retention.ts";
 import { forgetRunId } from "./run.ts";
 import { forgetHash, scoreOf } from "./tombstones.ts";
 
@@ -244,5 +245,17 @@ describe("forget: small helpers", () => {
     expect(parseRangeId(`capline:payload:${rangeId(r)}`)).toEqual(r);
     expect(parseRangeId(rangeId(r))).toEqual(r);
     expect(parseRangeId("capline:payload:nonsense")).toBeUndefined();
+  });
+});
+
+describe("forget: how long the forget list keeps a customer", () => {
+  it("the topic's retention when longer than the floor, forever for -1, the floor when unset", () => {
+    const day = 86_400_000;
+    expect(retentionFloor(undefined, 7 * day)).toBe(7 * day);
+    expect(retentionFloor(String(30 * day), 7 * day)).toBe(30 * day);
+    expect(retentionFloor(String(day), 7 * day)).toBe(7 * day);
+    expect(retentionFloor("-1", 7 * day)).toBe(Number.POSITIVE_INFINITY);
+    expect(retentionFloor(String(day), Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
+    expect(retentionFloor("nonsense", 7 * day)).toBe(7 * day);
   });
 });
