@@ -72,6 +72,9 @@ async function lakeUsers(files: Map<string, Buffer>): Promise<string[]> {
   return (await readAllRows(files)).map((r) => (JSON.parse(r.json) as { user_id: string }).user_id);
 }
 
+/** Each case runs several CLI processes (process, forget, a replay): on a loaded 2-core machine that takes minutes. */
+const SLOW = 600_000;
+
 describe("capline forget", () => {
   const pipeline = new Pipeline({ hdfs: true });
   const events = exportLike(5000, 31, 40);
@@ -120,93 +123,105 @@ describe("capline forget", () => {
     await pipeline.verify(events);
   });
 
-  it("forgets three customers: no profile, no lake row in either store, aggregates without them; an audit record", async () => {
-    const run = await finished(forgetChild(pipeline, ["--yes", "--json", ...first]));
-    expect(run.code, run.stderr).toBe(0);
-    const out = JSON.parse(run.stdout);
-    expect(problems("forget", out)).toEqual([]);
-    const rows = events.filter((e) => first.includes(e.user_id)).length;
-    expect(out).toMatchObject({
-      ok: true,
-      dry_run: false,
-      customers: 3,
-      counts: { profiles: 3, lake_rows: rows * 2 },
-    });
-    for (const id of first) expect(run.stdout + run.stderr).not.toContain(id);
-    await pipeline.verify(without(first));
-    for (const files of [
-      await minioFiles(pipeline.minio, pipeline.name),
-      await hdfsFiles(pipeline.hdfs, `/${pipeline.name}`),
-    ]) {
-      const lake = await lakeUsers(files);
-      expect(lake.length).toBe(without(first).length);
-      expect(lake.filter((u) => first.includes(u))).toEqual([]);
-    }
-    // The audit record: who, when, how many; never an id.
-    await pipeline.es.indices.refresh({ index: aliasName(pipeline.name, "ops") });
-    const audit = await pipeline.es.get<Record<string, unknown>>({
-      index: aliasName(pipeline.name, "ops"),
-      id: `forget:${out.run_id}`,
-    });
-    expect(audit._source).toMatchObject({
-      kind: "forget",
-      status: "done",
-      customers: 3,
-      profiles: 3,
-      rows: rows * 2,
-    });
-    expect(typeof audit._source?.actor).toBe("string");
-    const text = JSON.stringify(audit._source);
-    for (const id of first) expect(text).not.toContain(id);
-    // The forget list holds hashes only.
-    const redis = createRedis(pipeline.config);
-    const members = await redis.zrange(tombstonesKey(pipeline.name), "0", "-1");
-    redis.disconnect();
-    expect(members.sort()).toEqual(first.map(forgetHash).sort());
-    // Run again: nothing left to do, same end state.
-    const again = await finished(forgetChild(pipeline, ["--yes", "--json", ...first]));
-    expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ already_done: true });
-    await pipeline.verify(without(first));
-  });
-
-  it("a full replay of the events topic keeps them out", async () => {
-    await pipeline.forgetProgress();
-    const run = await pipeline.run(["--until-idle", "--json", "--range-size", "450"]);
-    expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout).dispatcher.events).toBe(events.length);
-    await pipeline.verify(without(first));
-  });
-
-  it("kill -9 midway (after planning, then while rewriting the lake): a rerun gives the same end state", async () => {
-    const gone = [...first, ...second];
-    for (const killAt of [/"phase":"planned"/, /lake file rewritten/]) {
-      const child = forgetChild(pipeline, ["--yes", "--json", ...second], { LOG_LEVEL: "debug" });
-      let killed = false;
-      const run = await finished(child, (stderr) => {
-        if (!killed && killAt.test(stderr)) {
-          killed = true;
-          child.kill("SIGKILL");
-        }
+  it(
+    "forgets three customers: no profile, no lake row in either store, aggregates without them; an audit record",
+    async () => {
+      const run = await finished(forgetChild(pipeline, ["--yes", "--json", ...first]));
+      expect(run.code, run.stderr).toBe(0);
+      const out = JSON.parse(run.stdout);
+      expect(problems("forget", out)).toEqual([]);
+      const rows = events.filter((e) => first.includes(e.user_id)).length;
+      expect(out).toMatchObject({
+        ok: true,
+        dry_run: false,
+        customers: 3,
+        counts: { profiles: 3, lake_rows: rows * 2 },
       });
-      expect(killed, run.stderr).toBe(true);
-      expect(run.code).toBeNull();
-    }
-    const rerun = await finished(forgetChild(pipeline, ["--yes", "--json", ...second]));
-    expect(rerun.code, rerun.stderr).toBe(0);
-    expect(JSON.parse(rerun.stdout)).toMatchObject({ ok: true, customers: 3 });
-    await pipeline.verify(without(gone));
-    for (const files of [
-      await minioFiles(pipeline.minio, pipeline.name),
-      await hdfsFiles(pipeline.hdfs, `/${pipeline.name}`),
-    ])
-      expect((await lakeUsers(files)).filter((u) => gone.includes(u))).toEqual([]);
-    // And a replay still keeps all six out.
-    await pipeline.forgetProgress();
-    const replay = await pipeline.run(["--until-idle", "--json"]);
-    expect(replay.code, replay.stderr).toBe(0);
-    await pipeline.verify(without(gone));
-  });
+      for (const id of first) expect(run.stdout + run.stderr).not.toContain(id);
+      await pipeline.verify(without(first));
+      for (const files of [
+        await minioFiles(pipeline.minio, pipeline.name),
+        await hdfsFiles(pipeline.hdfs, `/${pipeline.name}`),
+      ]) {
+        const lake = await lakeUsers(files);
+        expect(lake.length).toBe(without(first).length);
+        expect(lake.filter((u) => first.includes(u))).toEqual([]);
+      }
+      // The audit record: who, when, how many; never an id.
+      await pipeline.es.indices.refresh({ index: aliasName(pipeline.name, "ops") });
+      const audit = await pipeline.es.get<Record<string, unknown>>({
+        index: aliasName(pipeline.name, "ops"),
+        id: `forget:${out.run_id}`,
+      });
+      expect(audit._source).toMatchObject({
+        kind: "forget",
+        status: "done",
+        customers: 3,
+        profiles: 3,
+        rows: rows * 2,
+      });
+      expect(typeof audit._source?.actor).toBe("string");
+      const text = JSON.stringify(audit._source);
+      for (const id of first) expect(text).not.toContain(id);
+      // The forget list holds hashes only.
+      const redis = createRedis(pipeline.config);
+      const members = await redis.zrange(tombstonesKey(pipeline.name), "0", "-1");
+      redis.disconnect();
+      expect(members.sort()).toEqual(first.map(forgetHash).sort());
+      // Run again: nothing left to do, same end state.
+      const again = await finished(forgetChild(pipeline, ["--yes", "--json", ...first]));
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ already_done: true });
+      await pipeline.verify(without(first));
+    },
+    SLOW,
+  );
+
+  it(
+    "a full replay of the events topic keeps them out",
+    async () => {
+      await pipeline.forgetProgress();
+      const run = await pipeline.run(["--until-idle", "--json", "--range-size", "450"]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout).dispatcher.events).toBe(events.length);
+      await pipeline.verify(without(first));
+    },
+    SLOW,
+  );
+
+  it(
+    "kill -9 midway (after planning, then while rewriting the lake): a rerun gives the same end state",
+    async () => {
+      const gone = [...first, ...second];
+      for (const killAt of [/"phase":"planned"/, /lake file rewritten/]) {
+        const child = forgetChild(pipeline, ["--yes", "--json", ...second], { LOG_LEVEL: "debug" });
+        let killed = false;
+        const run = await finished(child, (stderr) => {
+          if (!killed && killAt.test(stderr)) {
+            killed = true;
+            child.kill("SIGKILL");
+          }
+        });
+        expect(killed, run.stderr).toBe(true);
+        expect(run.code).toBeNull();
+      }
+      const rerun = await finished(forgetChild(pipeline, ["--yes", "--json", ...second]));
+      expect(rerun.code, rerun.stderr).toBe(0);
+      expect(JSON.parse(rerun.stdout)).toMatchObject({ ok: true, customers: 3 });
+      await pipeline.verify(without(gone));
+      for (const files of [
+        await minioFiles(pipeline.minio, pipeline.name),
+        await hdfsFiles(pipeline.hdfs, `/${pipeline.name}`),
+      ])
+        expect((await lakeUsers(files)).filter((u) => gone.includes(u))).toEqual([]);
+      // And a replay still keeps all six out.
+      await pipeline.forgetProgress();
+      const replay = await pipeline.run(["--until-idle", "--json"]);
+      expect(replay.code, replay.stderr).toBe(0);
+      await pipeline.verify(without(gone));
+    },
+    SLOW,
+  );
 });
 
 describe("capline forget while the pipeline runs and the customers' events keep arriving", () => {
@@ -223,26 +238,30 @@ describe("capline forget while the pipeline runs and the customers' events keep 
   });
   afterAll(() => pipeline.cleanup());
 
-  it("leaves no trace of them, and every other event exactly once", async () => {
-    // A running pipeline with small ranges, busy with the next events while forget runs.
-    const processing = pipeline.spawn(["--range-size", "100", "--concurrency", "2"]);
-    const producing = produceEvents(pipeline.kafka, pipeline.name, 3, during, { batch: 200 });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const run = await finished(forgetChild(pipeline, ["--yes", "--json", ...gone]));
-    expect(run.code, run.stderr).toBe(0);
-    await producing;
-    // Events of theirs that arrive after the erasure are dropped too.
-    await produceEvents(pipeline.kafka, pipeline.name, 3, after, { batch: 500 });
-    processing.kill("SIGTERM");
-    await new Promise((resolve) => processing.on("exit", resolve));
-    const rest = await pipeline.run(["--until-idle", "--json"]);
-    expect(rest.code, rest.stderr).toBe(0);
-    const remaining = events.filter((e) => !gone.includes(e.user_id));
-    await pipeline.verify(remaining);
-    for (const files of [
-      await minioFiles(pipeline.minio, pipeline.name),
-      await hdfsFiles(pipeline.hdfs, `/${pipeline.name}`),
-    ])
-      expect((await lakeUsers(files)).filter((u) => gone.includes(u))).toEqual([]);
-  });
+  it(
+    "leaves no trace of them, and every other event exactly once",
+    async () => {
+      // A running pipeline with small ranges, busy with the next events while forget runs.
+      const processing = pipeline.spawn(["--range-size", "100", "--concurrency", "2"]);
+      const producing = produceEvents(pipeline.kafka, pipeline.name, 3, during, { batch: 200 });
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const run = await finished(forgetChild(pipeline, ["--yes", "--json", ...gone]));
+      expect(run.code, run.stderr).toBe(0);
+      await producing;
+      // Events of theirs that arrive after the erasure are dropped too.
+      await produceEvents(pipeline.kafka, pipeline.name, 3, after, { batch: 500 });
+      processing.kill("SIGTERM");
+      await new Promise((resolve) => processing.on("exit", resolve));
+      const rest = await pipeline.run(["--until-idle", "--json"]);
+      expect(rest.code, rest.stderr).toBe(0);
+      const remaining = events.filter((e) => !gone.includes(e.user_id));
+      await pipeline.verify(remaining);
+      for (const files of [
+        await minioFiles(pipeline.minio, pipeline.name),
+        await hdfsFiles(pipeline.hdfs, `/${pipeline.name}`),
+      ])
+        expect((await lakeUsers(files)).filter((u) => gone.includes(u))).toEqual([]);
+    },
+    SLOW,
+  );
 });
