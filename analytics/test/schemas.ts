@@ -10,6 +10,15 @@ import { camelKeys } from "../../core/json/index.ts";
  * mode. `problems` lists schema violations and any key that is not snake_case.
  */
 
+export const SCHEMAS = [
+  "report",
+  "ingest",
+  "process",
+  "monitor",
+  "customers-export",
+  "dlq",
+  "forget",
+] as const;
 export type SchemaName = (typeof SCHEMAS)[number];
 
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
