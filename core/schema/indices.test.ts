@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { addableFields, fieldTypes, INDEX_NAMES } from "./indices.ts";
+import { addableFields, fieldTypes, INDEX_NAMES, OPS_FORGET_FIELDS } from "./indices.ts";
 import { REJECT_REASONS } from "./reasons.ts";
 
 describe("addableFields", () => {
-  it("lists one ops counter per reject reason, derived from the reasons", () => {
+  it("lists one ops counter per reject reason, derived from the reasons, and forget's audit fields", () => {
     expect([...addableFields("ops")].sort()).toEqual(
-      REJECT_REASONS.map((r) => `rejected_by_reason.${r}`).sort(),
+      [...REJECT_REASONS.map((r) => `rejected_by_reason.${r}`), ...Object.keys(OPS_FORGET_FIELDS)].sort(),
     );
     expect(addableFields("ops").has("rejected_by_reason.id_too_long")).toBe(true);
     expect(addableFields("ops").has("rejected_by_reason.event_too_large")).toBe(true);
