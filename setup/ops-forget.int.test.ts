@@ -53,7 +53,9 @@ describe("setup adds the forget audit fields to an existing ops index", () => {
     expect(migrated.map((i) => `${i.kind} ${i.name}`).sort()).toEqual(
       [`index ${concreteIndexName(prefix, "ops")}`, `index-template ${templateName(prefix, "ops")}`].sort(),
     );
-    expect(migrated[0]?.detail).toContain("forget audit fields: added");
+    expect(migrated[0]?.detail).toContain(
+      "fields added since the index was made: actor, customers, documents, files, profiles",
+    );
     await services.es.index({
       index: aliasName(prefix, "ops"),
       id: "forget:0123456789abcdef",
