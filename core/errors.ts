@@ -4,6 +4,18 @@
  * rely on them.
  */
 
+/** Node's socket error codes for "the service did not answer" (refused, reset, timed out, unresolved, unreachable). */
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+]);
+
 export const ErrorCodes = [
   /** A configuration value (env or .env) is missing or malformed. */
   "CONFIG_INVALID",

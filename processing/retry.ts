@@ -1,6 +1,6 @@
 import { errors } from "@elastic/elasticsearch";
 import { UnrecoverableError } from "bullmq";
-import { describeError, isCaplineError } from "../core/errors.ts";
+import { describeError, isCaplineError, NETWORK_ERROR_CODES } from "../core/errors.ts";
 
 /**
  * The one retry module of processing: what is worth retrying, who retries it, and how long to wait.
@@ -129,14 +129,8 @@ export function isRetryableStatus(status: number | undefined): boolean {
 }
 
 const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
+  ...NETWORK_ERROR_CODES,
+  // undici's (the fetch under the Elasticsearch and WebHDFS clients).
   "UND_ERR_SOCKET",
   "UND_ERR_CONNECT_TIMEOUT",
   "UND_ERR_HEADERS_TIMEOUT",

@@ -1,5 +1,11 @@
 import { errors as esErrors } from "@elastic/elasticsearch";
-import { CaplineError, describeError, isCaplineError, ServiceUnavailableError } from "../core/errors.ts";
+import {
+  CaplineError,
+  describeError,
+  isCaplineError,
+  NETWORK_ERROR_CODES,
+  ServiceUnavailableError,
+} from "../core/errors.ts";
 
 /**
  * Turns each client's own errors into capline's: a service that cannot be reached becomes a
@@ -8,17 +14,6 @@ import { CaplineError, describeError, isCaplineError, ServiceUnavailableError } 
  */
 
 export type ServiceName = "Kafka" | "Elasticsearch" | "MinIO" | "Redis";
-
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EPIPE",
-]);
 
 function chain(error: unknown): unknown[] {
   const out: unknown[] = [];
@@ -35,7 +30,7 @@ function isNetworkError(service: ServiceName, error: unknown): boolean {
   return chain(error).some((e) => {
     if (!(e instanceof Error)) return false;
     const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === "string" && NETWORK_CODES.has(code)) return true;
+    if (typeof code === "string" && NETWORK_ERROR_CODES.has(code)) return true;
     // core/kafka throws CaplineErrors already (passed through above): nothing to recognise here.
     if (service === "Elasticsearch")
       return (

@@ -1,4 +1,4 @@
-import { CaplineError, ServiceUnavailableError } from "../errors.ts";
+import { CaplineError, NETWORK_ERROR_CODES, ServiceUnavailableError } from "../errors.ts";
 
 /**
  * The client's errors in capline's terms. The client reports a failure as a tree: an error per
@@ -9,16 +9,6 @@ import { CaplineError, ServiceUnavailableError } from "../errors.ts";
  * answered, SERVICE_ERROR with the broker's error name otherwise.
  */
 
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EPIPE",
-]);
 /** The client's codes for "no answer" (connection failed or closed, request timed out). */
 const CLIENT_NETWORK_CODES = new Set(["PLT_KFK_NETWORK", "PLT_KFK_TIMEOUT"]);
 
@@ -62,7 +52,7 @@ export function isNetworkFailure(error: unknown): boolean {
   if (error instanceof ServiceUnavailableError) return true;
   return errorTree(error).some(
     (e) =>
-      (typeof e.code === "string" && (NETWORK_CODES.has(e.code) || CLIENT_NETWORK_CODES.has(e.code))) ||
+      (typeof e.code === "string" && (NETWORK_ERROR_CODES.has(e.code) || CLIENT_NETWORK_CODES.has(e.code))) ||
       (e instanceof Error && e.name === "AbortError"),
   );
 }
