@@ -118,6 +118,24 @@ export class Pipeline {
     }
   }
 
+  /** Waits until the dispatcher has committed some offsets of the topic; returns how many messages. */
+  async waitForCommits(timeoutMs: number): Promise<number> {
+    const admin = new KafkaAdmin(this.kafka);
+    try {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const committed = await admin.committedOffsets(dispatcherGroupOf(this.name), this.name);
+        const sum = [...committed.values()].reduce((n, o) => n + Math.max(0, o), 0);
+        if (sum > 0) return sum;
+        if (Date.now() > deadline)
+          throw new Error(`${dispatcherGroupOf(this.name)} committed nothing in ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await admin.close();
+    }
+  }
+
   async run(
     args: string[],
     timeoutMs = 240_000,
