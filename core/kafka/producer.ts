@@ -22,8 +22,6 @@ export interface OutgoingMessage {
   value: string | Buffer | null;
   /** A partition of the caller's choice; otherwise the key's (see `partitionOf`). */
   partition?: number;
-  /** The record's timestamp (ms since the epoch); otherwise the time it is sent. */
-  timestamp?: number;
 }
 
 /**
@@ -122,9 +120,7 @@ abstract class ProducerBase {
         slot.bytes = 0;
       }
       slot.bytes += size;
-      const wire: Wire = { topic: message.topic, partition, key, value: value as Buffer };
-      if (message.timestamp !== undefined) wire.timestamp = BigInt(message.timestamp);
-      slice.push(wire);
+      slice.push({ topic: message.topic, partition, key, value: value as Buffer });
     }
     const requests: Wire[][] = [];
     for (const { slices } of perPartition.values())
