@@ -105,30 +105,31 @@ export class Pipeline {
 
   /** Waits until a member of this pipeline's dispatcher group is attached (a `process` child has started). */
   async waitForDispatcher(timeoutMs: number): Promise<void> {
-    const admin = new KafkaAdmin(this.kafka);
-    try {
-      const deadline = Date.now() + timeoutMs;
-      while ((await admin.describeGroups([dispatcherGroupOf(this.name)]))[0]?.members === 0) {
-        if (Date.now() > deadline)
-          throw new Error(`no dispatcher joined ${dispatcherGroupOf(this.name)} in ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    } finally {
-      await admin.close();
-    }
+    await this.waitForGroup(timeoutMs, "no dispatcher joined", async (admin, group) => {
+      return ((await admin.describeGroups([group]))[0]?.members ?? 0) > 0;
+    });
   }
 
-  /** Waits until the dispatcher has committed some offsets of the topic; returns how many messages. */
-  async waitForCommits(timeoutMs: number): Promise<number> {
+  /** Waits until the dispatcher has committed offsets of the topic (a first range is through). */
+  async waitForCommits(timeoutMs: number): Promise<void> {
+    await this.waitForGroup(timeoutMs, "nothing committed by", async (admin, group) => {
+      const committed = await admin.committedOffsets(group, this.name);
+      return [...committed.values()].some((offset) => offset > 0);
+    });
+  }
+
+  /** Polls the dispatcher's consumer group every 100 ms until `ready`, for at most `timeoutMs`. */
+  private async waitForGroup(
+    timeoutMs: number,
+    failure: string,
+    ready: (admin: KafkaAdmin, group: string) => Promise<boolean>,
+  ): Promise<void> {
     const admin = new KafkaAdmin(this.kafka);
+    const group = dispatcherGroupOf(this.name);
     try {
       const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const committed = await admin.committedOffsets(dispatcherGroupOf(this.name), this.name);
-        const sum = [...committed.values()].reduce((n, o) => n + Math.max(0, o), 0);
-        if (sum > 0) return sum;
-        if (Date.now() > deadline)
-          throw new Error(`${dispatcherGroupOf(this.name)} committed nothing in ${timeoutMs} ms`);
+      while (!(await ready(admin, group))) {
+        if (Date.now() > deadline) throw new Error(`${failure} ${group} in ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     } finally {
