@@ -32,6 +32,14 @@ export function dlqReplayTransactionalId(topic: string): string {
   return `capline-dlq-replay.${topic}`.slice(0, 249);
 }
 
+/**
+ * The transactional id with which `capline forget` run `runId` copies the records it keeps of one
+ * DLQ partition (processing/forget/dlq-kafka.ts): a rerun after a kill fences the killed one.
+ */
+export function forgetDlqTransactionalId(dlqTopic: string, runId: string, partition: number): string {
+  return `capline-forget.${runId}.${partition}.${dlqTopic}`.slice(0, 249);
+}
+
 /** The consumer-group suffixes capline's stages use: `${KAFKA_CLIENT_ID}-<suffix>`. */
 export const CONSUMER_GROUP_SUFFIXES = ["dispatcher"] as const;
 export type ConsumerGroupSuffix = (typeof CONSUMER_GROUP_SUFFIXES)[number];

@@ -54,7 +54,7 @@ describe("setup adds the forget audit fields to an existing ops index", () => {
       [`index ${concreteIndexName(prefix, "ops")}`, `index-template ${templateName(prefix, "ops")}`].sort(),
     );
     expect(migrated[0]?.detail).toContain(
-      "fields added since the index was made: actor, customers, documents, files, profiles",
+      "fields added since the index was made: actor, customers, dlq_records, documents, files, profiles",
     );
     await services.es.index({
       index: aliasName(prefix, "ops"),

@@ -268,6 +268,25 @@ export class KafkaAdmin {
     });
   }
 
+  /**
+   * Deletes every record of `topic`/`partition` below `offset` (Kafka's DeleteRecords: the log
+   * start moves up; the records are gone for every reader at once, the files follow). Returns the
+   * partition's new log start offset.
+   */
+  deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    return this.call(`delete the records of ${topic}/${partition} below offset ${offset}`, async (client) => {
+      const [answer] = await client.deleteRecords({
+        topics: [{ name: topic, partitions: [{ partition, offset: BigInt(offset) }] }],
+      });
+      const low = answer?.partitions.find((p) => p.partition === partition)?.lowWatermark;
+      if (low === undefined)
+        throw new CaplineError("SERVICE_ERROR", `Kafka did not answer for ${topic}/${partition}`, {
+          retryable: true,
+        });
+      return Number(low);
+    });
+  }
+
   /** The group's committed offset per partition of `topic` (-1: none, or no such group). */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
     return this.call(`read the offsets of consumer group ${groupId}`, async (client) => {

@@ -22,6 +22,8 @@ export interface OutgoingMessage {
   value: string | Buffer | null;
   /** A partition of the caller's choice; otherwise the key's (see `partitionOf`). */
   partition?: number;
+  /** The record's timestamp (ms since the epoch); otherwise the time it is sent. */
+  timestamp?: number;
 }
 
 /**
@@ -120,7 +122,9 @@ abstract class ProducerBase {
         slot.bytes = 0;
       }
       slot.bytes += size;
-      slice.push({ topic: message.topic, partition, key, value: value as Buffer });
+      const wire: Wire = { topic: message.topic, partition, key, value: value as Buffer };
+      if (message.timestamp !== undefined) wire.timestamp = BigInt(message.timestamp);
+      slice.push(wire);
     }
     const requests: Wire[][] = [];
     for (const { slices } of perPartition.values())

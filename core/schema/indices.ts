@@ -83,7 +83,7 @@ export const PROFILE_V2_FIELDS = {
 
 /**
  * Fields of the ops index's `kind: "forget"` audit records (`capline forget`, docs/forget.md): who
- * asked and how many customers, documents, files and rows were erased (never an id). Added fields
+ * asked and how many customers, documents, files, rows and DLQ records were erased (never an id). Added fields
  * only, so `capline setup` adds them to an existing ops index in place.
  */
 export const OPS_FORGET_FIELDS = {
@@ -92,6 +92,7 @@ export const OPS_FORGET_FIELDS = {
   profiles: long,
   documents: long,
   files: long,
+  dlq_records: long,
 } as const satisfies Record<string, FieldMapping>;
 
 /** The dimensions each sales index holds. */

@@ -6,6 +6,7 @@ import { action, config, ExitCode, output, positiveInt, withExamples } from "../
 import { createElasticsearch } from "../../core/clients/elasticsearch.ts";
 import { checkRedisAuth, createRedis } from "../../core/clients/redis.ts";
 import { CaplineError, UsageError } from "../../core/errors.ts";
+import { KafkaAdmin, kafkaOptions } from "../../core/kafka/index.ts";
 import { logger } from "../../core/logging.ts";
 import { Progress } from "../../core/progress.ts";
 import { count, num } from "../../core/text.ts";
@@ -63,6 +64,7 @@ function human(r: ForgetResult): string {
       (l) =>
         `  lake ${l.store.padEnd(5)}          ${count(l.files, "file")} ${would}rewritten, ${count(l.rows, "row")} ${would}removed`,
     ),
+    `  DLQ records ${would}deleted   ${num(c.dlqRecords)}`,
   ];
   if (r.resumed.length > 0)
     lines.push(`  finished first: ${count(r.resumed.length, "interrupted run")} (${r.resumed.join(", ")})`);
@@ -81,7 +83,7 @@ async function forgetCommand(userIds: string[], flags: ForgetFlags): Promise<num
   if (!flags.dryRun && !flags.yes) {
     if (
       !(await confirm(
-        `Forget ${count(ids.length, "customer")} in every store (profiles, aggregates, lake)? [y/N] `,
+        `Forget ${count(ids.length, "customer")} in every store (profiles, aggregates, lake, DLQ)? [y/N] `,
       ))
     )
       throw new CaplineError("ABORTED", "forget cancelled; nothing was changed");
@@ -95,6 +97,8 @@ async function forgetCommand(userIds: string[], flags: ForgetFlags): Promise<num
     index: new Queue(INDEX_QUEUE, { connection, prefix: cfg.redis.queuePrefix }),
   };
   const es = createElasticsearch(cfg);
+  const kafka = kafkaOptions(cfg);
+  const admin = new KafkaAdmin(kafka);
   // A bar per store and pass over the lake (the long part), on a terminal only.
   let bar: { store: string; progress: Progress } | undefined;
   const onLakeProgress = (store: string, done: number, total: number) => {
@@ -115,6 +119,7 @@ async function forgetCommand(userIds: string[], flags: ForgetFlags): Promise<num
         queuePrefix: cfg.redis.queuePrefix,
         indexPrefix: cfg.elasticsearch.indexPrefix,
         topic: cfg.kafka.topic,
+        dlq: { topic: cfg.kafka.dlqTopic, kafka, admin },
         tombstoneMs: () => tombstoneMs(cfg),
       },
       ids,
@@ -125,13 +130,18 @@ async function forgetCommand(userIds: string[], flags: ForgetFlags): Promise<num
         onPhase: (phase, facts) => log.info({ phase, ...facts }, `forget: ${phase}`),
         onLakeFile: (store, file, rows) => log.debug({ store, file, rows }, "lake file rewritten"),
         onLakeProgress,
+        onDlqStep: (step, partition, facts) =>
+          log.debug({ step, partition, ...facts }, `DLQ partition ${step}`),
       },
     );
     bar?.progress.done();
     output({ ok: true, ...result }, flags.json, () => human(result));
     return ExitCode.OK;
   } finally {
-    await settlesWithin(Promise.all([queues.archive.close(), queues.index.close(), es.close()]), 2000);
+    await settlesWithin(
+      Promise.all([queues.archive.close(), queues.index.close(), es.close(), admin.close()]),
+      2000,
+    );
     redis.disconnect();
     leaseRedis.disconnect();
   }
@@ -146,7 +156,7 @@ export function registerForget(program: Command): void {
       .description(
         "erase customers everywhere (GDPR/CCPA): their profiles, their share of the daily and hourly " +
           "aggregates (taken out exactly), their rows in the lake in MinIO and HDFS (files rewritten " +
-          "atomically under the same names), with an audit record in the ops index (counts only). They go " +
+          "atomically under the same names), the DLQ's records that name them, with an audit record in the ops index (counts only). They go " +
           "on the forget list, so a replay of the events topic does not bring them back while Kafka still " +
           "holds their events. Safe to run while the pipeline runs, and after a kill: run it again and it " +
           "finishes the job. Exit codes: 0 done, 1 failure, 2 bad usage (or no --yes without a terminal), " +

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { CommittedRecord } from "../../core/kafka/index.ts";
 import { customersNamed, type DlqMessage, planDlqRewrite } from "./dlq.ts";
+import { holdsInOrder } from "./dlq-kafka.ts";
 
 const event = (user: string) =>
   JSON.stringify({ event_id: "e", user_id: user, event_type: "view", price: 1, product_id: "512475445" });
@@ -63,5 +65,36 @@ describe("forget: DLQ records naming a customer", () => {
     });
     expect(planDlqRewrite(records, () => false)).toBeUndefined();
     expect(planDlqRewrite([], isForgotten)).toBeUndefined();
+  });
+});
+
+describe("forget: finding a killed run's copies in a DLQ partition", () => {
+  const r = (offset: number, value: string, timestamp = 1000 + offset): CommittedRecord => ({
+    offset,
+    key: Buffer.from("shop.csv"),
+    value: Buffer.from(value),
+    timestamp,
+  });
+  const keep = [r(1, "a"), r(2, "b"), r(4, "c")];
+
+  it("finds them in order among what others appended meanwhile", () => {
+    const after = [
+      r(20, "z", 9),
+      { ...keep[0], offset: 21 },
+      r(22, "y", 9),
+      { ...keep[1], offset: 23 },
+      { ...keep[2], offset: 24 },
+    ];
+    expect(holdsInOrder(after as CommittedRecord[], keep)).toBe(true);
+    expect(holdsInOrder([], [])).toBe(true);
+  });
+
+  it("not when one is missing, out of order, or only equal in value (another time: another record)", () => {
+    const moved = (x: CommittedRecord, offset: number) => ({ ...x, offset });
+    const [a, b, c] = keep as [CommittedRecord, CommittedRecord, CommittedRecord];
+    expect(holdsInOrder([moved(a, 20), moved(c, 21)], keep)).toBe(false);
+    expect(holdsInOrder([moved(b, 20), moved(a, 21), moved(c, 22)], keep)).toBe(false);
+    expect(holdsInOrder([moved(a, 20), moved(b, 21), { ...moved(c, 22), timestamp: 5 }], keep)).toBe(false);
+    expect(holdsInOrder([moved(a, 20), moved(b, 21), { ...moved(c, 22), key: null }], keep)).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { problems } from "../../analytics/test/schemas.ts";
 import { createRedis } from "../../core/clients/redis.ts";
+import { IdempotentProducer, KafkaAdmin, readCommittedPartition } from "../../core/kafka/index.ts";
 import { aliasName, tombstonesKey } from "../../core/names.ts";
 import type { CaplineEvent } from "../../core/schema/events.ts";
 import { generateEvents } from "../test/events.ts";
@@ -11,6 +12,7 @@ import { Pipeline } from "../test/harness.ts";
 import { readAllRows } from "../test/lake-rows.ts";
 import { produceEvents } from "../test/produce.ts";
 import { hdfsFiles, minioFiles } from "../test/stores.ts";
+import { customersNamed } from "./dlq.ts";
 import { forgetHash } from "./tombstones.ts";
 
 /**
@@ -18,8 +20,8 @@ import { forgetHash } from "./tombstones.ts";
  * the real Kafka, Redis, Elasticsearch, MinIO and HDFS of the stack: after processing a known set
  * of events, three customers are forgotten; then no profile, no lake row in either store (read back
  * with DuckDB), every aggregate equal to the independent computation over the events without them;
- * a full replay of the topic keeps them out; kill -9 of the forget process midway and a rerun give
- * the same end state.
+ * a full replay of the topic keeps them out; the DLQ keeps every record but theirs (same key, value
+ * and timestamp, in order); kill -9 of the forget process midway and a rerun give the same end state.
  */
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "capline.mjs");
@@ -72,6 +74,82 @@ async function lakeUsers(files: Map<string, Buffer>): Promise<string[]> {
   return (await readAllRows(files)).map((r) => (JSON.parse(r.json) as { user_id: string }).user_id);
 }
 
+interface DlqRecord {
+  partition: number;
+  key: string | null;
+  value: string;
+  timestamp: number;
+}
+
+const DLQ_PARTITIONS = 2;
+
+/**
+ * DLQ records as the ingester and processing write them: refused CSV rows (key = the file) and
+ * failed events (key = their source), some naming `named`, the rest other customers, written a
+ * month ago (their timestamps must survive the rewrite).
+ */
+function dlqRecordsOf(named: readonly string[], others: readonly string[]): DlqRecord[] {
+  const out: DlqRecord[] = [];
+  const people = [...named, ...others];
+  const at = Date.parse("2026-11-01T10:00:00.000Z");
+  for (let i = 0; i < 24; i++) {
+    const user = people[i % people.length] as string;
+    const refused = i % 3 !== 0;
+    const value = refused
+      ? JSON.stringify({
+          file: "shop.csv",
+          line: i + 2,
+          raw: `2019-10-01 00:00:00 UTC,purchase,p${i},2053013555631882655,,apple,-${i}.5,${user},s-${i}`,
+          reason: "bad_price",
+          detail: "price is negative",
+        })
+      : JSON.stringify({
+          source: { topic: "t", partition: 0, offset: i },
+          raw: JSON.stringify({ event_id: `d${i}`, user_id: user, event_type: "view", price: 1 }),
+          reason: "sink_refused",
+          detail: "a sink refused it",
+        });
+    out.push({
+      partition: i % DLQ_PARTITIONS,
+      key: refused ? "shop.csv" : `t+0+${i}`,
+      value,
+      timestamp: at + i * 60_000,
+    });
+  }
+  return out;
+}
+
+async function writeDlq(pipeline: Pipeline, records: readonly DlqRecord[]): Promise<void> {
+  const topic = pipeline.config.kafka.dlqTopic;
+  const admin = new KafkaAdmin(pipeline.kafka);
+  await admin.createTopic({ topic, partitions: DLQ_PARTITIONS, replicationFactor: 1 }, { ifMissing: true });
+  await admin.close();
+  const producer = new IdempotentProducer(pipeline.kafka);
+  await producer.send(records.map((r) => ({ topic, ...r })));
+  await producer.close();
+}
+
+/**
+ * Every committed record of the DLQ, by partition and timestamp (the rewrite moves the records it
+ * keeps from before the last one it drops to the end of their partition).
+ */
+async function readDlqRecords(pipeline: Pipeline): Promise<DlqRecord[]> {
+  const out: DlqRecord[] = [];
+  for (let partition = 0; partition < DLQ_PARTITIONS; partition++)
+    await readCommittedPartition(pipeline.kafka, pipeline.config.kafka.dlqTopic, partition, (r) =>
+      out.push({
+        partition,
+        key: r.key?.toString() ?? null,
+        value: r.value?.toString() ?? "",
+        timestamp: r.timestamp,
+      }),
+    );
+  return byPlace(out);
+}
+
+const byPlace = (records: readonly DlqRecord[]) =>
+  [...records].sort((a, b) => a.partition - b.partition || a.timestamp - b.timestamp);
+
 /** Each case runs several CLI processes (process, forget, a replay): on a loaded 2-core machine that takes minutes. */
 const SLOW = 600_000;
 
@@ -82,9 +160,13 @@ describe("capline forget", () => {
   const first = users.slice(0, 3);
   const second = users.slice(3, 6);
   const without = (gone: readonly string[]) => events.filter((e) => !gone.includes(e.user_id));
+  const dlq = dlqRecordsOf([...first, ...second], users.slice(6, 10));
+  const dlqWithout = (gone: readonly string[]) =>
+    dlq.filter((r) => !customersNamed(r.value).some((u) => gone.includes(u)));
 
   beforeAll(async () => {
     await pipeline.setup();
+    await writeDlq(pipeline, dlq);
     await produceEvents(pipeline.kafka, pipeline.name, 3, events);
     const run = await pipeline.run(["--until-idle", "--json", "--range-size", "700"]);
     expect(run.code, run.stderr).toBe(0);
@@ -112,8 +194,9 @@ describe("capline forget", () => {
       ok: true,
       dry_run: true,
       customers: 3,
-      counts: { profiles: 3, lake_rows: rows * 2 },
+      counts: { profiles: 3, lake_rows: rows * 2, dlq_records: dlq.length - dlqWithout(first).length },
     });
+    expect(out.counts.dlq_records).toBeGreaterThan(0);
     expect(out.counts.aggregates_decremented).toBeGreaterThan(0);
     expect(out.lake.map((l: { store: string; rows: number }) => [l.store, l.rows])).toEqual([
       ["minio", rows],
@@ -135,10 +218,12 @@ describe("capline forget", () => {
         ok: true,
         dry_run: false,
         customers: 3,
-        counts: { profiles: 3, lake_rows: rows * 2 },
+        counts: { profiles: 3, lake_rows: rows * 2, dlq_records: dlq.length - dlqWithout(first).length },
       });
       for (const id of first) expect(run.stdout + run.stderr).not.toContain(id);
       await pipeline.verify(without(first));
+      // The DLQ: every other record once, as it was (key, value, timestamp, partition).
+      expect(await readDlqRecords(pipeline)).toEqual(byPlace(dlqWithout(first)));
       for (const files of [
         await minioFiles(pipeline.minio, pipeline.name),
         await hdfsFiles(pipeline.hdfs, `/${pipeline.name}`),
@@ -159,6 +244,7 @@ describe("capline forget", () => {
         customers: 3,
         profiles: 3,
         rows: rows * 2,
+        dlq_records: dlq.length - dlqWithout(first).length,
       });
       expect(typeof audit._source?.actor).toBe("string");
       const text = JSON.stringify(audit._source);
@@ -196,10 +282,16 @@ describe("capline forget", () => {
   );
 
   it(
-    "kill -9 midway (after planning, then while rewriting the lake): a rerun gives the same end state",
+    "kill -9 midway (after planning, while rewriting the lake, then the DLQ): a rerun gives the same end state",
     async () => {
       const gone = [...first, ...second];
-      for (const killAt of [/"phase":"planned"/, /lake file rewritten/]) {
+      const killPoints = [
+        /"phase":"planned"/,
+        /lake file rewritten/,
+        /DLQ partition planned/,
+        /DLQ partition copied/,
+      ];
+      for (const killAt of killPoints) {
         const child = forgetChild(pipeline, ["--yes", "--json", ...second], { LOG_LEVEL: "debug" });
         let killed = false;
         const run = await finished(child, (stderr) => {
@@ -220,6 +312,8 @@ describe("capline forget", () => {
         await hdfsFiles(pipeline.hdfs, `/${pipeline.name}`),
       ])
         expect((await lakeUsers(files)).filter((u) => gone.includes(u))).toEqual([]);
+      // The DLQ: no record of theirs, every other one exactly once, as it was.
+      expect(await readDlqRecords(pipeline)).toEqual(byPlace(dlqWithout(gone)));
       // And a replay still keeps all six out.
       await pipeline.forgetProgress();
       const replay = await pipeline.run(["--until-idle", "--json"]);

@@ -3,6 +3,7 @@ import type { Client } from "@elastic/elasticsearch";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { CaplineError } from "../../core/errors.ts";
+import type { KafkaAdmin, KafkaOptions } from "../../core/kafka/index.ts";
 import {
   aliasName,
   forgetLeaseKey,
@@ -20,6 +21,7 @@ import type { ProfileDocument } from "../profiles.ts";
 import { isRetryableStatus, sleep } from "../retry.ts";
 import { toMillis, utcDate } from "../time.ts";
 import type { Watermarks } from "../watermark.ts";
+import { countInDlq, type DlqState, type DlqTarget, eraseFromDlq } from "./dlq-kafka.ts";
 import { type Days, eraseFromLake, findInLake, type LakeErased, type LakeProgress } from "./lake.ts";
 import { LakeLock } from "./lake-lock.ts";
 import {
@@ -48,7 +50,8 @@ import { forgetHash, scoreOf } from "./tombstones.ts";
  *   3. delete the profiles; take the decrements out of the aggregates, each document marked with
  *      the run in the same write (a rerun skips it); then delete the documents left empty;
  *   4. rewrite the lake files that hold their rows, in every store;
- *   5. the audit record in the ops index (counts only), and the run marked done.
+ *   5. rewrite the DLQ partitions that hold records naming them (processing/forget/dlq-kafka.ts);
+ *   6. the audit record in the ops index (counts only), and the run marked done.
  * Each phase is recorded in the run record; a rerun starts at the recorded phase.
  */
 
@@ -64,6 +67,8 @@ export interface ForgetServices {
   queuePrefix: string;
   indexPrefix: string;
   topic: string;
+  /** The DLQ topic, its brokers and an admin client of them. */
+  dlq: { topic: string; kafka: KafkaOptions; admin: KafkaAdmin };
   /** How long a tombstone must last (ms; Infinity: forever): the events topic's retention. */
   tombstoneMs(): Promise<number>;
 }
@@ -81,10 +86,12 @@ export interface ForgetOptions {
   onLakeFile?: (store: string, key: string, removed: number) => void;
   /** Lake files read so far in a store (planning, rewriting, a dry run). */
   onLakeProgress?: LakeProgress;
+  /** A step of the DLQ's rewrite (docs/forget.md, "The DLQ"). */
+  onDlqStep?: (step: "planned" | "copied" | "deleted", partition: number, facts: object) => void;
   now?: () => Date;
 }
 
-export const PHASES = ["planned", "profiles", "aggregates", "cleaned", "lake", "done"] as const;
+export const PHASES = ["planned", "profiles", "aggregates", "cleaned", "lake", "dlq", "done"] as const;
 export type Phase = "planning" | "waiting" | (typeof PHASES)[number];
 
 /** The durable progress record of a run (Redis, `forgetRunKey`). */
@@ -100,6 +107,8 @@ interface RunRecord {
   /** Days of the lake to rewrite; "all" when they could not be narrowed. */
   days: string[] | "all";
   decrements: Decrement[];
+  /** The DLQ's rewrite, partition by partition, while it runs. */
+  dlq?: DlqState;
   expires_at: number | null;
   counts: ForgetCounts;
 }
@@ -112,6 +121,8 @@ export interface ForgetCounts {
   aggregatesDeleted: number;
   lakeFiles: number;
   lakeRows: number;
+  /** DLQ records (refused rows, failed records) that named them, deleted. */
+  dlqRecords: number;
 }
 
 export interface ForgetResult {
@@ -139,6 +150,7 @@ const EMPTY_COUNTS: ForgetCounts = {
   aggregatesDeleted: 0,
   lakeFiles: 0,
   lakeRows: 0,
+  dlqRecords: 0,
 };
 
 export async function forget(
@@ -169,7 +181,8 @@ export async function forget(
     dryRun: false,
     customers: ids.length,
     alreadyDone,
-    counts: final.counts,
+    // A record of a run from before the DLQ phase has no dlqRecords.
+    counts: { ...EMPTY_COUNTS, ...final.counts },
     lake,
     resumed,
     tombstoneExpiresAt:
@@ -492,16 +505,7 @@ async function finish(
       waitMs: options.barrierTimeoutMs ?? 120_000,
     });
     try {
-      const hashes = new Set([...record.hashes, ...(await listedHashes(services, now().getTime()))]);
-      const memo = new Map<string, boolean>();
-      const isForgotten = (user: string) => {
-        let f = memo.get(user);
-        if (f === undefined) {
-          f = hashes.has(forgetHash(user));
-          memo.set(user, f);
-        }
-        return f;
-      };
+      const isForgotten = await forgottenNow(services, record, now);
       for (const store of services.stores)
         lake.push(
           await eraseFromLake(
@@ -519,6 +523,30 @@ async function finish(
           lakeRows: lake.reduce((n, l) => n + l.rows, 0),
         },
       });
+    } finally {
+      await lock.release();
+    }
+  }
+  if (!at("dlq")) {
+    // Under the same lock: one run rewrites a DLQ partition at a time.
+    const lock = await LakeLock.acquire(services.redis, services.queuePrefix, "capline forget", {
+      waitMs: options.barrierTimeoutMs ?? 120_000,
+    });
+    try {
+      const isForgotten = await forgottenNow(services, record, now);
+      const state: DlqState = record.dlq ?? {};
+      record.dlq = state;
+      const erased = await eraseFromDlq(
+        dlqTarget(services, record.run_id),
+        isForgotten,
+        state,
+        async () => {
+          await services.redis.set(key, JSON.stringify(record));
+        },
+        options.onDlqStep,
+      );
+      await save("dlq", { counts: { ...record.counts, dlqRecords: erased.records } });
+      delete record.dlq;
     } finally {
       await lock.release();
     }
@@ -682,6 +710,7 @@ async function audit(
       documents: c.profiles + c.aggregatesDecremented,
       files: c.lakeFiles,
       rows: c.lakeRows,
+      dlq_records: c.dlqRecords ?? 0,
       seconds,
     },
   });
@@ -727,6 +756,7 @@ async function dryRun(
       if (after && isEmptySales(after)) emptied++;
     }
   }
+  const dlqRecords = await countInDlq(dlqTarget(services, runId), isForgotten);
   const record = await readRecord(services.redis, forgetRunKey(services.queuePrefix, runId));
   return {
     runId,
@@ -739,6 +769,7 @@ async function dryRun(
       aggregatesDeleted: emptied,
       lakeFiles: lake.reduce((n, l) => n + l.files, 0),
       lakeRows: lake.reduce((n, l) => n + l.rows, 0),
+      dlqRecords,
     },
     lake,
     resumed: [],
@@ -747,6 +778,31 @@ async function dryRun(
 }
 
 // ---- helpers --------------------------------------------------------------------------------------
+
+/**
+ * Whether a user is forgotten: this run's customers and everyone else on the forget list, so that
+ * nothing is written back with rows another run took out.
+ */
+async function forgottenNow(
+  services: ForgetServices,
+  record: RunRecord,
+  now: () => Date,
+): Promise<(user: string) => boolean> {
+  const hashes = new Set([...record.hashes, ...(await listedHashes(services, now().getTime()))]);
+  const memo = new Map<string, boolean>();
+  return (user: string) => {
+    let f = memo.get(user);
+    if (f === undefined) {
+      f = hashes.has(forgetHash(user));
+      memo.set(user, f);
+    }
+    return f;
+  };
+}
+
+function dlqTarget(services: ForgetServices, runId: string): DlqTarget {
+  return { kafka: services.dlq.kafka, admin: services.dlq.admin, topic: services.dlq.topic, runId };
+}
 
 async function readRecord(redis: Redis, key: string): Promise<RunRecord | undefined> {
   const text = await redis.get(key);
