@@ -85,13 +85,15 @@ const DLQ_PARTITIONS = 2;
 
 /**
  * DLQ records as the ingester and processing write them: refused CSV rows (key = the file) and
- * failed events (key = their source), some naming `named`, the rest other customers, written a
- * month ago (their timestamps must survive the rewrite).
+ * failed events (key = their source), some naming `named`, the rest other customers, written two
+ * hours ago (their timestamps must survive the rewrite). Not earlier: the broker's retention (7 days
+ * by default) deletes a segment whose newest timestamp is older, at a check every 5 minutes, so
+ * records dated a month back vanish at some random point of the test.
  */
 function dlqRecordsOf(named: readonly string[], others: readonly string[]): DlqRecord[] {
   const out: DlqRecord[] = [];
   const people = [...named, ...others];
-  const at = Date.parse("2026-11-01T10:00:00.000Z");
+  const at = Math.floor(Date.now() / 60_000) * 60_000 - 2 * 3_600_000;
   for (let i = 0; i < 24; i++) {
     const user = people[i % people.length] as string;
     const refused = i % 3 !== 0;
