@@ -549,7 +549,11 @@ describe("capline ingest against the real Kafka", () => {
     } finally {
       await faker.close();
     }
-    // The aborted record and its abort marker.
+    // The aborted record and its abort marker. The coordinator writes the marker after EndTxn has
+    // answered (a CI run read the log end between the two), so it is awaited, 30 s at most.
+    const markerBy = Date.now() + 30_000;
+    while ((await logEnd()) < before + 2 && Date.now() < markerBy)
+      await new Promise((r) => setTimeout(r, 50));
     expect(await logEnd()).toBeGreaterThanOrEqual(before + 2);
 
     const rerun = await runCli(args);
