@@ -20,8 +20,10 @@ import { backoffMs, isRetryable, isRetryableStatus, sleep } from "./retry.ts";
  * partition's aggregate write) or one that exists but was not cached answers 409, and later rounds
  * mget it as before. So the cache changes how many requests are made, never what is written. It
  * pays because a profile is only touched by its own partition's index jobs, which run one at a
- * time, and because Elasticsearch answers a realtime get of a just-written document by refreshing
- * the shard.
+ * time, and because every miss of an existing document costs Elasticsearch a refused `create`, a
+ * realtime get (8.19 answers it from the translog, without a refresh, but it still costs) and the
+ * write: on the 885k benchmark a cache that holds the working set took Elasticsearch's CPU per
+ * event down by about a third (BENCHMARKS.md, "The write cache as JSON").
  *
  * Retries (processing/retry.ts): network errors and 502/503/504 are the client transport's; this
  * writer owns 409 (re-read, merge again) and 429 (back off, send again), per item or for the whole
@@ -61,42 +63,85 @@ interface Fetched<D> {
   primaryTerm: number | undefined;
 }
 
+/** A document as this process last wrote it: its JSON (the bulk line sent) and its version. */
+export interface CachedDocument {
+  json: string;
+  seqNo: number;
+  primaryTerm: number;
+}
+
+/** What an entry costs besides its JSON and id: the Map slot, the entry object, two numbers. */
+const ENTRY_OVERHEAD_BYTES = 96;
+
 /**
  * What this process last wrote, per index and document id, with the version Elasticsearch gave
- * it: the writer's first-round guess. Bounded: an index's map is dropped whole when full (evicting
- * one entry at a time from the front of a Map leaves holes that every later front lookup walks
- * over, which showed in the profile; a miss only costs one more round). Owned by the stage that
- * writes (the index sink of one `Workers`), never shared through module state.
+ * it: the writer's first-round guess. Kept as the JSON text the bulk request carried, not as the
+ * object: a string is a quarter of the object's heap and nothing for the collector to walk, so
+ * the same memory holds about four times as many documents, and every document the cache holds
+ * is one realtime get (and one refused `create`) Elasticsearch does not have to answer
+ * (BENCHMARKS.md, "The write cache as JSON"). A hit costs one JSON.parse. Bounded in bytes per index
+ * (JSON length, one byte per character, plus the entry's overhead): an index's map is dropped
+ * whole when full (evicting one entry at a time from the front of a Map leaves holes that every
+ * later front lookup walks over, which showed in the profile; a miss only costs one more round).
+ * Owned by the stage that writes (the index sink of one `Workers`), never shared through module
+ * state.
  */
 export class WriteCache {
-  private readonly indices = new Map<string, Map<string, Fetched<unknown>>>();
+  private readonly indices = new Map<string, { docs: Map<string, CachedDocument>; bytes: number }>();
 
-  /** @param perIndex most documents kept per index. */
-  constructor(readonly perIndex = 20_000) {}
+  /** @param perIndexBytes most bytes of documents kept per index. */
+  constructor(readonly perIndexBytes = 64 << 20) {}
 
-  of<D>(index: string): Map<string, Fetched<D>> {
+  private of(index: string): { docs: Map<string, CachedDocument>; bytes: number } {
     let cache = this.indices.get(index);
     if (!cache) {
-      cache = new Map();
+      cache = { docs: new Map(), bytes: 0 };
       this.indices.set(index, cache);
     }
-    return cache as Map<string, Fetched<D>>;
+    return cache;
   }
 
-  remember<D>(index: string, id: string, entry: Fetched<D>): void {
-    const cache = this.of<D>(index);
-    if (cache.size >= this.perIndex && !cache.has(id)) cache.clear();
-    cache.set(id, entry);
+  get(index: string, id: string): CachedDocument | undefined {
+    return this.indices.get(index)?.docs.get(id);
+  }
+
+  remember(index: string, id: string, entry: CachedDocument): void {
+    const cache = this.of(index);
+    const cost = entry.json.length + id.length + ENTRY_OVERHEAD_BYTES;
+    const old = cache.docs.get(id);
+    if (old) cache.bytes -= old.json.length + id.length + ENTRY_OVERHEAD_BYTES;
+    else if (cache.bytes + cost > this.perIndexBytes) {
+      cache.docs.clear();
+      cache.bytes = 0;
+    }
+    cache.docs.set(id, entry);
+    cache.bytes += cost;
   }
 
   forget(index: string, id: string): void {
-    this.indices.get(index)?.delete(id);
+    const cache = this.indices.get(index);
+    const old = cache?.docs.get(id);
+    if (!cache || !old) return;
+    cache.docs.delete(id);
+    cache.bytes -= old.json.length + id.length + ENTRY_OVERHEAD_BYTES;
+  }
+
+  /** Document ids of one index, oldest first. */
+  ids(index: string): string[] {
+    return [...(this.indices.get(index)?.docs.keys() ?? [])];
   }
 
   /** Documents held, all indices. */
   get size(): number {
     let n = 0;
-    for (const cache of this.indices.values()) n += cache.size;
+    for (const cache of this.indices.values()) n += cache.docs.size;
+    return n;
+  }
+
+  /** Bytes held (as counted against the budget), all indices. */
+  get bytes(): number {
+    let n = 0;
+    for (const cache of this.indices.values()) n += cache.bytes;
     return n;
   }
 }
@@ -157,7 +202,7 @@ async function writeRound<D>(
   guess: boolean,
 ): Promise<{ again: DocMerge<D>[]; backoff: boolean }> {
   const fetched: Map<string, Fetched<D>> = guess
-    ? cache.of<D>(index)
+    ? fromCache<D>(cache, index, items)
     : await mget<D>(
         es,
         index,
@@ -165,7 +210,9 @@ async function writeRound<D>(
       );
   const operations: unknown[] = [];
   const sent: DocMerge<D>[] = [];
-  const documents: D[] = [];
+  // Each document serialized once: the bulk line sent (the client passes strings through) and
+  // what the cache keeps.
+  const documents: string[] = [];
   // A skip is decided on what the server holds, never on the cache alone (an index deleted and
   // recreated under the same name would otherwise look up to date): those items are read next round.
   const verify: DocMerge<D>[] = [];
@@ -196,9 +243,10 @@ async function writeRound<D>(
         },
       });
     else operations.push({ create: { _index: index, _id: item.id } });
-    operations.push(next);
+    const json = JSON.stringify(next);
+    operations.push(json);
     sent.push(item);
-    documents.push(next);
+    documents.push(json);
   }
   if (sent.length === 0) return { again: verify, backoff: false };
   let results: BulkItem[];
@@ -220,11 +268,10 @@ async function writeRound<D>(
     if (!result || !item) continue;
     if (result.status >= 200 && result.status < 300) {
       stats.written++;
-      cache.remember(index, item.id, {
-        source: documents[n],
-        seqNo: result._seq_no,
-        primaryTerm: result._primary_term,
-      });
+      const json = documents[n];
+      if (json !== undefined && result._seq_no !== undefined && result._primary_term !== undefined)
+        cache.remember(index, item.id, { json, seqNo: result._seq_no, primaryTerm: result._primary_term });
+      else cache.forget(index, item.id);
     } else if (result.status === 409) {
       stats.conflicts++;
       cache.forget(index, item.id);
@@ -314,6 +361,25 @@ async function sendBulk(es: Client, operations: unknown[]): Promise<BulkItem[]> 
       ...(await sendBulk(es, operations.slice(half))),
     ];
   }
+}
+
+/** The cached documents among `items`, decoded (each merge gets an object of its own). */
+function fromCache<D>(
+  cache: WriteCache,
+  index: string,
+  items: readonly DocMerge<D>[],
+): Map<string, Fetched<D>> {
+  const out = new Map<string, Fetched<D>>();
+  for (const item of items) {
+    const hit = cache.get(index, item.id);
+    if (hit)
+      out.set(item.id, {
+        source: JSON.parse(hit.json) as D,
+        seqNo: hit.seqNo,
+        primaryTerm: hit.primaryTerm,
+      });
+  }
+  return out;
 }
 
 async function mget<D>(es: Client, index: string, ids: string[]): Promise<Map<string, Fetched<D>>> {

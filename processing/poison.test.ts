@@ -212,16 +212,32 @@ describe("caches owned by their stage", () => {
     expect(new DecodedPayloads(30).get("d")).toBeUndefined();
   });
 
-  it("WriteCache keeps at most perIndex documents per index, each index apart", () => {
-    const cache = new WriteCache(2);
-    const entry = { source: {}, seqNo: 1, primaryTerm: 1 };
-    cache.remember("i", "a", entry);
-    cache.remember("i", "b", entry);
-    cache.remember("j", "a", entry);
-    expect(cache.size).toBe(3);
-    cache.remember("i", "c", entry);
-    expect([...cache.of("i").keys()]).toEqual(["c"]);
+  it("WriteCache keeps at most perIndexBytes of documents per index, each index apart", () => {
+    // Each entry costs its JSON, its id and 96 bytes: three entries of 100 + 1 + 96 fit in 600.
+    const cache = new WriteCache(600);
+    const entry = (n: number) => ({
+      json: JSON.stringify({ pad: "x".repeat(92), n }).slice(0, 100),
+      seqNo: n,
+      primaryTerm: 1,
+    });
+    expect(entry(1).json).toHaveLength(100);
+    cache.remember("i", "a", entry(1));
+    cache.remember("i", "b", entry(2));
+    cache.remember("i", "c", entry(3));
+    cache.remember("j", "a", entry(4));
+    expect(cache.size).toBe(4);
+    expect(cache.bytes).toBe(4 * 197);
+    // Writing a held document again replaces it without counting it twice.
+    cache.remember("i", "b", entry(5));
+    expect(cache.get("i", "b")?.seqNo).toBe(5);
+    expect(cache.bytes).toBe(4 * 197);
+    // A fourth document of "i" does not fit: the index's map starts again, "j" keeps its own.
+    cache.remember("i", "d", entry(6));
+    expect(cache.ids("i")).toEqual(["d"]);
+    expect(cache.get("j", "a")?.seqNo).toBe(4);
     cache.forget("j", "a");
+    cache.forget("j", "never held");
     expect(cache.size).toBe(1);
+    expect(cache.bytes).toBe(197);
   });
 });

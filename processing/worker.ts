@@ -45,10 +45,11 @@ export interface WorkerOptions {
   /** Decoded payloads of this process (shared with a dispatcher in the same process). */
   payloads?: Pick<PayloadCache, "get" | "remember">;
   /**
-   * Documents of each index kept from this process's own writes (the writer's first-round guess).
-   * @defaultValue 10000
+   * Bytes of documents (as JSON) kept per index from this process's own writes (the writer's
+   * first-round guess; processing/es-writer.ts).
+   * @defaultValue 64 MiB
    */
-  writeCacheDocuments?: number;
+  writeCacheBytes?: number;
   /**
    * Lock of a running job; a worker killed with -9 gives its job up after this long.
    * @defaultValue 30000
@@ -85,7 +86,7 @@ export class Workers {
     private readonly options: WorkerOptions,
     private readonly log: Logger,
   ) {
-    this.writeCache = new WriteCache(options.writeCacheDocuments ?? 10_000);
+    this.writeCache = new WriteCache(options.writeCacheBytes);
     this.tombstones = new Tombstones(redis, options.queuePrefix);
   }
 
