@@ -73,6 +73,9 @@ export interface CachedDocument {
 /** What an entry costs besides its JSON and id: the Map slot, the entry object, two numbers. */
 const ENTRY_OVERHEAD_BYTES = 96;
 
+/** What an entry counts against the cache's budget. */
+const costOf = (id: string, entry: CachedDocument) => entry.json.length + id.length + ENTRY_OVERHEAD_BYTES;
+
 /**
  * What this process last wrote, per index and document id, with the version Elasticsearch gave
  * it: the writer's first-round guess. Kept as the JSON text the bulk request carried, not as the
@@ -107,9 +110,9 @@ export class WriteCache {
 
   remember(index: string, id: string, entry: CachedDocument): void {
     const cache = this.of(index);
-    const cost = entry.json.length + id.length + ENTRY_OVERHEAD_BYTES;
+    const cost = costOf(id, entry);
     const old = cache.docs.get(id);
-    if (old) cache.bytes -= old.json.length + id.length + ENTRY_OVERHEAD_BYTES;
+    if (old) cache.bytes -= costOf(id, old);
     else if (cache.bytes + cost > this.perIndexBytes) {
       cache.docs.clear();
       cache.bytes = 0;
@@ -123,7 +126,7 @@ export class WriteCache {
     const old = cache?.docs.get(id);
     if (!cache || !old) return;
     cache.docs.delete(id);
-    cache.bytes -= old.json.length + id.length + ENTRY_OVERHEAD_BYTES;
+    cache.bytes -= costOf(id, old);
   }
 
   /** Document ids of one index, oldest first. */

@@ -6,7 +6,7 @@ import {
   TransactionalProducer,
 } from "../../core/kafka/index.ts";
 import { forgetDlqTransactionalId } from "../../core/names.ts";
-import { customersNamed, planDlqRewrite } from "./dlq.ts";
+import { customersNamed, keptBelow, planDlqRewrite } from "./dlq.ts";
 
 /**
  * The DLQ topic without the forgotten customers' records (docs/forget.md, "The DLQ"). Kafka cannot
@@ -135,10 +135,7 @@ export async function eraseFromDlq(
           onStep?.("planned", partition, { dropped: s.dropped });
           await producer.fence();
         }
-        const deleteBefore = s.deleteBefore;
-        const keep = records.filter(
-          (r) => r.offset < deleteBefore && !customersNamed(r.value).some(isForgotten),
-        );
+        const keep = keptBelow(records, s.deleteBefore, (r) => customersNamed(r.value).some(isForgotten));
         const copiesFrom = s.copiesFrom;
         const after = records.filter((r) => r.offset >= copiesFrom);
         if (keep.length > 0 && !holdsInOrder(after, keep))

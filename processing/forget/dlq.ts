@@ -64,9 +64,18 @@ export function planDlqRewrite(
   const last = dropped[dropped.length - 1];
   if (last === undefined) return undefined;
   const gone = new Set(dropped);
-  return {
-    dropped,
-    keep: records.filter((r) => r.offset < last && !gone.has(r.offset)),
-    deleteBefore: last + 1,
-  };
+  return { dropped, keep: keptBelow(records, last + 1, (r) => gone.has(r.offset)), deleteBefore: last + 1 };
+}
+
+/**
+ * The records of a partition below `deleteBefore` that stay (`dropped` says which go): what the
+ * rewrite copies to the end, in order, before it deletes below that offset. The plan and a rerun
+ * that only has the recorded offset both take them from here.
+ */
+export function keptBelow<R extends DlqMessage>(
+  records: readonly R[],
+  deleteBefore: number,
+  dropped: (record: R) => boolean,
+): R[] {
+  return records.filter((r) => r.offset < deleteBefore && !dropped(r));
 }
