@@ -12,6 +12,7 @@
  * and bytes before and after `capline compact`.
  *
  *   npm run bench:pipeline [-- --events N] [--users N] [--keep] [--concurrency N] [--range-size N] [--cpu-prof DIR]
+ *     [--process-node-args "--max-old-space-size=512 ..."]
  *   npm run bench:scale [-- --events N --users N]
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -26,6 +27,7 @@ import { createWebHdfs } from "../core/clients/webhdfs.ts";
 import { loadConfig, PROJECT_ROOT } from "../core/config/index.ts";
 import { KafkaAdmin, kafkaOptions } from "../core/kafka/index.ts";
 import { aliasName, checkpointTopicOf, dispatcherGroupOf } from "../core/names.ts";
+import { INDEX_NAMES } from "../core/schema/indices.ts";
 import { generate } from "../ingestion/index.ts";
 import { configuredIndexSettings, ensureIndices } from "../setup/elasticsearch.ts";
 import { deleteQueueKeys } from "../setup/redis.ts";
@@ -44,6 +46,8 @@ const concurrency = flag("--concurrency");
 const rangeSize = flag("--range-size");
 const cpuProf = flag("--cpu-prof");
 const users = flag("--users");
+/** Node flags for the process step only, e.g. "--max-old-space-size=512" (space separated). */
+const processNodeArgs = (flag("--process-node-args") ?? "").split(" ").filter(Boolean);
 /** `--scale` (npm run bench:scale): lake, Redis and Elasticsearch figures, before and after `capline compact`. */
 const scaleMode = args.includes("--scale");
 
@@ -320,6 +324,20 @@ async function elasticsearchOps(): Promise<{ gets: number; writes: number; faile
   };
 }
 
+/**
+ * Per index of this run (its own prefix, so every write counted is the process's): document writes
+ * (refused ones included) and the documents it holds at the end.
+ */
+async function writesByIndex(): Promise<Record<string, { writes: number; docs: number }>> {
+  const out: Record<string, { writes: number; docs: number }> = {};
+  for (const index of INDEX_NAMES) {
+    const st = await es.indices.stats({ index: aliasName(name, index), metric: "indexing,docs" });
+    const all = st._all.primaries;
+    out[index] = { writes: all?.indexing?.index_total ?? 0, docs: all?.docs?.count ?? 0 };
+  }
+  return out;
+}
+
 /** Redis memory, Elasticsearch heap and documents, the lake before and after `capline compact`. */
 async function scaleFigures(): Promise<ScaleFigures> {
   const redis = createRedis(config);
@@ -408,7 +426,10 @@ try {
       .catch(() => undefined);
   }, 2000);
   const esOpsBefore = await elasticsearchOps();
-  const proc = await runCapline(processArgs, cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`] : []);
+  const proc = await runCapline(processArgs, [
+    ...processNodeArgs,
+    ...(cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${cpuProf}`] : []),
+  ]);
   clearInterval(sample);
   sampler.disconnect();
   if (proc.code !== 0) throw new Error(`capline process exited with ${proc.code}`);
@@ -423,6 +444,7 @@ try {
     writes: esOpsAfter.writes - esOpsBefore.writes,
     failedWrites: esOpsAfter.failedWrites - esOpsBefore.failedWrites,
   };
+  const byIndex = await writesByIndex().catch(() => undefined);
   const processSummary = lastJson(proc.stdout);
   const dispatched = (processSummary.dispatcher as { events?: number } | undefined)?.events ?? 0;
   const sinks = await sinkFigures(processStartedMs);
@@ -452,7 +474,11 @@ try {
     rows: events,
     fileMB,
     events: dispatched,
-    options: { concurrency: concurrency ?? "default", rangeSize: rangeSize ?? "default" },
+    options: {
+      concurrency: concurrency ?? "default",
+      rangeSize: rangeSize ?? "default",
+      processNodeArgs: processNodeArgs.join(" "),
+    },
     ingest: {
       seconds: Number(ingest.seconds.toFixed(1)),
       peakRssMiB: ingest.peakRssMiB,
@@ -471,7 +497,7 @@ try {
     /** CPU seconds of each local service during each step (the stack shares the machine). */
     servicesCpu,
     cpuPerEvent,
-    elasticsearchOps: esOps,
+    elasticsearchOps: { ...esOps, ...(byIndex ? { byIndex } : {}) },
     /** Sampled every 2 s during the process step. */
     peaks,
     ...(scale ? { scale } : {}),
@@ -488,6 +514,13 @@ try {
       `capline process: ${result.process.seconds} s = ${fmt.format(result.process.eventsPerSecond)} events/s, peak RSS ${proc.peakRssMiB ?? "?"} MiB, CPU ${proc.cpuSeconds ?? "?"} s`,
       `  CPU per event: process ${cpuPerEvent.processMicros ?? "?"} µs, Elasticsearch ${cpuPerEvent.elasticsearchMicros ?? "?"} µs`,
       `  Elasticsearch operations while processing: ${fmt.format(esOps.gets)} realtime gets, ${fmt.format(esOps.writes)} document writes (${fmt.format(esOps.failedWrites)} refused, mostly 409 conflicts of a guessed create or version)`,
+      ...(byIndex
+        ? [
+            `  by index (writes / documents at the end): ${Object.entries(byIndex)
+              .map(([index, f]) => `${index} ${fmt.format(f.writes)} / ${fmt.format(f.docs)}`)
+              .join(", ")}`,
+          ]
+        : []),
       `  peaks while processing (sampled every 2 s): Redis ${peaks.redisMiB} MiB used, Elasticsearch heap ${peaks.esHeapMiB} MiB`,
       `  job attempts failed and retried (sink errors or outages during the run): ${failedAttempts}`,
       ...(["ingest", "process"] as const).map(
