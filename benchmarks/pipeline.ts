@@ -11,7 +11,7 @@
  * --users`) it also reports Redis memory, Elasticsearch's heap and documents, and the lake's files
  * and bytes before and after `capline compact`.
  *
- *   npm run bench:pipeline [-- --events N] [--users N] [--keep] [--concurrency N] [--range-size N] [--cpu-prof DIR]
+ *   npm run bench:pipeline [-- --events N] [--users N] [--keep] [--concurrency N] [--range-size N] [--max-in-flight N] [--cpu-prof DIR]
  *     [--process-node-args "--max-old-space-size=512 ..."]
  *   npm run bench:scale [-- --events N --users N]
  */
@@ -44,6 +44,7 @@ const events = Number(flag("--events") ?? (args.includes("--scale") ? 5_000_000 
 const keep = args.includes("--keep");
 const concurrency = flag("--concurrency");
 const rangeSize = flag("--range-size");
+const maxInFlight = flag("--max-in-flight");
 const cpuProf = flag("--cpu-prof");
 const users = flag("--users");
 /** Node flags for the process step only, e.g. "--max-old-space-size=512" (space separated). */
@@ -405,6 +406,7 @@ try {
   const processArgs = ["process", "--until-idle", "--json"];
   if (concurrency) processArgs.push("--concurrency", concurrency);
   if (rangeSize) processArgs.push("--range-size", rangeSize);
+  if (maxInFlight) processArgs.push("--max-in-flight", maxInFlight);
   const processStartedMs = Date.now();
   // Redis memory and Elasticsearch's heap, sampled while the process runs (their peaks).
   const sampler = createRedis(config);
@@ -477,6 +479,7 @@ try {
     options: {
       concurrency: concurrency ?? "default",
       rangeSize: rangeSize ?? "default",
+      maxInFlight: maxInFlight ?? "default",
       processNodeArgs: processNodeArgs.join(" "),
     },
     ingest: {

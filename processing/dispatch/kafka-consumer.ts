@@ -41,7 +41,7 @@ export class KafkaDispatchConsumer implements DispatchConsumer {
       {
         groupId: this.settings.groupId,
         topic: this.settings.topic,
-        maxBytesPerPartition: this.settings.maxBytesPerPartition ?? 4 * 1024 * 1024,
+        maxBytesPerPartition: this.settings.maxBytesPerPartition ?? 1024 * 1024,
         // Stopping waits for the fetch in flight: a short wait keeps every --until-idle exit short.
         maxWaitMs: this.settings.maxWaitMs ?? 500,
         sessionTimeoutMs: 30_000,
