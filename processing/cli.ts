@@ -82,7 +82,7 @@ export function registerProcessing(program: Command): void {
       )
       .option(
         "--max-in-flight <n>",
-        "ranges in flight per partition before it is paused (default 8)",
+        "ranges in flight per partition before it is paused (default 4)",
         positiveInt("--max-in-flight", 1, 1000),
       )
       .option(

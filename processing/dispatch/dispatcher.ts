@@ -35,7 +35,11 @@ export interface DispatcherOptions {
   queuePrefix: string;
   /** Largest range, in messages. @defaultValue 20000 */
   rangeSize?: number;
-  /** Ranges in flight per partition before the partition is paused. @defaultValue 8 */
+  /**
+   * Ranges in flight per partition before the partition is paused (resumed below half of it). 4:
+   * fewer ranges cut and stored ahead of the workers (BENCHMARKS.md, "Memory of the process").
+   * @defaultValue 4
+   */
   maxInFlight?: number;
   /** A partial range is cut after this long without new messages. @defaultValue 300 */
   lingerMs?: number;
@@ -124,7 +128,7 @@ export class Dispatcher {
   ) {
     this.topic = consumer.topic;
     this.rangeSize = options.rangeSize ?? 20_000;
-    this.maxInFlight = options.maxInFlight ?? 8;
+    this.maxInFlight = options.maxInFlight ?? 4;
     this.lingerMs = options.lingerMs ?? 300;
     this.registry = new CutRegistry(redis, options.queuePrefix, this.topic);
     this.seen = new SeenSet(redis, options.queuePrefix, this.topic, {

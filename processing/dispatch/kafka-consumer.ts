@@ -11,7 +11,11 @@ import type { ConsumerHandlers, DispatchConsumer, DlqProducer } from "./consumer
 export interface KafkaConsumerSettings {
   groupId: string;
   topic: string;
-  /** Largest answer per partition and fetch. @defaultValue 4 MiB */
+  /**
+   * Largest answer per partition and fetch. 1 MiB: all six partitions' answers are held while the
+   * lanes work through them (4 MiB held about 200,000 parsed messages; BENCHMARKS.md, "Memory of the
+   * process"). @defaultValue 1 MiB
+   */
   maxBytesPerPartition?: number;
   /** A fetch's wait at the broker; stopping waits for the fetch in flight. @defaultValue 500 */
   maxWaitMs?: number;
