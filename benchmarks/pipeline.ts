@@ -190,6 +190,18 @@ async function runCapline(args: string[], nodeArgs: string[] = []): Promise<Chil
   };
 }
 
+/**
+ * A command that failed, with what it said: with `--json` a capline command reports its error on
+ * stdout (the JSON error object), which the benchmark otherwise only parses on success.
+ */
+function failed(what: string, run: ChildRun): Error {
+  const said = run.stdout.trim();
+  const tail = said.length > 2000 ? `…${said.slice(-2000)}` : said;
+  return new Error(
+    `${what} exited with ${run.code}${tail ? `; it printed:\n${tail}` : " and printed nothing"}`,
+  );
+}
+
 /** The JSON summary a command printed (one object, possibly pretty-printed). */
 function lastJson(text: string): Record<string, unknown> {
   const start = text.indexOf("{");
@@ -355,7 +367,7 @@ async function scaleFigures(): Promise<ScaleFigures> {
   }
   const lakeBefore = await lakeFigures();
   const compact = await runCapline(["compact", "--json"]);
-  if (compact.code !== 0) throw new Error(`capline compact exited with ${compact.code}`);
+  if (compact.code !== 0) throw failed("capline compact", compact);
   return {
     customers: docs.profiles ?? 0,
     redisUsedMemoryMiB: mem("used_memory"),
@@ -400,7 +412,7 @@ try {
 
   const ingest = await runCapline(["ingest", "--json", file]);
   const cpuAfterIngest = serviceCpuSeconds();
-  if (ingest.code !== 0 && ingest.code !== 3) throw new Error(`capline ingest exited with ${ingest.code}`);
+  if (ingest.code !== 0 && ingest.code !== 3) throw failed("capline ingest", ingest);
   const ingestSummary = lastJson(ingest.stdout);
 
   const processArgs = ["process", "--until-idle", "--json"];
@@ -434,7 +446,7 @@ try {
   ]);
   clearInterval(sample);
   sampler.disconnect();
-  if (proc.code !== 0) throw new Error(`capline process exited with ${proc.code}`);
+  if (proc.code !== 0) throw failed("capline process", proc);
   const servicesCpu = {
     ingest: cpuBetween(cpuAtStart, cpuAfterIngest),
     process: cpuBetween(cpuAfterIngest, serviceCpuSeconds()),
