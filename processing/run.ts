@@ -175,6 +175,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
         stores: lakeStores(config),
         dlq: kafkaDlqWriter(config),
         payloads,
+        writeCacheBytes: config.elasticsearch.writeCacheMiB * 1024 * 1024,
         ...(options.lockMs ? { lockDurationMs: options.lockMs } : {}),
       },
       logger("worker"),

@@ -113,6 +113,16 @@ describe("loadConfig", () => {
     expect(problems.find((p) => p.variable === "ELASTICSEARCH_URL")?.problem).not.toContain("changeme");
   });
 
+  it("takes the write cache's budget in MiB per index, and refuses one of 0", () => {
+    expect(loadConfig({ root, env: {} }).elasticsearch.writeCacheMiB).toBe(64);
+    expect(
+      loadConfig({ root, env: { ELASTICSEARCH_WRITE_CACHE_MIB: "256" } }).elasticsearch.writeCacheMiB,
+    ).toBe(256);
+    const problems = problemsOf(() => loadConfig({ root, env: { ELASTICSEARCH_WRITE_CACHE_MIB: "0" } }));
+    expect(problems.map((p) => p.variable)).toEqual(["ELASTICSEARCH_WRITE_CACHE_MIB"]);
+    expect(problems[0]?.expected).toContain("from 1 to 65536");
+  });
+
   it("never repeats a secret's value in its error message", () => {
     const error = (() => {
       try {

@@ -76,6 +76,8 @@ export interface Config {
     replicas: number;
     /** Index refresh interval ("5s"): how soon a write becomes searchable. */
     refreshInterval: string;
+    /** MiB of recently written documents a `capline process` keeps per index (its first-round guess). */
+    writeCacheMiB: number;
   };
   kibana: { url: string; username: string | undefined; password: string | undefined };
   minio: {
@@ -238,6 +240,11 @@ export const CONFIG_FIELDS = {
     }),
     fallback: "5s",
     doc: "how soon an indexed write becomes searchable (longer = less Elasticsearch CPU)",
+  },
+  ELASTICSEARCH_WRITE_CACHE_MIB: {
+    parse: integer(1, 65_536, 64),
+    fallback: "64",
+    doc: "MiB of recently written documents each `capline process` keeps per index: larger = fewer realtime gets and refused writes for Elasticsearch, more memory in the process",
   },
   KIBANA_URL: {
     parse: httpUrl("http://127.0.0.1:5601"),
@@ -564,6 +571,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       shards: read("ELASTICSEARCH_SHARDS"),
       replicas: read("ELASTICSEARCH_REPLICAS"),
       refreshInterval: read("ELASTICSEARCH_REFRESH_INTERVAL"),
+      writeCacheMiB: read("ELASTICSEARCH_WRITE_CACHE_MIB"),
     },
     kibana: {
       url: read("KIBANA_URL"),
