@@ -182,9 +182,9 @@ export function forgetLeaseKey(queuePrefix: string): string {
   return `${queuePrefix}:forget:lease`;
 }
 
-/** Held while a `capline forget` run rewrites existing lake files: one such rewriter at a time. */
+/** The holders of the lake while `capline forget` (alone) or `capline compact` (together) rewrite existing lake files. */
 export function lakeLockKey(queuePrefix: string): string {
-  return `${queuePrefix}:lake:lock`;
+  return `${queuePrefix}:lake:holders`;
 }
 
 /** The durable progress record of one forget run (its plan and phase; no personal data). */

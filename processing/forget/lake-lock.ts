@@ -2,15 +2,26 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { CaplineError } from "../../core/errors.ts";
 import { lakeLockKey } from "../../core/names.ts";
+import { LuaScript } from "../dispatch/lua.ts";
 import { sleep } from "../retry.ts";
 
 /**
- * One rewriter of existing lake files at a time: two forget runs rewriting the same file at once
- * could each write back rows the other had just taken out. A Redis key with a time to live, renewed
- * while held: a killed holder frees it after `ttlMs`. The archive jobs only add new files and do not
- * take it. `capline compact` reads and replaces files too and does not take it yet (its runs are
- * killed and rerun at once by design; docs/forget.md says not to run both at the same time).
+ * The lake's rewriters take turns. Two forget runs rewriting the same file at once could each write
+ * back rows the other had just taken out, and a compaction that read a file before forget rewrote
+ * it would publish the forgotten rows again; so `capline forget` holds the lake alone
+ * (`exclusive`), while compactions may hold it together (`shared`: their merged files are named by
+ * the offsets they span and are the same bytes whoever writes them, so two compactions at once only
+ * repeat each other's work). Held in Redis (lua/lake-lock.lua), renewed while held: a holder killed
+ * with -9 lapses after `ttlMs`, and only an exclusive holder waits for that. The archive jobs only
+ * add new files and take nothing. A holder whose event loop is blocked for longer than `ttlMs`
+ * cannot renew and loses the lake. 30 s is far above the synchronous steps measured (the 5 M-event
+ * compaction of BENCHMARKS.md merged files of about 1.6 MB); a merge near compaction's 128 MiB
+ * input cap encodes for longer, and how long is not measured.
  */
+export type LakeLockMode = "exclusive" | "shared";
+
+const SCRIPT = new LuaScript("lake-lock");
+
 export class LakeLock {
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<unknown> = Promise.resolve();
@@ -18,33 +29,38 @@ export class LakeLock {
   private constructor(
     private readonly redis: Redis,
     private readonly key: string,
-    private readonly token: string,
+    private readonly member: string,
     private readonly ttlMs: number,
   ) {}
 
-  /** Waits up to `waitMs` for the lock; `holder` names the command in the message of a timeout. */
+  /** Waits up to `waitMs` for the lake; `holder` names the command in the message of a timeout. */
   static async acquire(
     redis: Redis,
     queuePrefix: string,
     holder: string,
-    { waitMs = 120_000, ttlMs = 30_000 }: { waitMs?: number; ttlMs?: number } = {},
+    {
+      mode = "exclusive",
+      waitMs = 120_000,
+      ttlMs = 30_000,
+    }: { mode?: LakeLockMode; waitMs?: number; ttlMs?: number } = {},
   ): Promise<LakeLock> {
     const key = lakeLockKey(queuePrefix);
-    const token = `${holder}:${randomUUID()}`;
+    const member = `${mode}|${holder}:${randomUUID()}`;
     const deadline = Date.now() + waitMs;
     for (;;) {
-      if ((await redis.set(key, token, "PX", ttlMs, "NX")) === "OK") {
-        const lock = new LakeLock(redis, key, token, ttlMs);
+      const answer = String(await SCRIPT.run(redis, [key], ["acquire", member, ttlMs]));
+      if (answer === "ok") {
+        const lock = new LakeLock(redis, key, member, ttlMs);
         lock.timer = setInterval(
           () => {
             lock.renewing = lock.renewing.then(() => lock.renew()).catch(() => undefined);
           },
-          Math.max(1000, Math.floor(ttlMs / 6)),
+          Math.max(250, Math.floor(ttlMs / 6)),
         );
         return lock;
       }
       if (Date.now() > deadline) {
-        const other = ((await redis.get(key)) ?? "").split(":")[0] || "another command";
+        const other = answer.slice(answer.indexOf("|") + 1).split(":")[0] || "another command";
         throw new CaplineError(
           "CONFLICT",
           `${holder} waited ${Math.round(waitMs / 1000)} s for the lake, which ${other} is rewriting (Redis key ${key}); run it again when that is done`,
@@ -55,14 +71,14 @@ export class LakeLock {
     }
   }
 
-  /** Extends the lock if it is still this holder's (a renewal after an expiry does nothing). */
+  /** Extends the holding if it is still this holder's (a renewal after it lapsed does nothing). */
   private async renew(): Promise<void> {
-    if ((await this.redis.get(this.key)) === this.token) await this.redis.pexpire(this.key, this.ttlMs);
+    await SCRIPT.run(this.redis, [this.key], ["renew", this.member, this.ttlMs]);
   }
 
   async release(): Promise<void> {
     clearInterval(this.timer);
     await this.renewing;
-    if ((await this.redis.get(this.key)) === this.token) await this.redis.del(this.key);
+    await SCRIPT.run(this.redis, [this.key], ["release", this.member, this.ttlMs]);
   }
 }
