@@ -12,7 +12,7 @@ if (!existsSync(main)) {
 }
 // msgpackr (the range payloads in Redis) reads strings with its native extractor by default, which
 // hands out slices of one large string per payload block: every decoded event's fields keep the
-// whole block alive. Without it, on the 885k benchmark: 110-160 MiB less peak RSS, CPU within the
-// noise (BENCHMARKS.md, "Memory of the process"). The library's own switch; a user's value wins.
+// whole block alive. Without it, on the 885k benchmark: 110-164 MiB less peak RSS, CPU within the
+// noise (BENCHMARKS.md, "msgpackr's string extraction"). The library's own switch; a user's value wins.
 process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= "true";
 await import(main.href);
