@@ -93,7 +93,7 @@ export class WriteCache {
   private readonly indices = new Map<string, { docs: Map<string, CachedDocument>; bytes: number }>();
 
   /** @param perIndexBytes most bytes of documents kept per index. */
-  constructor(readonly perIndexBytes = 64 << 20) {}
+  constructor(readonly perIndexBytes = 24 << 20) {}
 
   private of(index: string): { docs: Map<string, CachedDocument>; bytes: number } {
     let cache = this.indices.get(index);

@@ -47,7 +47,7 @@ export interface WorkerOptions {
   /**
    * Bytes of documents (as JSON) kept per index from this process's own writes (the writer's
    * first-round guess; processing/es-writer.ts).
-   * @defaultValue 64 MiB
+   * @defaultValue 24 MiB
    */
   writeCacheBytes?: number;
   /**

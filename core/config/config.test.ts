@@ -114,7 +114,7 @@ describe("loadConfig", () => {
   });
 
   it("takes the write cache's budget in MiB per index, and refuses one of 0", () => {
-    expect(loadConfig({ root, env: {} }).elasticsearch.writeCacheMiB).toBe(64);
+    expect(loadConfig({ root, env: {} }).elasticsearch.writeCacheMiB).toBe(24);
     expect(
       loadConfig({ root, env: { ELASTICSEARCH_WRITE_CACHE_MIB: "256" } }).elasticsearch.writeCacheMiB,
     ).toBe(256);

@@ -242,8 +242,8 @@ export const CONFIG_FIELDS = {
     doc: "how soon an indexed write becomes searchable (longer = less Elasticsearch CPU)",
   },
   ELASTICSEARCH_WRITE_CACHE_MIB: {
-    parse: integer(1, 65_536, 64),
-    fallback: "64",
+    parse: integer(1, 65_536, 24),
+    fallback: "24",
     doc: "MiB of recently written documents each `capline process` keeps per index: larger = fewer realtime gets and refused writes for Elasticsearch, more memory in the process",
   },
   KIBANA_URL: {

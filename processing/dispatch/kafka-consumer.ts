@@ -12,9 +12,10 @@ export interface KafkaConsumerSettings {
   groupId: string;
   topic: string;
   /**
-   * Largest answer per partition and fetch. 1 MiB: all six partitions' answers are held while the
-   * lanes work through them (4 MiB held about 200,000 parsed messages; BENCHMARKS.md, "Memory of the
-   * process"). @defaultValue 1 MiB
+   * Largest answer per partition and fetch. 256 KiB: all six partitions' answers are held while the
+   * lanes work through them (4 MiB held about 200,000 parsed messages, 1 MiB about 58,000 and 42 MB
+   * of heap; BENCHMARKS.md, "Memory of the process" and "Smaller fetches, a smaller write cache").
+   * @defaultValue 256 KiB
    */
   maxBytesPerPartition?: number;
   /** A fetch's wait at the broker; stopping waits for the fetch in flight. @defaultValue 500 */
@@ -45,7 +46,7 @@ export class KafkaDispatchConsumer implements DispatchConsumer {
       {
         groupId: this.settings.groupId,
         topic: this.settings.topic,
-        maxBytesPerPartition: this.settings.maxBytesPerPartition ?? 1024 * 1024,
+        maxBytesPerPartition: this.settings.maxBytesPerPartition ?? 256 * 1024,
         // Stopping waits for the fetch in flight: a short wait keeps every --until-idle exit short.
         maxWaitMs: this.settings.maxWaitMs ?? 500,
         sessionTimeoutMs: 30_000,
