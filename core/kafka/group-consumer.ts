@@ -114,7 +114,24 @@ interface PartitionState {
   seeks: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * `work`'s answer, or undefined after `ms`, whichever comes first. The timer is cleared either way:
+ * a bare `sleep` in the race outlived the answer and held every stopping process open for the
+ * rest of its budget (the CLI's exit timer cut it at 2 s; every `--until-idle` run paid it).
+ */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A failure of the batch handler (not of Kafka): it decides between a rewind and a stop. */
 class HandlerError extends Error {
@@ -278,12 +295,12 @@ export class GroupConsumer {
   async stop(budgetMs = 5_000): Promise<void> {
     this.running = false;
     this.wake?.();
-    const settled = await Promise.race([
-      this.loop?.then(() => true) ?? true,
-      sleep(budgetMs).then(() => false),
-    ]);
+    const settled = (await within(this.loop?.then(() => true) ?? Promise.resolve(true), budgetMs)) ?? false;
     if (!settled) this.log.warn("the batch in hand did not finish in time; leaving the group without it");
-    await Promise.race([this.client.close(true).catch(() => undefined), sleep(budgetMs)]);
+    await within(
+      this.client.close(true).catch(() => undefined),
+      budgetMs,
+    );
     await this.pool.close().catch(() => undefined);
   }
 

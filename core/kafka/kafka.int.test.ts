@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Consumer, FetchIsolationLevels, Producer, stringSerializers } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testConfig, uniqueName } from "../../test/support/index.ts";
+import { PROJECT_ROOT } from "../config/index.ts";
 import { CaplineError, ServiceUnavailableError } from "../errors.ts";
 import {
   type Assignment,
@@ -365,6 +367,38 @@ describe("core/kafka against the real broker", () => {
     await admin.deleteGroups([groupId, uniqueName("never-existed")]);
     expect((await admin.describeGroups([groupId]))[0]?.state).toBe("Dead");
   });
+
+  it("leaves nothing behind that keeps a stopped member's process alive", async () => {
+    // The stop's time limits were plain sleeps raced against the work: they outlived it and held
+    // every stopping `capline process` open for the rest of the budget (2 s, cut by the CLI).
+    const topic = newTopic("kstop");
+    await createTopic(topic, 1);
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "core/kafka/fixtures/stop-and-exit.ts", topic, uniqueName("kstop-group")],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, KAFKA_BROKERS: config.kafka.brokers.join(","), LOG_LEVEL: "warn" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    let stoppedAt: number | undefined;
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += b.toString();
+      if (stdout.includes("stopped")) stoppedAt ??= Date.now();
+    });
+    child.stderr.on("data", (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const killer = setTimeout(() => child.kill("SIGKILL"), 50_000);
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    clearTimeout(killer);
+    expect({ code, stdout, stderr }).toMatchObject({ code: 0, stdout: "stopped\n" });
+    // Its stop budget is 30 s: anything it left would keep it alive about that long.
+    expect(Date.now() - (stoppedAt ?? 0)).toBeLessThan(10_000);
+  }, 60_000);
 
   it("names the brokers when none answers", async () => {
     const down = kafkaOptions(testConfig({ KAFKA_BROKERS: "127.0.0.1:1", KAFKA_CONNECT_TIMEOUT_MS: "1000" }));
