@@ -114,6 +114,11 @@ export function lakeStores(config: Config): LakeStore[] {
   return stores;
 }
 
+/** The run loop's round: idle checks, progress, failed jobs. */
+const ROUND_MS = 500;
+/** The wait before the idle check that confirms one. */
+const IDLE_CONFIRM_MS = 150;
+
 /**
  * Idle: every partition of the topic is committed to its end (or empty) by the dispatcher group,
  * and no archive or index job is waiting, running or delayed.
@@ -328,7 +333,9 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
           backlog: now?.backlog,
         });
       }
-      await Promise.race([sleep(500), fatalSeen]);
+      // An idle check is confirmed soon after (the end of every --until-idle run waited a whole
+      // round for it); otherwise the usual round.
+      await Promise.race([sleep(idleChecks > 0 ? IDLE_CONFIRM_MS : ROUND_MS), fatalSeen]);
     }
   } finally {
     // Bounded (about 10 s) whatever state Redis and Kafka are in: each part gives up on what
