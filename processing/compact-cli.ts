@@ -59,6 +59,11 @@ export function registerCompact(program: Command): void {
           try {
             const lock = await LakeLock.acquire(redis, cfg.redis.queuePrefix, "capline compact", {
               mode: "shared",
+              onWait: (other, waitMs) =>
+                log.warn(
+                  { holder: other, wait_s: Math.round(waitMs / 1000) },
+                  `waiting for the lake: ${other} is rewriting it`,
+                ),
             });
             try {
               const days = await compactStores(compactStoresOf(cfg), cfg.kafka.topic, committed, {

@@ -130,6 +130,11 @@ async function forgetCommand(userIds: string[], flags: ForgetFlags): Promise<num
         onPhase: (phase, facts) => log.info({ phase, ...facts }, `forget: ${phase}`),
         onLakeFile: (store, file, rows) => log.debug({ store, file, rows }, "lake file rewritten"),
         onLakeProgress,
+        onLakeWait: (other, waitMs) =>
+          log.warn(
+            { holder: other, wait_s: Math.round(waitMs / 1000) },
+            `waiting for the lake: ${other} is rewriting it`,
+          ),
         onDlqStep: (step, partition, facts) =>
           log.debug({ step, partition, ...facts }, `DLQ partition ${step}`),
       },

@@ -35,10 +35,18 @@ describe("the lake lock", () => {
   it("lets compactions share the lake and forget hold it alone", async () => {
     const a = await LakeLock.acquire(redis, prefix, "capline compact", { mode: "shared", waitMs: 0 });
     const b = await LakeLock.acquire(redis, prefix, "capline compact", { mode: "shared", waitMs: 0 });
-    // Forget waits for both compactions, and says which command holds the lake.
-    expect(await refusal(LakeLock.acquire(redis, prefix, "capline forget", { waitMs: 600 }))).toMatch(
-      /capline forget waited 1 s for the lake, which capline compact is rewriting/,
-    );
+    // Forget waits for both compactions, says at once what it waits for, and which command
+    // holds the lake when it gives up.
+    const told: Array<[string, number]> = [];
+    expect(
+      await refusal(
+        LakeLock.acquire(redis, prefix, "capline forget", {
+          waitMs: 1600,
+          onWait: (other, waitMs) => told.push([other, waitMs]),
+        }),
+      ),
+    ).toMatch(/capline forget waited 2 s for the lake, which capline compact is rewriting/);
+    expect(told).toEqual([["capline compact", 1600]]);
     await a.release();
     expect(await refusal(LakeLock.acquire(redis, prefix, "capline forget", { waitMs: 0 }))).toMatch(
       /capline compact/,

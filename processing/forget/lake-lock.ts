@@ -33,7 +33,11 @@ export class LakeLock {
     private readonly ttlMs: number,
   ) {}
 
-  /** Waits up to `waitMs` for the lake; `holder` names the command in the message of a timeout. */
+  /**
+   * Waits up to `waitMs` for the lake; `holder` names the command in the message of a timeout.
+   * `onWait` hears once, when the lake is first found taken, which command holds it (so a user
+   * knows what the command is waiting for instead of watching it do nothing).
+   */
   static async acquire(
     redis: Redis,
     queuePrefix: string,
@@ -42,11 +46,18 @@ export class LakeLock {
       mode = "exclusive",
       waitMs = 120_000,
       ttlMs = 30_000,
-    }: { mode?: LakeLockMode; waitMs?: number; ttlMs?: number } = {},
+      onWait,
+    }: {
+      mode?: LakeLockMode;
+      waitMs?: number;
+      ttlMs?: number;
+      onWait?: (other: string, waitMs: number) => void;
+    } = {},
   ): Promise<LakeLock> {
     const key = lakeLockKey(queuePrefix);
     const member = `${mode}|${holder}:${randomUUID()}`;
     const deadline = Date.now() + waitMs;
+    let told = false;
     for (;;) {
       const answer = String(await SCRIPT.run(redis, [key], ["acquire", member, ttlMs]));
       if (answer === "ok") {
@@ -59,13 +70,17 @@ export class LakeLock {
         );
         return lock;
       }
+      const other = answer.slice(answer.indexOf("|") + 1).split(":")[0] || "another command";
       if (Date.now() > deadline) {
-        const other = answer.slice(answer.indexOf("|") + 1).split(":")[0] || "another command";
         throw new CaplineError(
           "CONFLICT",
           `${holder} waited ${Math.round(waitMs / 1000)} s for the lake, which ${other} is rewriting (Redis key ${key}); run it again when that is done`,
           { retryable: true },
         );
+      }
+      if (!told) {
+        told = true;
+        onWait?.(other, waitMs);
       }
       await sleep(500);
     }

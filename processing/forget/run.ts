@@ -88,6 +88,8 @@ export interface ForgetOptions {
   onLakeProgress?: LakeProgress;
   /** A step of the DLQ's rewrite (docs/forget.md, "The DLQ"). */
   onDlqStep?: (step: "planned" | "copied" | "deleted", partition: number, facts: object) => void;
+  /** The lake is taken: this run waits (up to `waitMs`) for `other` (a compaction, another forget). */
+  onLakeWait?: (other: string, waitMs: number) => void;
   now?: () => Date;
 }
 
@@ -503,6 +505,7 @@ async function finish(
     // not only this run's customers, so no file is written back with rows another run took out.
     const lock = await LakeLock.acquire(services.redis, services.queuePrefix, "capline forget", {
       waitMs: options.barrierTimeoutMs ?? 120_000,
+      ...(options.onLakeWait ? { onWait: options.onLakeWait } : {}),
     });
     try {
       const isForgotten = await forgottenNow(services, record, now);
@@ -531,6 +534,7 @@ async function finish(
     // Under the same lock: one run rewrites a DLQ partition at a time.
     const lock = await LakeLock.acquire(services.redis, services.queuePrefix, "capline forget", {
       waitMs: options.barrierTimeoutMs ?? 120_000,
+      ...(options.onLakeWait ? { onWait: options.onLakeWait } : {}),
     });
     try {
       const isForgotten = await forgottenNow(services, record, now);
