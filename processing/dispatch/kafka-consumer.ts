@@ -12,9 +12,10 @@ export interface KafkaConsumerSettings {
   groupId: string;
   topic: string;
   /**
-   * Largest answer per partition and fetch. 256 KiB: all six partitions' answers are held while the
-   * lanes work through them (4 MiB held about 200,000 parsed messages, 1 MiB about 58,000 and 42 MB
-   * of heap; BENCHMARKS.md, "Memory of the process" and "Smaller fetches, a smaller write cache").
+   * Largest answer per partition and fetch. 256 KiB: the answers of all the member's partitions
+   * are held while the lanes work through them (with the benchmark's six partitions, 4 MiB held
+   * about 200,000 parsed messages, 1 MiB about 58,000 and 42 MB of heap; BENCHMARKS.md, "Memory of
+   * the process" and "Smaller fetches, a smaller write cache").
    * @defaultValue 256 KiB
    */
   maxBytesPerPartition?: number;
