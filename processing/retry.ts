@@ -1,6 +1,7 @@
 import { errors } from "@elastic/elasticsearch";
 import { UnrecoverableError } from "bullmq";
 import { describeError, isCaplineError, NETWORK_ERROR_CODES } from "../core/errors.ts";
+import { within } from "../core/within.ts";
 
 /**
  * The one retry module of processing: what is worth retrying, who retries it, and how long to wait.
@@ -46,21 +47,11 @@ function abortReason(signal: AbortSignal): unknown {
  * about the step left behind.
  */
 export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([
-      work.then(
-        () => true,
-        () => true,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const settled = work.then(
+    () => true,
+    () => true,
+  );
+  return (await within(settled, ms)) ?? false;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
 } from "@platformatic/kafka";
 import { CaplineError, describeError } from "../errors.ts";
 import { logger } from "../logging.ts";
+import { within } from "../within.ts";
 import { baseOptions } from "./client.ts";
 import { hasKafkaError, isRetryable, kafkaCall, toCaplineError } from "./errors.ts";
 import { fetchCommitted } from "./fetcher.ts";
@@ -112,25 +113,6 @@ interface PartitionState {
   paused: boolean;
   /** Bumped by seek: answers fetched before it are dropped. */
   seeks: number;
-}
-
-/**
- * `work`'s answer, or undefined after `ms`, whichever comes first. The timer is cleared either way:
- * a bare `sleep` in the race outlived the answer and held every stopping process open for the
- * rest of its budget (the CLI's exit timer cut it at 2 s; every `--until-idle` run paid it).
- */
-async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A failure of the batch handler (not of Kafka): it decides between a rewind and a stop. */
