@@ -4,7 +4,7 @@ import { checkRedisAuth, createRedis } from "../core/clients/redis.ts";
 import { logger } from "../core/logging.ts";
 import { count, num } from "../core/text.ts";
 import { type CompactedDay, committedOffsets, compactStores, compactStoresOf } from "./compact.ts";
-import { LakeLock } from "./forget/lake-lock.ts";
+import { LakeLock, warnOnLakeWait } from "./forget/lake-lock.ts";
 
 function date(raw: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`)))
@@ -59,11 +59,7 @@ export function registerCompact(program: Command): void {
           try {
             const lock = await LakeLock.acquire(redis, cfg.redis.queuePrefix, "capline compact", {
               mode: "shared",
-              onWait: (other, waitMs) =>
-                log.warn(
-                  { holder: other, wait_s: Math.round(waitMs / 1000) },
-                  `waiting for the lake: ${other} is rewriting it`,
-                ),
+              onWait: warnOnLakeWait(log),
             });
             try {
               const days = await compactStores(compactStoresOf(cfg), cfg.kafka.topic, committed, {

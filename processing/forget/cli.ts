@@ -13,6 +13,7 @@ import { count, num } from "../../core/text.ts";
 import { compactStoresOf } from "../compact.ts";
 import { ARCHIVE_QUEUE, INDEX_QUEUE } from "../jobs.ts";
 import { settlesWithin } from "../retry.ts";
+import { warnOnLakeWait } from "./lake-lock.ts";
 import { tombstoneMs } from "./retention.ts";
 import { type ForgetResult, forget } from "./run.ts";
 
@@ -130,11 +131,7 @@ async function forgetCommand(userIds: string[], flags: ForgetFlags): Promise<num
         onPhase: (phase, facts) => log.info({ phase, ...facts }, `forget: ${phase}`),
         onLakeFile: (store, file, rows) => log.debug({ store, file, rows }, "lake file rewritten"),
         onLakeProgress,
-        onLakeWait: (other, waitMs) =>
-          log.warn(
-            { holder: other, wait_s: Math.round(waitMs / 1000) },
-            `waiting for the lake: ${other} is rewriting it`,
-          ),
+        onLakeWait: warnOnLakeWait(log),
         onDlqStep: (step, partition, facts) =>
           log.debug({ step, partition, ...facts }, `DLQ partition ${step}`),
       },

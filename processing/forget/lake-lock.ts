@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { CaplineError } from "../../core/errors.ts";
+import type { Logger } from "../../core/logging.ts";
 import { lakeLockKey } from "../../core/names.ts";
 import { LuaScript } from "../dispatch/lua.ts";
 import { sleep } from "../retry.ts";
@@ -21,6 +22,15 @@ import { sleep } from "../retry.ts";
 export type LakeLockMode = "exclusive" | "shared";
 
 const SCRIPT = new LuaScript("lake-lock");
+
+/** A command's `onWait`: a warning naming what holds the lake and how long the command waits. */
+export function warnOnLakeWait(log: Logger): (other: string, waitMs: number) => void {
+  return (other, waitMs) =>
+    log.warn(
+      { holder: other, wait_s: Math.round(waitMs / 1000) },
+      `waiting for the lake: ${other} is rewriting it`,
+    );
+}
 
 export class LakeLock {
   private timer: NodeJS.Timeout | undefined;
