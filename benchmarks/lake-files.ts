@@ -35,6 +35,8 @@ const minio = createMinio(config);
 const hdfs = createWebHdfs(config);
 const stores: LakeStore[] = [minioStore(minio, config.minio.bucket), hdfsStore(hdfs, config.hdfs.root)];
 const bytes = Buffer.alloc(kib * 1024, 7);
+/** The i-th file's key: a lake name of this run's own topic. */
+const keyOf = (i: number) => `events/dt=2019-10-01/${name}+0+${i * 100}-${i * 100 + 99}.parquet`;
 
 const load = loadavg().map((n) => n.toFixed(2));
 process.stdout.write(
@@ -46,7 +48,7 @@ try {
     const ms: number[] = [];
     for (let i = 0; i < files; i++) {
       const started = performance.now();
-      await store.put(`events/dt=2019-10-01/${name}+0+${i * 100}-${i * 100 + 99}.parquet`, bytes);
+      await store.put(keyOf(i), bytes);
       ms.push(performance.now() - started);
     }
     const total = ms.reduce((a, b) => a + b, 0);
@@ -59,10 +61,7 @@ try {
 } finally {
   await minio.removeObjects(
     config.minio.bucket,
-    Array.from(
-      { length: files },
-      (_, i) => `events/dt=2019-10-01/${name}+0+${i * 100}-${i * 100 + 99}.parquet`,
-    ),
+    Array.from({ length: files }, (_, i) => keyOf(i)),
   );
   await minio.removeBucket(config.minio.bucket);
   await hdfs.delete(config.hdfs.root, { recursive: true });
