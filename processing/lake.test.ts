@@ -5,7 +5,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import { lakeKey } from "../core/names.ts";
 import { lakeFiles, type RangeEvent, uncoveredRuns } from "./lake.ts";
-import { encodeParquet } from "./parquet.ts";
+import { decodeParquet, encodeParquet } from "./parquet.ts";
 import { generateEvents } from "./test/events.ts";
 
 describe("lake files", () => {
@@ -114,5 +114,19 @@ describe("parquet encoding", () => {
   it("encodes the same rows to the same bytes (rewrites are identical)", async () => {
     const rows: RangeEvent[] = generateEvents(100, 5).map((event, i) => ({ offset: i, event }));
     expect((await encodeParquet(0, rows)).equals(await encodeParquet(0, rows))).toBe(true);
+  });
+
+  it("keeps event ids that are not ASCII byte for byte (another producer's ids)", async () => {
+    const ids = ["plain-ascii-id", "caf\u00e9", "\u{1F600}-emoji", "\u4e2d\u6587", "tail"];
+    const rows: RangeEvent[] = generateEvents(ids.length, 5).map((event, i) => ({
+      offset: i,
+      event: { ...event, event_id: ids[i] as string },
+    }));
+    const back = await decodeParquet(await encodeParquet(0, rows));
+    expect(back.map((r) => r.event.event_id)).toEqual(ids);
+    const ascii = rows.map((r, i) => ({ ...r, event: { ...r.event, event_id: `id-${i}` } }));
+    expect((await decodeParquet(await encodeParquet(0, ascii))).map((r) => r.event.event_id)).toEqual(
+      ascii.map((r) => r.event.event_id),
+    );
   });
 });
