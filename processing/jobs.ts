@@ -96,6 +96,7 @@ export async function loadPayload(
       { retryable: true, details: { range: rangeId(data) } },
     );
   const rows = decodePayload(bytes);
-  cache?.remember(data.payloadKey, rows);
+  // This job is one of the range's readers; the other sink's job may still read them here.
+  cache?.remember(data.payloadKey, rows, 1);
   return rows;
 }

@@ -212,6 +212,26 @@ describe("caches owned by their stage", () => {
     expect(new DecodedPayloads(30).get("d")).toBeUndefined();
   });
 
+  it("DecodedPayloads drops a range once each of its readers has read it", () => {
+    const cache = new DecodedPayloads(100, 2);
+    const ten = rows.slice(0, 10);
+    // Stored by the dispatcher: both jobs to come.
+    cache.remember("stored", ten);
+    expect(cache.get("stored")).toHaveLength(10);
+    expect(cache.size).toBe(10);
+    expect(cache.get("stored")).toHaveLength(10);
+    expect(cache.get("stored")).toBeUndefined();
+    expect(cache.size).toBe(0);
+    // Decoded by one job: only the other sink's job reads it here.
+    cache.remember("decoded", ten, 1);
+    expect(cache.get("decoded")).toHaveLength(10);
+    expect(cache.get("decoded")).toBeUndefined();
+    // A reader that is the last one keeps nothing.
+    cache.remember("done", ten, 2);
+    expect(cache.get("done")).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
   it("WriteCache keeps at most perIndexBytes of documents per index, each index apart", () => {
     // Each entry costs its JSON, its id and 96 bytes: three entries of 100 + 1 + 96 fit in 600.
     const cache = new WriteCache(600);

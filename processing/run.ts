@@ -156,7 +156,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
   let admin: KafkaAdmin | undefined;
   // One per process, shared by the dispatcher (which stores the rows) and the workers (which
   // read them): a range's jobs in this process never decode its payload again.
-  const payloads = new DecodedPayloads();
+  const payloads = new DecodedPayloads(options.rangeSize ? 4 * options.rangeSize : undefined);
   const queues = [ARCHIVE_QUEUE, INDEX_QUEUE].map(
     (name) => new Queue<RangeJobData>(name, { connection, prefix: config.redis.queuePrefix }),
   );
@@ -234,7 +234,8 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
         {
           queuePrefix: config.redis.queuePrefix,
           gateway: { connection },
-          payloadCache: payloads,
+          // Only workers of this process read what the dispatcher keeps.
+          ...(options.role === "all" ? { payloadCache: payloads } : {}),
           dedupHorizonDays: config.dedup.horizonDays,
           ...(options.rangeSize ? { rangeSize: options.rangeSize } : {}),
           ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
