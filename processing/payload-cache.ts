@@ -35,7 +35,8 @@ export class DecodedPayloads implements PayloadCache {
   private events = 0;
 
   /**
-   * @param maxEvents most events held decoded @defaultValue 80000 (four ranges of the default size)
+   * @param maxEvents most events held decoded; a larger range is not kept @defaultValue 80000 (four
+   *   ranges of the default size)
    * @param readers reads after which a range is dropped @defaultValue 2 (archive and index)
    */
   constructor(

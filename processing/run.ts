@@ -156,7 +156,7 @@ export async function runProcess(config: Config, options: ProcessOptions): Promi
   let admin: KafkaAdmin | undefined;
   // One per process, shared by the dispatcher (which stores the rows) and the workers (which
   // read them): a range's jobs in this process never decode its payload again.
-  const payloads = new DecodedPayloads(options.rangeSize ? 4 * options.rangeSize : undefined);
+  const payloads = new DecodedPayloads();
   const queues = [ARCHIVE_QUEUE, INDEX_QUEUE].map(
     (name) => new Queue<RangeJobData>(name, { connection, prefix: config.redis.queuePrefix }),
   );
