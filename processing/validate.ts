@@ -1,5 +1,5 @@
 import { type CaplineEvent, EVENT_TYPES } from "../core/schema/events.ts";
-import { canonicalMillis } from "./time.ts";
+import { parseMillis } from "./time.ts";
 
 /**
  * The dispatcher's check of each Kafka message. The ingester only sends valid events, but the
@@ -49,8 +49,7 @@ export function checkEvent(value: Buffer | string | null): Checked {
     if (typeof e[field] !== "string")
       return { ok: false, reason: "invalid_event", detail: `${field} is not a string` };
   if (e.user_id === "") return { ok: false, reason: "invalid_event", detail: "user_id is empty" };
-  // The ingester's canonical form is read by hand (time.ts); any other text by Date.parse.
-  const ms = canonicalMillis(e.event_time as string) ?? Date.parse(e.event_time as string);
+  const ms = parseMillis(e.event_time as string);
   if (!Number.isFinite(ms))
     return { ok: false, reason: "invalid_event", detail: "event_time is not an ISO-8601 time" };
   if (!(EVENT_TYPES as readonly unknown[]).includes(e.event_type))
