@@ -128,11 +128,10 @@ export async function encodeParquet(partition: number, rows: readonly RangeEvent
  * (event_id, unique per row, is the one plain string column). The bytes are the same.
  */
 function utf8Column(values: readonly string[]): Uint8Array[] {
-  const all = Buffer.from(values.join(""), "utf8");
-  let chars = 0;
-  for (const value of values) chars += value.length;
+  const text = values.join("");
+  const all = Buffer.from(text, "utf8");
   // Only ASCII text has one byte per UTF-16 unit; anything else is encoded value by value.
-  if (all.length !== chars) return values.map((value) => Buffer.from(value, "utf8"));
+  if (all.length !== text.length) return values.map((value) => Buffer.from(value, "utf8"));
   const out = new Array<Uint8Array>(values.length);
   let at = 0;
   for (let i = 0; i < values.length; i++) {
