@@ -8,6 +8,7 @@ import { QUEUES, rangeId } from "../core/names.ts";
 import type { RangeEvent } from "./lake.ts";
 import type { PayloadCache } from "./payload-cache.ts";
 import { JOB_ATTEMPTS } from "./retry.ts";
+import { SharedStrings } from "./shared-strings.ts";
 import type { OffsetRange } from "./watermark.ts";
 
 /**
@@ -61,8 +62,12 @@ export function decodePayload(bytes: Buffer): RangeEvent[] {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b)
     // gzip JSON: a payload stored by a capline before 0.2 (an upgrade in the middle of a run).
     return JSON.parse(gunzipSync(bytes).toString("utf8")) as RangeEvent[];
-  if (bytes.subarray(0, 2).equals(FORMAT_MSGPACK_LZ4))
-    return packr.unpack(uncompressSync(bytes.subarray(2))) as RangeEvent[];
+  if (bytes.subarray(0, 2).equals(FORMAT_MSGPACK_LZ4)) {
+    const rows = packr.unpack(uncompressSync(bytes.subarray(2))) as RangeEvent[];
+    const strings = new SharedStrings();
+    for (const row of rows) strings.share(row.event);
+    return rows;
+  }
   throw new CaplineError("INTERNAL", "a range payload in Redis is in no format capline writes");
 }
 

@@ -1,5 +1,6 @@
 import { dlqMessageKey } from "../../core/names.ts";
 import type { CaplineEvent } from "../../core/schema/events.ts";
+import type { SharedStrings } from "../shared-strings.ts";
 import { type CheckReason, checkEvent } from "../validate.ts";
 
 /**
@@ -15,9 +16,13 @@ export type Classified =
       invalid: { reason: CheckReason; detail: string; raw: string | null };
     };
 
-export function classify(offset: number, value: Buffer | null): Classified {
+/** @param strings the pool of the batch being classified: its events share repeated values. */
+export function classify(offset: number, value: Buffer | null, strings?: SharedStrings): Classified {
   const checked = checkEvent(value);
-  if (checked.ok) return { offset, event: checked.event };
+  if (checked.ok) {
+    strings?.share(checked.event);
+    return { offset, event: checked.event };
+  }
   return {
     offset,
     invalid: { reason: checked.reason, detail: checked.detail, raw: value?.toString("utf8") ?? null },

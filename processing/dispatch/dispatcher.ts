@@ -6,6 +6,7 @@ import { Tombstones } from "../forget/tombstones.ts";
 import type { RangeJobData } from "../jobs.ts";
 import type { PayloadCache } from "../payload-cache.ts";
 import { settlesWithin, sleep } from "../retry.ts";
+import { SharedStrings } from "../shared-strings.ts";
 import type { OffsetRange } from "../watermark.ts";
 import { classify, type DlqRecord, dlqRecord } from "./classify.ts";
 import { CommitLedger, type JobKind, type LedgerAction, type LedgerRange } from "./commit-ledger.ts";
@@ -253,7 +254,8 @@ export class Dispatcher {
         const state = this.states.get(p) ?? (await this.open(p, batch.from));
         if (batch.from > state.cutter.position)
           throw new ReplayNeeded(`batch from ${batch.from} skips offsets after ${state.cutter.position}`);
-        const messages = batch.messages.map((m) => classify(m.offset, m.value));
+        const strings = new SharedStrings();
+        const messages = batch.messages.map((m) => classify(m.offset, m.value, strings));
         await this.sendToDlq(p, messages);
         const now = performance.now();
         for (const message of messages)
