@@ -70,81 +70,200 @@ export interface CachedDocument {
   primaryTerm: number;
 }
 
-/** What an entry costs besides its JSON and id: the Map slot, the entry object, two numbers. */
-const ENTRY_OVERHEAD_BYTES = 96;
+/** What an entry counts against the budget besides its JSON's bytes and its id: the Map slot, four numbers. */
+const ENTRY_OVERHEAD_BYTES = 64;
 
-/** What an entry counts against the cache's budget. */
-const costOf = (id: string, entry: CachedDocument) => entry.json.length + id.length + ENTRY_OVERHEAD_BYTES;
+/** The least bytes written before documents are moved down over replaced ones. */
+const MIN_WRITTEN_BYTES = 64 << 10;
+
+/** An index's first arena; the next one has the budget's size. */
+const FIRST_ARENA_BYTES = 1 << 20;
+
+/** One index's documents: their JSON bytes end to end in one Buffer, and per slot where each lies. */
+class IndexArena {
+  /** Slot of each held document, in the order last written (which is the order of their bytes). */
+  readonly slots = new Map<string, number>();
+  /** Bytes counted against the budget: JSON bytes + id + overhead, per held document. */
+  cost = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  /** Where the next document's bytes go; bytes before it of replaced documents are dead. */
+  private end = 0;
+  /** JSON bytes of the held documents (what a compaction keeps). */
+  private liveBytes = 0;
+  private offsets = new Int32Array(0);
+  private lengths = new Int32Array(0);
+  private seqNos = new Float64Array(0);
+  private terms = new Float64Array(0);
+  private readonly free: number[] = [];
+  private used = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  get(id: string): CachedDocument | undefined {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return undefined;
+    const at = this.offsets[slot] as number;
+    return {
+      json: this.buf.toString("utf8", at, at + (this.lengths[slot] as number)),
+      seqNo: this.seqNos[slot] as number,
+      primaryTerm: this.terms[slot] as number,
+    };
+  }
+
+  costOf(id: string): number {
+    const slot = this.slots.get(id);
+    return slot === undefined ? 0 : (this.lengths[slot] as number) + id.length + ENTRY_OVERHEAD_BYTES;
+  }
+
+  /** Holds the document (`bytes`: its JSON's UTF-8 length), replacing what was held under `id`. */
+  put(id: string, entry: CachedDocument, bytes: number): void {
+    this.drop(id);
+    this.room(bytes);
+    const slot = this.free.pop() ?? this.newSlot();
+    this.buf.write(entry.json, this.end, bytes, "utf8");
+    this.offsets[slot] = this.end;
+    this.lengths[slot] = bytes;
+    this.seqNos[slot] = entry.seqNo;
+    this.terms[slot] = entry.primaryTerm;
+    this.end += bytes;
+    this.liveBytes += bytes;
+    this.cost += bytes + id.length + ENTRY_OVERHEAD_BYTES;
+    this.slots.set(id, slot);
+  }
+
+  drop(id: string): void {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return;
+    const bytes = this.lengths[slot] as number;
+    this.slots.delete(id);
+    this.free.push(slot);
+    this.liveBytes -= bytes;
+    this.cost -= bytes + id.length + ENTRY_OVERHEAD_BYTES;
+  }
+
+  clear(): void {
+    this.slots.clear();
+    this.free.length = 0;
+    this.used = 0;
+    this.end = 0;
+    this.liveBytes = 0;
+    this.cost = 0;
+  }
+
+  private newSlot(): number {
+    if (this.used === this.offsets.length) {
+      const size = Math.max(1024, this.used * 2);
+      const grow = <T extends Int32Array | Float64Array>(old: T, fresh: T): T => {
+        fresh.set(old);
+        return fresh;
+      };
+      this.offsets = grow(this.offsets, new Int32Array(size));
+      this.lengths = grow(this.lengths, new Int32Array(size));
+      this.seqNos = grow(this.seqNos, new Float64Array(size));
+      this.terms = grow(this.terms, new Float64Array(size));
+    }
+    return this.used++;
+  }
+
+  /**
+   * Makes `bytes` of room at the end. The held documents lie in the order of `slots` (a document
+   * written again moves to the end of both), so moving each to the front, in that order, drops the
+   * bytes of replaced ones. The arena is allocated once, at the budget, and written from its
+   * start: only the pages written are memory the process uses, so documents are moved down
+   * whenever the bytes written reach 1.5 times the bytes held (at least 64 KiB): the pages in use
+   * stay within 1.5 times what is held, for about two bytes copied per byte written, and no arena
+   * is ever allocated again (allocations of this size count as external memory for V8 and start
+   * collections of their own). `WriteCache.remember` checks the budget first, so the held bytes and
+   * `bytes` always fit.
+   */
+  private room(bytes: number): void {
+    const needed = this.liveBytes + bytes;
+    const limit = Math.min(this.capacity, Math.max(MIN_WRITTEN_BYTES, Math.ceil(1.5 * needed)));
+    if (limit > this.buf.length) {
+      // A first, small arena for a writer that keeps a few documents; then the budget's, once.
+      const size =
+        this.buf.length === 0 ? Math.min(this.capacity, Math.max(FIRST_ARENA_BYTES, limit)) : this.capacity;
+      const arena = Buffer.allocUnsafeSlow(Math.max(size, limit));
+      this.buf.copy(arena, 0, 0, this.end);
+      this.buf = arena;
+    }
+    if (this.end + bytes <= limit) return;
+    let end = 0;
+    for (const slot of this.slots.values()) {
+      const at = this.offsets[slot] as number;
+      const length = this.lengths[slot] as number;
+      if (at !== end) this.buf.copy(this.buf, end, at, at + length);
+      this.offsets[slot] = end;
+      end += length;
+    }
+    this.end = end;
+  }
+}
 
 /**
  * What this process last wrote, per index and document id, with the version Elasticsearch gave
- * it: the writer's first-round guess. Kept as the JSON text the bulk request carried, not as the
- * object: a string is a quarter of the object's heap and nothing for the collector to walk, so
- * the same memory holds about four times as many documents, and every document the cache holds
- * is one realtime get (and one refused `create`) Elasticsearch does not have to answer
- * (BENCHMARKS.md, "The write cache as JSON"). A hit costs one JSON.parse. Bounded in bytes per index
- * (JSON length, one byte per character, plus the entry's overhead): an index's map is dropped
- * whole when full (evicting one entry at a time from the front of a Map leaves holes that every
- * later front lookup walks over, which showed in the profile; a miss only costs one more round).
- * Owned by the stage that writes (the index sink of one `Workers`), never shared through module
- * state.
+ * it: the writer's first-round guess. Kept as the UTF-8 bytes of the JSON the bulk request
+ * carried, end to end in one Buffer per index (an arena), outside V8's heap: the collector never
+ * copies, promotes or marks them, and the heap does not grow by its own factor around them (as
+ * JSON strings they were the largest part of the heap's live set and of what it promoted:
+ * BENCHMARKS.md, "The write cache off the heap"). Every document the cache holds is one realtime
+ * get (and one refused `create`) Elasticsearch does not have to answer (BENCHMARKS.md, "The write
+ * cache as JSON"); a hit costs one UTF-8 decoding and one JSON.parse. Bounded in bytes per index
+ * (the JSON's bytes, the id and the entry's overhead): an index's documents are dropped all at
+ * once when full (a miss only costs one more round). Owned by the stage that writes (the index sink
+ * of one `Workers`), never shared through module state.
  */
 export class WriteCache {
-  private readonly indices = new Map<string, { docs: Map<string, CachedDocument>; bytes: number }>();
+  private readonly indices = new Map<string, IndexArena>();
 
   /** @param perIndexBytes most bytes of documents kept per index. */
   constructor(readonly perIndexBytes = 24 << 20) {}
 
-  private of(index: string): { docs: Map<string, CachedDocument>; bytes: number } {
-    let cache = this.indices.get(index);
-    if (!cache) {
-      cache = { docs: new Map(), bytes: 0 };
-      this.indices.set(index, cache);
+  private of(index: string): IndexArena {
+    let arena = this.indices.get(index);
+    if (!arena) {
+      arena = new IndexArena(this.perIndexBytes);
+      this.indices.set(index, arena);
     }
-    return cache;
+    return arena;
   }
 
   get(index: string, id: string): CachedDocument | undefined {
-    return this.indices.get(index)?.docs.get(id);
+    return this.indices.get(index)?.get(id);
   }
 
   remember(index: string, id: string, entry: CachedDocument): void {
-    const cache = this.of(index);
-    const cost = costOf(id, entry);
-    const old = cache.docs.get(id);
-    if (old) cache.bytes -= costOf(id, old);
-    else if (cache.bytes + cost > this.perIndexBytes) {
-      cache.docs.clear();
-      cache.bytes = 0;
+    const arena = this.of(index);
+    const bytes = Buffer.byteLength(entry.json);
+    const cost = bytes + id.length + ENTRY_OVERHEAD_BYTES;
+    if (cost > this.perIndexBytes) {
+      arena.drop(id);
+      return;
     }
-    cache.docs.set(id, entry);
-    cache.bytes += cost;
+    if (arena.cost - arena.costOf(id) + cost > this.perIndexBytes) arena.clear();
+    arena.put(id, entry, bytes);
   }
 
   forget(index: string, id: string): void {
-    const cache = this.indices.get(index);
-    const old = cache?.docs.get(id);
-    if (!cache || !old) return;
-    cache.docs.delete(id);
-    cache.bytes -= costOf(id, old);
+    this.indices.get(index)?.drop(id);
   }
 
-  /** Document ids of one index, oldest first. */
+  /** Document ids of one index, least recently written first. */
   ids(index: string): string[] {
-    return [...(this.indices.get(index)?.docs.keys() ?? [])];
+    return [...(this.indices.get(index)?.slots.keys() ?? [])];
   }
 
   /** Documents held, all indices. */
   get size(): number {
     let n = 0;
-    for (const cache of this.indices.values()) n += cache.docs.size;
+    for (const arena of this.indices.values()) n += arena.slots.size;
     return n;
   }
 
   /** Bytes held (as counted against the budget), all indices. */
   get bytes(): number {
     let n = 0;
-    for (const cache of this.indices.values()) n += cache.bytes;
+    for (const arena of this.indices.values()) n += arena.cost;
     return n;
   }
 }

@@ -233,7 +233,7 @@ describe("caches owned by their stage", () => {
   });
 
   it("WriteCache keeps at most perIndexBytes of documents per index, each index apart", () => {
-    // Each entry costs its JSON, its id and 96 bytes: three entries of 100 + 1 + 96 fit in 600.
+    // Each entry costs its JSON's bytes, its id and 64 bytes: three entries of 100 + 1 + 64 fit in 600.
     const cache = new WriteCache(600);
     const entry = (n: number) => ({
       json: JSON.stringify({ pad: "x".repeat(92), n }).slice(0, 100),
@@ -246,11 +246,11 @@ describe("caches owned by their stage", () => {
     cache.remember("i", "c", entry(3));
     cache.remember("j", "a", entry(4));
     expect(cache.size).toBe(4);
-    expect(cache.bytes).toBe(4 * 197);
+    expect(cache.bytes).toBe(4 * 165);
     // Writing a held document again replaces it without counting it twice.
     cache.remember("i", "b", entry(5));
     expect(cache.get("i", "b")?.seqNo).toBe(5);
-    expect(cache.bytes).toBe(4 * 197);
+    expect(cache.bytes).toBe(4 * 165);
     // A fourth document of "i" does not fit: the index's map starts again, "j" keeps its own.
     cache.remember("i", "d", entry(6));
     expect(cache.ids("i")).toEqual(["d"]);
@@ -258,6 +258,42 @@ describe("caches owned by their stage", () => {
     cache.forget("j", "a");
     cache.forget("j", "never held");
     expect(cache.size).toBe(1);
-    expect(cache.bytes).toBe(197);
+    expect(cache.bytes).toBe(165);
+  });
+
+  it("WriteCache gives back the last JSON written for every id, across its arena's growth and compaction", () => {
+    // 4 MiB: a first arena of 1 MiB, then one of the budget; held documents moved over replaced ones.
+    const cache = new WriteCache(4 << 20);
+    const last = new Map<string, string>();
+    const seqs = new Map<string, number>();
+    for (let round = 0; round < 12; round++) {
+      // Every round writes the ids again in another order, some of them not at all.
+      for (let k = 0; k < 3000; k++) {
+        const n = (k * 7 + round * 131) % 3000;
+        if (round > 0 && n % 5 === round % 5) continue;
+        const id = `doc-${n}`;
+        // Multi-byte text and lengths that change: bytes, not characters, are what the arena holds.
+        const json = JSON.stringify({
+          n,
+          round,
+          brand: n % 7 === 0 ? "ёлка-€" : "apple",
+          pad: "x".repeat((n * round) % 397),
+        });
+        cache.remember("i", id, { json, seqNo: round * 10_000 + n, primaryTerm: 2 });
+        last.set(id, json);
+        seqs.set(id, round);
+      }
+      for (const [id, json] of last) {
+        const held = cache.get("i", id);
+        expect(held?.json, `${id} after round ${round}`).toBe(json);
+        expect(held?.seqNo).toBe((seqs.get(id) ?? -1) * 10_000 + Number(id.slice(4)));
+        expect(held?.primaryTerm).toBe(2);
+      }
+    }
+    expect(cache.size).toBe(3000);
+    // A document larger than the whole budget is not kept, and does not leave an older copy behind.
+    cache.remember("i", "doc-1", { json: "y".repeat(5 << 20), seqNo: 1, primaryTerm: 1 });
+    expect(cache.get("i", "doc-1")).toBeUndefined();
+    expect(cache.size).toBe(2999);
   });
 });
