@@ -15,4 +15,31 @@ if (!existsSync(main)) {
 // whole block alive. Without it, on the 885k benchmark: 110-164 MiB less peak RSS, CPU within the
 // noise (BENCHMARKS.md, "msgpackr's string extraction"). The library's own switch; a user's value wins.
 process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= "true";
+
+// `capline process` runs for as long as events come, with a working set of 150-250 MB. On a machine
+// with this much memory V8 sets a 4 GiB heap limit and 64 MiB semi-spaces, and then lets its old
+// space grow to three or four times the live set between full collections (the growth factor it
+// allows falls with the heap limit). V8 reads these settings only as it starts, so this command
+// replaces itself (same pid, stdio, arguments and environment) with a Node that has them; a user's
+// own value (a node flag or NODE_OPTIONS) wins. On the 885k benchmark: peak RSS 750-800 -> about
+// 600 MiB for about 10 % more CPU (BENCHMARKS.md, "V8's heap settings for capline process").
+const HEAP_FLAGS = ["--max-old-space-size=1536", "--max-semi-space-size=32"];
+const asked = process.argv.slice(2).find((a) => !a.startsWith("-"));
+if (asked === "process" && typeof process.execve === "function") {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].map((a) =>
+    a.split("=")[0].replace(/_/g, "-"),
+  );
+  const missing = HEAP_FLAGS.filter((flag) => !given.includes(flag.split("=")[0]));
+  if (missing.length > 0)
+    try {
+      process.execve(process.execPath, [
+        process.execPath,
+        ...missing,
+        ...process.execArgv,
+        ...process.argv.slice(1),
+      ]);
+    } catch {
+      // execve refused (a sandbox, an unusual platform): run on with V8's defaults.
+    }
+}
 await import(main.href);

@@ -39,4 +39,36 @@ describe("the capline launcher", () => {
       "true",
     );
   });
+
+  it("gives `capline process` V8's heap settings of its own, in the same process, unless the user set them", () => {
+    const probe = [
+      `process.on("exit", () => {`,
+      `  process.stdout.write("pid=" + process.pid + " flags=" + JSON.stringify(process.execArgv.filter((a) => a.startsWith("--max-"))) + "\\n");`,
+      `});`,
+    ].join("\n");
+    const run = (args: string[], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}) => {
+      const child = spawnSync(
+        process.execPath,
+        [...nodeArgs, "--import", `data:text/javascript,${encodeURIComponent(probe)}`, CLI, ...args],
+        { env: { ...process.env, NODE_OPTIONS: "", ...env }, encoding: "utf8" },
+      );
+      expect(child.status, child.stderr).toBe(0);
+      const answer = /pid=(\d+) flags=(.*)/.exec(child.stdout);
+      // The pid the parent started is the one that ran the command: replaced, not a child.
+      expect(Number(answer?.[1]), child.stdout).toBe(child.pid);
+      return JSON.parse(answer?.[2] ?? "null") as string[];
+    };
+    expect(run(["process", "--help"])).toEqual(["--max-old-space-size=1536", "--max-semi-space-size=32"]);
+    // Other commands start with V8's defaults.
+    expect(run(["--version"])).toEqual([]);
+    expect(run(["report", "--help"])).toEqual([]);
+    // A user's own setting wins, on the command line or in NODE_OPTIONS; the other is still added.
+    expect(run(["process", "--help"], ["--max-old-space-size=3000"])).toEqual([
+      "--max-semi-space-size=32",
+      "--max-old-space-size=3000",
+    ]);
+    expect(run(["process", "--help"], [], { NODE_OPTIONS: "--max-semi-space-size=8" })).toEqual([
+      "--max-old-space-size=1536",
+    ]);
+  });
 });
