@@ -21,9 +21,12 @@ process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= "true";
 // space grow to three or four times the live set between full collections (the growth factor it
 // allows falls with the heap limit). V8 reads these settings only as it starts, so this command
 // replaces itself (same pid, stdio, arguments and environment) with a Node that has them; a user's
-// own value (a node flag or NODE_OPTIONS) wins. On the 885k benchmark: peak RSS 750-800 -> about
-// 600 MiB for about 10 % more CPU (BENCHMARKS.md, "V8's heap settings for capline process").
+// own value (a node flag or NODE_OPTIONS) wins. On the 885k benchmark: peak RSS 843-872 -> 593-678
+// MiB for 9-13 % more CPU (BENCHMARKS.md, "Memory: shared strings, the write cache off the heap,
+// V8's heap settings").
 const HEAP_FLAGS = ["--max-old-space-size=1536", "--max-semi-space-size=32"];
+// The command as cli/program.ts `commandAsked` reads it (the first argument that is not an option),
+// spelled out here: loading the CLI's modules before replacing the process would be wasted.
 const asked = process.argv.slice(2).find((a) => !a.startsWith("-"));
 if (asked === "process" && typeof process.execve === "function") {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].map((a) =>

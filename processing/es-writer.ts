@@ -73,6 +73,9 @@ export interface CachedDocument {
 /** What an entry counts against the budget besides its JSON's bytes and its id: the Map slot, four numbers. */
 const ENTRY_OVERHEAD_BYTES = 64;
 
+/** What an entry counts against its index's budget. */
+const entryCost = (id: string, bytes: number) => bytes + id.length + ENTRY_OVERHEAD_BYTES;
+
 /** The least bytes written before documents are moved down over replaced ones. */
 const MIN_WRITTEN_BYTES = 64 << 10;
 
@@ -112,7 +115,7 @@ class IndexArena {
 
   costOf(id: string): number {
     const slot = this.slots.get(id);
-    return slot === undefined ? 0 : (this.lengths[slot] as number) + id.length + ENTRY_OVERHEAD_BYTES;
+    return slot === undefined ? 0 : entryCost(id, this.lengths[slot] as number);
   }
 
   /** Holds the document (`bytes`: its JSON's UTF-8 length), replacing what was held under `id`. */
@@ -127,7 +130,7 @@ class IndexArena {
     this.terms[slot] = entry.primaryTerm;
     this.end += bytes;
     this.liveBytes += bytes;
-    this.cost += bytes + id.length + ENTRY_OVERHEAD_BYTES;
+    this.cost += entryCost(id, bytes);
     this.slots.set(id, slot);
   }
 
@@ -138,7 +141,7 @@ class IndexArena {
     this.slots.delete(id);
     this.free.push(slot);
     this.liveBytes -= bytes;
-    this.cost -= bytes + id.length + ENTRY_OVERHEAD_BYTES;
+    this.cost -= entryCost(id, bytes);
   }
 
   clear(): void {
@@ -168,22 +171,22 @@ class IndexArena {
   /**
    * Makes `bytes` of room at the end. The held documents lie in the order of `slots` (a document
    * written again moves to the end of both), so moving each to the front, in that order, drops the
-   * bytes of replaced ones. The arena is allocated once, at the budget, and written from its
-   * start: only the pages written are memory the process uses, so documents are moved down
-   * whenever the bytes written reach 1.5 times the bytes held (at least 64 KiB): the pages in use
-   * stay within 1.5 times what is held, for about two bytes copied per byte written, and no arena
-   * is ever allocated again (allocations of this size count as external memory for V8 and start
-   * collections of their own). `WriteCache.remember` checks the budget first, so the held bytes and
-   * `bytes` always fit.
+   * bytes of replaced ones. An index has at most two arenas in its life: 1 MiB, then one at the
+   * budget, written from its start: only the pages written are memory the process uses, so
+   * documents are moved down whenever the bytes written reach 1.5 times the bytes held (at least
+   * 64 KiB). The pages in use stay within 1.5 times what is held, for about two bytes copied per
+   * byte written, and no arena is reallocated as it fills (allocations of this size count as
+   * external memory for V8 and start collections of their own). `WriteCache.remember` checks the
+   * budget first, so the held bytes and `bytes` always fit.
    */
   private room(bytes: number): void {
     const needed = this.liveBytes + bytes;
     const limit = Math.min(this.capacity, Math.max(MIN_WRITTEN_BYTES, Math.ceil(1.5 * needed)));
     if (limit > this.buf.length) {
       // A first, small arena for a writer that keeps a few documents; then the budget's, once.
-      const size =
-        this.buf.length === 0 ? Math.min(this.capacity, Math.max(FIRST_ARENA_BYTES, limit)) : this.capacity;
-      const arena = Buffer.allocUnsafeSlow(Math.max(size, limit));
+      const arena = Buffer.allocUnsafeSlow(
+        this.buf.length === 0 ? Math.min(this.capacity, Math.max(FIRST_ARENA_BYTES, limit)) : this.capacity,
+      );
       this.buf.copy(arena, 0, 0, this.end);
       this.buf = arena;
     }
@@ -206,7 +209,7 @@ class IndexArena {
  * carried, end to end in one Buffer per index (an arena), outside V8's heap: the collector never
  * copies, promotes or marks them, and the heap does not grow by its own factor around them (as
  * JSON strings they were the largest part of the heap's live set and of what it promoted:
- * BENCHMARKS.md, "The write cache off the heap"). Every document the cache holds is one realtime
+ * BENCHMARKS.md, "Memory: shared strings, the write cache off the heap, V8's heap settings"). Every document the cache holds is one realtime
  * get (and one refused `create`) Elasticsearch does not have to answer (BENCHMARKS.md, "The write
  * cache as JSON"); a hit costs one UTF-8 decoding and one JSON.parse. Bounded in bytes per index
  * (the JSON's bytes, the id and the entry's overhead): an index's documents are dropped all at
@@ -235,7 +238,7 @@ export class WriteCache {
   remember(index: string, id: string, entry: CachedDocument): void {
     const arena = this.of(index);
     const bytes = Buffer.byteLength(entry.json);
-    const cost = bytes + id.length + ENTRY_OVERHEAD_BYTES;
+    const cost = entryCost(id, bytes);
     if (cost > this.perIndexBytes) {
       arena.drop(id);
       return;

@@ -6,7 +6,7 @@ import type { CaplineEvent } from "../core/schema/events.ts";
  * on every row, a few hundred categories and brands, a customer's id and session over a run of
  * rows. Events are held for seconds (the range cutter, the payload cache, the jobs' merges), so
  * those copies were about half of an event's memory, and the most of what V8 promotes to its old
- * space (BENCHMARKS.md, "Events share their repeated strings").
+ * space (BENCHMARKS.md, "Memory: shared strings, the write cache off the heap, V8's heap settings").
  *
  * A pool lives as long as one decoding (a fetched batch, a range's payload) and is then dropped
  * with it: it is never module state, and never grows with the run.
